@@ -1,0 +1,186 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  AuditEvent,
+  AuditEventSchema,
+  auditSubjectOf,
+  BusReplySchema,
+  EventContracts,
+  EventOf,
+  EventSubject,
+  RequestContracts,
+  RequestOf,
+  RequestSubject,
+  ResponseOf,
+} from '@portcullis/contracts';
+import type { z } from 'zod';
+import { BusError } from './bus.errors';
+
+export interface RequestOptions {
+  /** How long the caller waits for an answer before failing closed. */
+  timeoutMs?: number;
+}
+
+export interface HandlerContext {
+  subject: string;
+  /** Epoch milliseconds after which the caller no longer waits. */
+  deadline: number;
+}
+
+export type RequestHandler<S extends RequestSubject> = (payload: RequestOf<S>, ctx: HandlerContext) => Promise<ResponseOf<S>>;
+export type EventHandler<E extends EventSubject> = (payload: EventOf<E>) => void | Promise<void>;
+/** Resolving acknowledges the event; throwing leaves it to be delivered again. */
+export type AuditHandler = (event: AuditEvent) => Promise<void>;
+
+export interface BusSubscription {
+  unsubscribe(): Promise<void>;
+}
+
+export type Headers = Record<string, string>;
+
+export interface BusOptions {
+  /** Prepended to every subject (and to the audit stream name), so test runs do not meet. */
+  subjectPrefix?: string;
+  defaultTimeoutMs?: number;
+  /** Called for handler failures that are not typed bus errors. */
+  onHandlerError?: (subject: string, error: unknown) => void;
+}
+
+const DEADLINE_HEADER = 'portcullis-deadline';
+const tracer = trace.getTracer('@portcullis/bus');
+
+/**
+ * The message bus every service talks over. Subclasses move bytes (NATS or
+ * in-process); this class owns the semantics both must share: contract
+ * validation on both sides, typed error replies, deadlines and trace context.
+ */
+export abstract class Bus {
+  protected readonly prefix: string;
+  protected readonly defaultTimeoutMs: number;
+
+  constructor(protected readonly options: BusOptions = {}) {
+    this.prefix = options.subjectPrefix ?? '';
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
+  }
+
+  /** Short name of the transport, for logs and health output. */
+  abstract readonly transportName: string;
+
+  protected abstract sendRequest(subject: string, data: string, headers: Headers, timeoutMs: number): Promise<string>;
+  protected abstract listen(subject: string, queue: string, onRequest: (data: string, headers: Headers) => Promise<string>): BusSubscription;
+  protected abstract broadcast(subject: string, data: string, headers: Headers): Promise<void>;
+  protected abstract subscribe(subject: string, onEvent: (data: string, headers: Headers) => Promise<void>): BusSubscription;
+  protected abstract appendAudit(subject: string, data: string, messageId: string, headers: Headers): Promise<void>;
+  protected abstract consumeAuditStream(onEvent: (data: string, headers: Headers) => Promise<void>): Promise<BusSubscription>;
+  /** Resolves when the transport can carry messages; rejects with the reason otherwise. */
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  protected subjectOf(subject: string): string {
+    return this.prefix ? `${this.prefix}.${subject}` : subject;
+  }
+
+  async request<S extends RequestSubject>(subject: S, payload: RequestOf<S>, options: RequestOptions = {}): Promise<ResponseOf<S>> {
+    const contract = RequestContracts[subject];
+    const request = parseOrThrow(contract.request, payload, 'INVALID_REQUEST', `request on ${subject}`);
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    return tracer.startActiveSpan(`${subject} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': subject } }, async (span) => {
+      try {
+        const headers: Headers = { [DEADLINE_HEADER]: String(Date.now() + timeoutMs) };
+        propagation.inject(context.active(), headers);
+        const raw = await this.sendRequest(this.subjectOf(subject), JSON.stringify(request), headers, timeoutMs);
+        const reply = BusReplySchema.safeParse(safeJson(raw));
+        if (!reply.success) throw new BusError('INVALID_RESPONSE', `malformed reply on ${subject}`);
+        if (!reply.data.ok) throw BusError.fromBody(reply.data.error);
+        return parseOrThrow(contract.response, reply.data.data, 'INVALID_RESPONSE', `reply on ${subject}`) as ResponseOf<S>;
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  reply<S extends RequestSubject>(subject: S, queue: string, handler: RequestHandler<S>): BusSubscription {
+    const contract = RequestContracts[subject];
+    return this.listen(this.subjectOf(subject), queue, async (data, headers) => {
+      const deadline = Number(headers[DEADLINE_HEADER]) || Date.now() + this.defaultTimeoutMs;
+      return context.with(propagation.extract(ROOT_CONTEXT, headers), () =>
+        tracer.startActiveSpan(`${subject} handle`, { kind: SpanKind.SERVER, attributes: { 'messaging.destination.name': subject } }, async (span) => {
+          try {
+            const request = parseOrThrow(contract.request, safeJson(data), 'INVALID_REQUEST', `request on ${subject}`);
+            const response = await handler(request as RequestOf<S>, { subject, deadline });
+            const checked = parseOrThrow(contract.response, response, 'INTERNAL', `handler reply on ${subject}`);
+            return JSON.stringify({ ok: true, data: checked });
+          } catch (error) {
+            const busError = error instanceof BusError ? error : new BusError('INTERNAL', `${subject} failed`, undefined, { cause: error });
+            if (!(error instanceof BusError)) this.options.onHandlerError?.(subject, error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: busError.code });
+            return JSON.stringify({ ok: false, error: busError.toBody() });
+          } finally {
+            span.end();
+          }
+        }),
+      );
+    });
+  }
+
+  async emit<E extends EventSubject>(subject: E, payload: EventOf<E>): Promise<void> {
+    const event = parseOrThrow(EventContracts[subject], payload, 'INVALID_REQUEST', `event on ${subject}`);
+    const headers: Headers = {};
+    propagation.inject(context.active(), headers);
+    await this.broadcast(this.subjectOf(subject), JSON.stringify(event), headers);
+  }
+
+  on<E extends EventSubject>(subject: E, handler: EventHandler<E>): BusSubscription {
+    const schema = EventContracts[subject];
+    return this.subscribe(this.subjectOf(subject), async (data) => {
+      const parsed = schema.safeParse(safeJson(data));
+      if (!parsed.success) {
+        this.options.onHandlerError?.(subject, new BusError('INVALID_REQUEST', `invalid event on ${subject}`));
+        return;
+      }
+      try {
+        await handler(parsed.data as EventOf<E>);
+      } catch (error) {
+        this.options.onHandlerError?.(subject, error);
+      }
+    });
+  }
+
+  /** Appends an audit event durably; resolves once the stream has acknowledged it. */
+  async publishAudit(event: AuditEvent): Promise<void> {
+    const checked = parseOrThrow(AuditEventSchema, event, 'INVALID_REQUEST', 'audit event');
+    const headers: Headers = {};
+    propagation.inject(context.active(), headers);
+    await this.appendAudit(this.subjectOf(auditSubjectOf(checked.action)), JSON.stringify(checked), checked.id, headers);
+  }
+
+  /** Delivers each stored audit event to `handler` until it resolves (at least once). */
+  async consumeAudit(handler: AuditHandler): Promise<BusSubscription> {
+    return this.consumeAuditStream(async (data) => {
+      const parsed = AuditEventSchema.safeParse(safeJson(data));
+      // An event that can never be valid is dropped rather than redelivered forever.
+      if (!parsed.success) {
+        this.options.onHandlerError?.('audit', new BusError('INVALID_REQUEST', 'invalid audit event dropped'));
+        return;
+      }
+      await handler(parsed.data);
+    });
+  }
+}
+
+function safeJson(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, code: 'INVALID_REQUEST' | 'INVALID_RESPONSE' | 'INTERNAL', what: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message }));
+  throw new BusError(code, `invalid ${what}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+}

@@ -1,0 +1,126 @@
+import { randomInt } from 'node:crypto';
+import { Bus, BusOptions, BusSubscription, Headers } from './bus';
+import { BusError } from './bus.errors';
+
+type RequestListener = { queue: string; onRequest: (data: string, headers: Headers) => Promise<string> };
+type EventListener = (data: string, headers: Headers) => Promise<void>;
+
+/**
+ * The bus inside one process (all-in-one). Messages still cross as JSON text,
+ * so handlers never share objects with callers, exactly as over NATS.
+ * Audit events are kept in an in-memory log until a consumer acknowledges them.
+ */
+export class InProcessBus extends Bus {
+  readonly transportName = 'in-process';
+  private readonly requestListeners = new Map<string, RequestListener[]>();
+  private readonly eventListeners = new Map<string, Set<EventListener>>();
+  private readonly auditLog: { subject: string; data: string; messageId: string }[] = [];
+  private readonly auditIds = new Set<string>();
+  private auditConsumer: ((data: string, headers: Headers) => Promise<void>) | null = null;
+  private draining = false;
+  private closed = false;
+
+  constructor(options: BusOptions = {}) {
+    super(options);
+  }
+
+  protected async sendRequest(subject: string, data: string, headers: Headers, timeoutMs: number): Promise<string> {
+    this.assertOpen();
+    const listeners = this.requestListeners.get(subject);
+    if (!listeners?.length) throw new BusError('UNAVAILABLE', `no service answers ${subject}`);
+    // One member per queue group gets the request, like NATS queue subscriptions.
+    const groups = new Map<string, RequestListener[]>();
+    for (const l of listeners) groups.set(l.queue, [...(groups.get(l.queue) ?? []), l]);
+    const answers = [...groups.values()].map((members) => members[randomInt(members.length)].onRequest(data, { ...headers }));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BusError('TIMEOUT', `no answer on ${subject} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([Promise.any(answers), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  protected listen(subject: string, queue: string, onRequest: RequestListener['onRequest']): BusSubscription {
+    const listener = { queue, onRequest };
+    this.requestListeners.set(subject, [...(this.requestListeners.get(subject) ?? []), listener]);
+    return {
+      unsubscribe: async () => {
+        this.requestListeners.set(subject, (this.requestListeners.get(subject) ?? []).filter((l) => l !== listener));
+      },
+    };
+  }
+
+  protected async broadcast(subject: string, data: string, headers: Headers): Promise<void> {
+    this.assertOpen();
+    for (const listener of this.eventListeners.get(subject) ?? []) {
+      // Delivered asynchronously, as a network would, so a slow listener never blocks the emitter.
+      setImmediate(() => void listener(data, { ...headers }));
+    }
+  }
+
+  protected subscribe(subject: string, onEvent: EventListener): BusSubscription {
+    const set = this.eventListeners.get(subject) ?? new Set();
+    set.add(onEvent);
+    this.eventListeners.set(subject, set);
+    return { unsubscribe: async () => void set.delete(onEvent) };
+  }
+
+  protected async appendAudit(subject: string, data: string, messageId: string): Promise<void> {
+    this.assertOpen();
+    if (this.auditIds.has(messageId)) return; // same de-duplication as JetStream's message id
+    this.auditIds.add(messageId);
+    this.auditLog.push({ subject, data, messageId });
+    this.drainAudit();
+  }
+
+  protected async consumeAuditStream(onEvent: (data: string, headers: Headers) => Promise<void>): Promise<BusSubscription> {
+    if (this.auditConsumer) throw new BusError('CONFLICT', 'the audit stream already has a consumer in this process');
+    this.auditConsumer = onEvent;
+    this.drainAudit();
+    return { unsubscribe: async () => void (this.auditConsumer = null) };
+  }
+
+  /** Delivers stored events in order; a failed delivery is retried after a pause. */
+  private drainAudit(): void {
+    if (this.draining || !this.auditConsumer) return;
+    this.draining = true;
+    setImmediate(async () => {
+      try {
+        while (this.auditLog.length && this.auditConsumer && !this.closed) {
+          const next = this.auditLog[0];
+          try {
+            await this.auditConsumer(next.data, {});
+            this.auditLog.shift();
+          } catch (error) {
+            this.options.onHandlerError?.('audit', error);
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+      } finally {
+        this.draining = false;
+      }
+    });
+  }
+
+  /** Events appended but not yet acknowledged by the consumer. */
+  pendingAuditCount(): number {
+    return this.auditLog.length;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.requestListeners.clear();
+    this.eventListeners.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusError('UNAVAILABLE', 'the bus is closed');
+  }
+}

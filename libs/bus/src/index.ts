@@ -1,0 +1,5 @@
+export * from './bus';
+export * from './bus.errors';
+export * from './bus.module';
+export * from './in-process.bus';
+export * from './nats.bus';

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { EventSubjects, RequestSubjects } from './subjects';
+import * as identity from './identity.contract';
+import * as registry from './registry.contract';
+import * as vault from './vault.contract';
+import * as events from './events.contract';
+
+/** Request/reply contracts: both sides validate against these. */
+export const RequestContracts = {
+  [RequestSubjects.identityAuthenticate]: { request: identity.AuthenticateRequestSchema, response: identity.AuthenticateResponseSchema },
+  [RequestSubjects.identityAdminApiKeyCreate]: { request: identity.CreateApiKeyRequestSchema, response: identity.CreateApiKeyResponseSchema },
+  [RequestSubjects.identityAdminApiKeyList]: { request: identity.ListApiKeysRequestSchema, response: identity.ListApiKeysResponseSchema },
+  [RequestSubjects.identityAdminApiKeyRevoke]: { request: identity.RevokeApiKeyRequestSchema, response: identity.RevokeApiKeyResponseSchema },
+  [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
+  [RequestSubjects.vaultCredentialResolve]: { request: vault.ResolveCredentialRequestSchema, response: vault.ResolveCredentialResponseSchema },
+  [RequestSubjects.vaultAdminServerHeadersPut]: { request: vault.PutServerHeadersRequestSchema, response: vault.PutServerHeadersResponseSchema },
+  [RequestSubjects.vaultAdminServerCredentialsDelete]: { request: vault.DeleteServerCredentialsRequestSchema, response: vault.DeleteServerCredentialsResponseSchema },
+} as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
+
+export type RequestSubject = keyof typeof RequestContracts;
+export type RequestOf<S extends RequestSubject> = z.infer<(typeof RequestContracts)[S]['request']>;
+export type ResponseOf<S extends RequestSubject> = z.infer<(typeof RequestContracts)[S]['response']>;
+
+/** Cache-invalidation events: every subscriber (every edge replica) hears each one. */
+export const EventContracts = {
+  [EventSubjects.registryChanged]: events.RegistryChangedEventSchema,
+  [EventSubjects.identityRevoked]: events.IdentityRevokedEventSchema,
+  [EventSubjects.vaultChanged]: events.VaultChangedEventSchema,
+} as const satisfies Record<string, z.ZodType>;
+
+export type EventSubject = keyof typeof EventContracts;
+export type EventOf<E extends EventSubject> = z.infer<(typeof EventContracts)[E]>;

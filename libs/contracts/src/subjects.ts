@@ -1,0 +1,35 @@
+/**
+ * Every bus subject Portcullis uses. Never rename one without a migration plan:
+ * replicas of different versions talk over these names.
+ */
+export const RequestSubjects = {
+  identityAuthenticate: 'identity.authenticate',
+  identityAdminApiKeyCreate: 'identity.admin.api-key.create',
+  identityAdminApiKeyList: 'identity.admin.api-key.list',
+  identityAdminApiKeyRevoke: 'identity.admin.api-key.revoke',
+  registryResolve: 'registry.resolve',
+  vaultCredentialResolve: 'vault.credential.resolve',
+  vaultAdminServerHeadersPut: 'vault.admin.server-headers.put',
+  vaultAdminServerCredentialsDelete: 'vault.admin.server-credentials.delete',
+} as const;
+
+export const EventSubjects = {
+  registryChanged: 'events.registry.changed',
+  identityRevoked: 'events.identity.revoked',
+  vaultChanged: 'events.vault.changed',
+} as const;
+
+/** JetStream stream holding every audit event (`audit.<action>`). */
+export const AuditStream = {
+  name: 'AUDIT',
+  subjectPrefix: 'audit',
+  durableConsumer: 'audit-writer',
+} as const;
+
+/** Queue group of each service: replicas of one service share its requests. */
+export const ServiceQueues = {
+  identity: 'identity',
+  registry: 'registry',
+  tokenVault: 'token-vault',
+  audit: 'audit',
+} as const;

@@ -1,0 +1,3 @@
+export * from './schema-data-source';
+export * from './persistence.module';
+export * from './embedded-postgres';
