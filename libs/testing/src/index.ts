@@ -1,1 +1,3 @@
 export * from './test-database';
+export * from './gateway-harness';
+export * from './gateway-under-test';

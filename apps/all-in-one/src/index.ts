@@ -1,0 +1,2 @@
+export * from './config/all-in-one.config';
+export * from './data-folder';

@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Bus, InProcessBus, NatsBus } from '@portcullis/bus';
+import { RequestSubjects } from '@portcullis/contracts';
+import { Keyring } from '@portcullis/crypto';
+import { AuditModule } from '@portcullis/audit';
+import { EdgeProxyModule } from '@portcullis/edge-proxy';
+import { IdentityModule } from '@portcullis/identity';
+import { startEmbeddedPostgres, EmbeddedPostgresHandle } from '@portcullis/persistence';
+import { RegistryModule } from '@portcullis/registry';
+import { createLogger, exitOnConfigError, Logger, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { TokenVaultModule } from '@portcullis/token-vault';
+import { AllInOneConfig, loadAllInOneConfig } from './config/all-in-one.config';
+import { DataFolder } from './data-folder';
+
+/** One running service inside this process, and whether it serves HTTP. */
+interface HostedService {
+  name: string;
+  app: INestApplication;
+}
+
+async function main(): Promise<void> {
+  let config: AllInOneConfig;
+  try {
+    config = loadAllInOneConfig(process.env);
+  } catch (error) {
+    return exitOnConfigError(error, 'all-in-one');
+  }
+  const tracing = startTracing('portcullis-all-in-one');
+  const logger = createLogger({ service: 'all-in-one', level: config.LOG_LEVEL });
+  const dataFolder = new DataFolder(resolve(config.PORTCULLIS_DATA_DIR));
+  await dataFolder.ensure();
+
+  let embedded: EmbeddedPostgresHandle | null = null;
+  if (!config.DATABASE_URL) {
+    logger.info({ dataDir: dataFolder.path }, 'starting embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres(dataFolder.path, config.EMBEDDED_POSTGRES_PORT);
+  }
+  const databaseUrl = config.DATABASE_URL ?? embedded!.url;
+  const bus: Bus = config.NATS_URL
+    ? await NatsBus.connect({ servers: config.NATS_URL, name: 'portcullis-all-in-one', subjectPrefix: config.BUS_SUBJECT_PREFIX })
+    : new InProcessBus({ subjectPrefix: config.BUS_SUBJECT_PREFIX });
+  const keyring = config.VAULT_KEYS ? Keyring.parse(config.VAULT_KEYS) : await dataFolder.vaultKeyring();
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.EDGE_PORT}`;
+  const runtime = (service: string) => ({ bus, closeBusOnShutdown: false, logger: logger.child({ service }), databaseUrl });
+
+  const services: HostedService[] = [];
+  const stop = async () => {
+    for (const { app } of services.reverse()) await app.close().catch((error) => logger.error({ err: error }, 'shutdown failed'));
+    await bus.close();
+    await embedded?.stop();
+    await tracing.shutdown();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+
+  try {
+    // Answering services first, so the edge and the admin API find them on the bus.
+    services.push({ name: 'identity', app: await createApp(IdentityModule.register({ ...runtime('identity'), bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN }), logger) });
+    services.push({ name: 'token-vault', app: await createApp(TokenVaultModule.register({ ...runtime('token-vault'), keyring }), logger) });
+    services.push({ name: 'audit', app: await createApp(AuditModule.register(runtime('audit')), logger, config.AUDIT_PORT, config.HOST) });
+    services.push({ name: 'registry', app: await createApp(RegistryModule.register(runtime('registry')), logger, config.REGISTRY_PORT, config.HOST) });
+    services.push({
+      name: 'edge-proxy',
+      app: await createApp(EdgeProxyModule.register({ ...runtime('edge-proxy'), publicUrl, maxRequestBytes: 4 * 1024 * 1024 }), logger, config.EDGE_PORT, config.HOST),
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'portcullis failed to start');
+    await stop();
+    process.exit(1);
+  }
+
+  const firstAdminToken = await issueFirstAdminKey(bus, dataFolder, config);
+  printBanner(config, publicUrl, firstAdminToken, embedded !== null, bus.transportName);
+}
+
+async function createApp(module: Parameters<typeof NestFactory.create>[0], logger: Logger, port?: number, host?: string): Promise<INestApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: new PinoNestLogger(logger) });
+  if (port === undefined) await app.init();
+  else await app.listen(port, host);
+  return app;
+}
+
+/** On the first start of a data folder without a bootstrap token, mints an admin key and shows it once. */
+async function issueFirstAdminKey(bus: Bus, dataFolder: DataFolder, config: AllInOneConfig): Promise<string | null> {
+  if (config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN) return null;
+  if (!(await dataFolder.claimFirstStart())) return null;
+  const created = await bus.request(RequestSubjects.identityAdminApiKeyCreate, {
+    name: 'first admin (all-in-one)',
+    ownerEmail: 'admin@portcullis.local',
+    isAdmin: true,
+    expiresAt: null,
+  });
+  return created.token;
+}
+
+function printBanner(config: AllInOneConfig, publicUrl: string, firstAdminToken: string | null, embedded: boolean, transport: string): void {
+  const local = (port: number) => `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
+  const lines = [
+    '',
+    'Portcullis is running (all-in-one)',
+    `  MCP endpoint:   ${publicUrl}/mcp/{server-slug}`,
+    `  Admin API:      ${local(config.REGISTRY_PORT)}/api/v1`,
+    `  Audit API:      ${local(config.AUDIT_PORT)}/api/v1/audit`,
+    `  Database:       ${embedded ? `embedded PostgreSQL in ${resolve(config.PORTCULLIS_DATA_DIR)}` : 'DATABASE_URL'}`,
+    `  Bus:            ${transport}`,
+  ];
+  if (firstAdminToken) {
+    lines.push('', '  Admin API key (shown only this once — store it now):', `    ${firstAdminToken}`);
+  } else if (config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN) {
+    lines.push('', '  Admin API key: the PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN you set');
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+void main();

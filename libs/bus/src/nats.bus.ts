@@ -1,0 +1,239 @@
+import { AuditStream } from '@portcullis/contracts';
+import {
+  AckPolicy,
+  connect,
+  deadline,
+  DeliverPolicy,
+  ErrorCode,
+  headers as natsHeaders,
+  JetStreamClient,
+  JetStreamManager,
+  Msg,
+  MsgHdrs,
+  nanos,
+  NatsConnection,
+  NatsError,
+  StorageType,
+  StringCodec,
+  TlsOptions,
+} from 'nats';
+import { Bus, BusOptions, BusSubscription, Headers } from './bus';
+import { BusError } from './bus.errors';
+
+export interface NatsBusOptions extends BusOptions {
+  /** Server URLs, comma-separated (`nats://a:4222,nats://b:4222`). */
+  servers: string;
+  /** Connection name the server shows in its monitoring: the service's name. */
+  name: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  tls?: TlsOptions;
+}
+
+const codec = StringCodec();
+const PING_TIMEOUT_MS = 2000;
+const AUDIT_ACK_WAIT_MS = 30_000;
+const AUDIT_RETRY_FIRST_MS = 500;
+const AUDIT_RETRY_MAX_MS = 30_000;
+
+/**
+ * The bus over NATS: core request/reply in queue groups, core pub/sub for
+ * cache-invalidation events, and a JetStream stream for audit events.
+ */
+export class NatsBus extends Bus {
+  readonly transportName = 'nats';
+  /** Name of the JetStream stream holding this bus's audit events. */
+  readonly auditStream: string;
+  private readonly js: JetStreamClient;
+  private readonly subscriptions = new Set<BusSubscription>();
+  private closing?: Promise<void>;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    options: BusOptions,
+  ) {
+    super(options);
+    this.js = nc.jetstream();
+    // Stream names may not contain '.', '*', '>' or separators, which prefixes may.
+    this.auditStream = this.prefix ? `${AuditStream.name}_${this.prefix.replace(/[^A-Za-z0-9_-]/g, '_')}` : AuditStream.name;
+  }
+
+  /** Connects and ensures the audit stream exists, so the first audit event has somewhere to go. */
+  static async connect(options: NatsBusOptions): Promise<NatsBus> {
+    const { servers, name, user, pass, token, tls, ...busOptions } = options;
+    let nc: NatsConnection;
+    try {
+      // Reconnect forever: a service outliving a NATS restart reports unready rather than dying.
+      nc = await connect({ servers: servers.split(',').map((s) => s.trim()), name, user, pass, token, tls, maxReconnectAttempts: -1 });
+    } catch (error) {
+      throw unavailable(`cannot connect to NATS at ${servers}`, error);
+    }
+    const bus = new NatsBus(nc, busOptions);
+    try {
+      await bus.ensureAuditStream(await nc.jetstreamManager());
+    } catch (error) {
+      await nc.close();
+      throw unavailable(`cannot ensure JetStream stream ${bus.auditStream}`, error);
+    }
+    return bus;
+  }
+
+  protected async sendRequest(subject: string, data: string, headers: Headers, timeoutMs: number): Promise<string> {
+    try {
+      const reply = await this.nc.request(subject, codec.encode(data), { timeout: timeoutMs, headers: toNatsHeaders(headers) });
+      return codec.decode(reply.data);
+    } catch (error) {
+      const code = error instanceof NatsError ? error.code : undefined;
+      if (code === ErrorCode.Timeout) throw new BusError('TIMEOUT', `no answer on ${subject} within ${timeoutMs} ms`, undefined, { cause: error });
+      if (code === ErrorCode.NoResponders) throw new BusError('UNAVAILABLE', `no service answers ${subject}`, undefined, { cause: error });
+      throw unavailable(`cannot send ${subject}`, error);
+    }
+  }
+
+  protected listen(subject: string, queue: string, onRequest: (data: string, headers: Headers) => Promise<string>): BusSubscription {
+    const inFlight = new Set<Promise<void>>();
+    const sub = this.nc.subscribe(subject, {
+      queue,
+      callback: (error, msg) => {
+        if (error) return this.options.onHandlerError?.(subject, error);
+        const answer: Promise<void> = onRequest(...decode(msg))
+          .then((reply) => void msg.respond(codec.encode(reply)))
+          .catch((err: unknown) => this.options.onHandlerError?.(subject, err))
+          .finally(() => inFlight.delete(answer));
+        inFlight.add(answer);
+      },
+    });
+    // Draining first means no new request arrives while the ones in flight still get their answer.
+    return this.track(async () => {
+      await sub.drain();
+      await Promise.allSettled(inFlight);
+    });
+  }
+
+  protected async broadcast(subject: string, data: string, headers: Headers): Promise<void> {
+    try {
+      this.nc.publish(subject, codec.encode(data), { headers: toNatsHeaders(headers) });
+    } catch (error) {
+      throw unavailable(`cannot publish ${subject}`, error);
+    }
+  }
+
+  protected subscribe(subject: string, onEvent: (data: string, headers: Headers) => Promise<void>): BusSubscription {
+    const sub = this.nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error) return this.options.onHandlerError?.(subject, error);
+        onEvent(...decode(msg)).catch((err: unknown) => this.options.onHandlerError?.(subject, err));
+      },
+    });
+    return this.track(() => sub.drain());
+  }
+
+  protected async appendAudit(subject: string, data: string, messageId: string, headers: Headers): Promise<void> {
+    try {
+      // The event id as message id lets JetStream drop a retried publish inside its duplicate window.
+      await this.js.publish(subject, codec.encode(data), { msgID: messageId, headers: toNatsHeaders(headers) });
+    } catch (error) {
+      throw unavailable(`the audit stream did not store ${subject}`, error);
+    }
+  }
+
+  protected async consumeAuditStream(onEvent: (data: string, headers: Headers) => Promise<void>): Promise<BusSubscription> {
+    await this.ensureAuditConsumer(await this.nc.jetstreamManager());
+    const consumer = await this.js.consumers.get(this.auditStream, AuditStream.durableConsumer);
+    const messages = await consumer.consume();
+    const loop = (async () => {
+      for await (const msg of messages) {
+        try {
+          await onEvent(...decode(msg));
+          msg.ack();
+        } catch (error) {
+          this.options.onHandlerError?.('audit', error);
+          // Back off so a store that is down is not hammered; the event stays first in line meanwhile.
+          msg.nak(Math.min(AUDIT_RETRY_FIRST_MS * 2 ** (msg.info.redeliveryCount - 1), AUDIT_RETRY_MAX_MS));
+        }
+      }
+    })().catch((error: unknown) => this.options.onHandlerError?.('audit', error));
+    return this.track(async () => {
+      await messages.close();
+      await loop;
+    });
+  }
+
+  async ping(): Promise<void> {
+    if (this.nc.isClosed()) throw new BusError('UNAVAILABLE', 'the NATS connection is closed');
+    try {
+      await deadline(this.nc.flush(), PING_TIMEOUT_MS);
+    } catch (error) {
+      throw unavailable(`NATS at ${this.nc.getServer()} did not answer a ping within ${PING_TIMEOUT_MS} ms`, error);
+    }
+  }
+
+  /** Stops taking work, lets handlers in flight answer, then drains the connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.nc.isClosed()) return;
+      await Promise.allSettled([...this.subscriptions].map((s) => s.unsubscribe()));
+      await this.nc.drain();
+    })();
+    return this.closing;
+  }
+
+  /** Created or updated at every connect, so replicas may start in any order. */
+  private async ensureAuditStream(jsm: JetStreamManager): Promise<void> {
+    const subjects = [this.subjectOf(`${AuditStream.subjectPrefix}.>`)];
+    if (await exists(() => jsm.streams.info(this.auditStream))) await jsm.streams.update(this.auditStream, { subjects });
+    else await jsm.streams.add({ name: this.auditStream, subjects, storage: StorageType.File });
+  }
+
+  /** One event in flight at a time, so the audit writer sees events in stream order even across redeliveries. */
+  private async ensureAuditConsumer(jsm: JetStreamManager): Promise<void> {
+    const durable = AuditStream.durableConsumer;
+    const settings = { ack_wait: nanos(AUDIT_ACK_WAIT_MS), max_ack_pending: 1 };
+    if (await exists(() => jsm.consumers.info(this.auditStream, durable))) await jsm.consumers.update(this.auditStream, durable, settings);
+    else await jsm.consumers.add(this.auditStream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...settings });
+  }
+
+  /** Makes unsubscribing idempotent and lets `close()` stop everything still open. */
+  private track(stop: () => Promise<unknown>): BusSubscription {
+    const subscription: BusSubscription = {
+      unsubscribe: async () => {
+        if (!this.subscriptions.delete(subscription) || this.nc.isClosed()) return;
+        await stop();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+}
+
+function toNatsHeaders(headers: Headers): MsgHdrs {
+  const result = natsHeaders();
+  for (const [key, value] of Object.entries(headers)) result.set(key, value);
+  return result;
+}
+
+function decode(msg: Pick<Msg, 'data' | 'headers'>): [data: string, headers: Headers] {
+  const headers: Headers = {};
+  const source = msg.headers;
+  for (const key of source?.keys() ?? []) headers[key] = source?.get(key) ?? '';
+  return [codec.decode(msg.data), headers];
+}
+
+async function exists(lookup: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await lookup();
+    return true;
+  } catch (error) {
+    if (error instanceof NatsError && error.code === '404') return false;
+    throw error;
+  }
+}
+
+function unavailable(what: string, cause: unknown): BusError {
+  return new BusError('UNAVAILABLE', `${what}: ${messageOf(cause)}`, undefined, { cause });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
