@@ -10,7 +10,7 @@ export class DataFolder {
   constructor(readonly path: string) {}
 
   async ensure(): Promise<void> {
-    await mkdir(this.path, { recursive: true, mode: 0o700 });
+    await mkdir(this.path, { recursive: true, mode: 0o711 });
   }
 
   /** The vault keyring from `vault-keys` (created on first start). */

@@ -7,7 +7,7 @@ import { Bus, InProcessBus, NatsBus } from '@portcullis/bus';
 import { RequestSubjects } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { AuditModule } from '@portcullis/audit';
-import { EdgeProxyModule } from '@portcullis/edge-proxy';
+import { DEFAULT_MAX_REQUEST_BYTES, EdgeProxyModule } from '@portcullis/edge-proxy';
 import { IdentityModule } from '@portcullis/identity';
 import { startEmbeddedPostgres, EmbeddedPostgresHandle } from '@portcullis/persistence';
 import { RegistryModule } from '@portcullis/registry';
@@ -61,11 +61,11 @@ async function main(): Promise<void> {
     // Answering services first, so the edge and the admin API find them on the bus.
     services.push({ name: 'identity', app: await createApp(IdentityModule.register({ ...runtime('identity'), bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN }), logger) });
     services.push({ name: 'token-vault', app: await createApp(TokenVaultModule.register({ ...runtime('token-vault'), keyring }), logger) });
-    services.push({ name: 'audit', app: await createApp(AuditModule.register(runtime('audit')), logger, config.AUDIT_PORT, config.HOST) });
-    services.push({ name: 'registry', app: await createApp(RegistryModule.register(runtime('registry')), logger, config.REGISTRY_PORT, config.HOST) });
+    services.push({ name: 'audit', app: await createApp(AuditModule.register(runtime('audit')), logger, { port: config.AUDIT_PORT, host: config.HOST }) });
+    services.push({ name: 'registry', app: await createApp(RegistryModule.register(runtime('registry')), logger, { port: config.REGISTRY_PORT, host: config.HOST }) });
     services.push({
       name: 'edge-proxy',
-      app: await createApp(EdgeProxyModule.register({ ...runtime('edge-proxy'), publicUrl, maxRequestBytes: 4 * 1024 * 1024 }), logger, config.EDGE_PORT, config.HOST),
+      app: await createApp(EdgeProxyModule.register({ ...runtime('edge-proxy'), publicUrl, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES }), logger, { port: config.EDGE_PORT, host: config.HOST }),
     });
   } catch (error) {
     logger.fatal({ err: error }, 'portcullis failed to start');
@@ -77,10 +77,11 @@ async function main(): Promise<void> {
   printBanner(config, publicUrl, firstAdminToken, embedded !== null, bus.transportName);
 }
 
-async function createApp(module: Parameters<typeof NestFactory.create>[0], logger: Logger, port?: number, host?: string): Promise<INestApplication> {
+/** Creates one service's Nest app; with `listen` it serves HTTP, otherwise it only answers on the bus. */
+async function createApp(module: Parameters<typeof NestFactory.create>[0], logger: Logger, listen?: { port: number; host: string }): Promise<INestApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: new PinoNestLogger(logger) });
-  if (port === undefined) await app.init();
-  else await app.listen(port, host);
+  if (listen) await app.listen(listen.port, listen.host);
+  else await app.init();
   return app;
 }
 

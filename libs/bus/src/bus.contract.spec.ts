@@ -118,7 +118,12 @@ describe.each(transports)('$name', (transport) => {
   describe('request / reply', () => {
     it('answers a request with the response of the handler serving its subject', async () => {
       const seen: unknown[] = [];
-      await serve(server.reply(authenticate, queue, async (request) => (seen.push(request), authenticated)));
+      await serve(
+        server.reply(authenticate, queue, async (request) => {
+          seen.push(request);
+          return authenticated;
+        }),
+      );
 
       await expect(caller.request(authenticate, { token: 'pc_live_abc' })).resolves.toEqual(authenticated);
       expect(seen).toEqual([{ token: 'pc_live_abc' }]);
@@ -126,7 +131,14 @@ describe.each(transports)('$name', (transport) => {
 
     it('answers each request exactly once when replicas share a queue group', async () => {
       const served = [0, 0];
-      for (const replica of [0, 1]) await serve(server.reply(authenticate, queue, async () => (served[replica]++, authenticated)));
+      for (const replica of [0, 1]) {
+        await serve(
+          server.reply(authenticate, queue, async () => {
+            served[replica]++;
+            return authenticated;
+          }),
+        );
+      }
 
       await Promise.all(Array.from({ length: 20 }, () => caller.request(authenticate, { token: 't' })));
       expect(served[0] + served[1]).toBe(20);
@@ -193,7 +205,12 @@ describe.each(transports)('$name', (transport) => {
     it('fails closed with TIMEOUT once the deadline passes while the handler is still working', async () => {
       let release = (): void => undefined;
       const released = new Promise<void>((resolve) => (release = resolve));
-      await serve(server.reply(authenticate, queue, async () => (await released, authenticated)));
+      await serve(
+        server.reply(authenticate, queue, async () => {
+          await released;
+          return authenticated;
+        }),
+      );
 
       const started = Date.now();
       await expectCode(caller.request(authenticate, { token: 't' }, { timeoutMs: 300 }), 'TIMEOUT');
@@ -203,7 +220,12 @@ describe.each(transports)('$name', (transport) => {
 
     it('tells the handler when the caller stops waiting', async () => {
       let deadline = 0;
-      await serve(server.reply(authenticate, queue, async (_request, ctx) => ((deadline = ctx.deadline), authenticated)));
+      await serve(
+        server.reply(authenticate, queue, async (_request, ctx) => {
+          deadline = ctx.deadline;
+          return authenticated;
+        }),
+      );
 
       const before = Date.now();
       await caller.request(authenticate, { token: 't' }, { timeoutMs: 3000 });

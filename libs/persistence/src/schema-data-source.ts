@@ -31,7 +31,8 @@ export async function openSchemaDataSource(options: SchemaDataSourceOptions): Pr
     migrationsRun: false,
     logging: false,
     applicationName: options.applicationName ?? `portcullis-${options.schema}`,
-    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 },
+    // search_path makes unqualified names in migrations and queries land in the service's schema.
+    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, options: `-c search_path=${options.schema}` },
   });
   await dataSource.initialize();
   try {

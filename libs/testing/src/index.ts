@@ -1,3 +1,5 @@
 export * from './test-database';
 export * from './gateway-harness';
 export * from './gateway-under-test';
+export * from './echo-mcp-server';
+export * from './server-everything';

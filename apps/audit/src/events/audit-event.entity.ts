@@ -1,5 +1,5 @@
 import type { AuditEvent } from '@portcullis/contracts';
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Generated, PrimaryColumn } from 'typeorm';
 
 export const AUDIT_SCHEMA = 'audit';
 
@@ -13,7 +13,8 @@ const bigintAsNumber = { to: (value: number) => value, from: (value: string | nu
 @Entity({ schema: AUDIT_SCHEMA, name: 'events' })
 export class AuditEventEntity {
   /** Chain order: writes are serialized, so seq order is append order. */
-  @PrimaryGeneratedColumn({ type: 'bigint', transformer: bigintAsNumber })
+  @PrimaryColumn({ type: 'bigint', transformer: bigintAsNumber })
+  @Generated('increment')
   seq!: number;
 
   @Column({ type: 'uuid', unique: true })

@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuditEvent } from '@portcullis/contracts';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditEventEntity } from './audit-event.entity';
+import type { ListEventsQuery } from './dto/list-events.dto';
+
+// One chain per database: every writer, in every replica, takes this lock to append.
+const CHAIN_LOCK = 'portcullis.audit.chain';
+
+/** The chain's tail, seen from inside the append transaction that holds the lock. */
+export interface ChainAppender {
+  lastHash(): Promise<string | null>;
+  /** Inserts the row and returns its seq; null when an event with this id is already stored. */
+  insert(event: AuditEvent, prevHash: string, hash: string): Promise<{ seq: number } | null>;
+}
+
+export type EventFilter = Omit<ListEventsQuery, 'limit' | 'cursor'>;
+
+@Injectable()
+export class EventsRepository {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one transaction holding the chain lock, so appends never interleave. */
+  async appendLocked<T>(work: (appender: ChainAppender) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [CHAIN_LOCK]);
+      return work(this.appender(manager));
+    });
+  }
+
+  private appender(manager: EntityManager): ChainAppender {
+    return {
+      lastHash: async () => {
+        const rows: { hash: string }[] = await manager.query(`SELECT "hash" FROM "audit"."events" ORDER BY "seq" DESC LIMIT 1`);
+        return rows[0]?.hash ?? null;
+      },
+      insert: async (event, prevHash, hash) => {
+        const rows: { seq: string }[] = await manager.query(
+          `INSERT INTO "audit"."events" ("id", "ts", "trace_id", "principal_id", "principal_kind", "principal_email",
+             "actor_id", "actor_kind", "actor_email", "action", "method", "server", "tool", "credential_kind",
+             "credential_id", "outcome", "reason", "latency_ms", "prev_hash", "hash")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+           ON CONFLICT ("id") DO NOTHING
+           RETURNING "seq"`,
+          [
+            event.id,
+            event.ts,
+            event.traceId,
+            event.principal?.id ?? null,
+            event.principal?.kind ?? null,
+            event.principal?.email ?? null,
+            event.actor?.id ?? null,
+            event.actor?.kind ?? null,
+            event.actor?.email ?? null,
+            event.action,
+            event.method,
+            event.server,
+            event.tool,
+            event.credentialKind,
+            event.credentialId,
+            event.outcome,
+            event.reason,
+            event.latencyMs,
+            prevHash,
+            hash,
+          ],
+        );
+        return rows.length > 0 ? { seq: Number(rows[0].seq) } : null;
+      },
+    };
+  }
+
+  /** Newest first, strictly older than `beforeSeq` when given; at most `limit` rows. */
+  async findPage(filter: EventFilter, limit: number, beforeSeq?: number): Promise<AuditEventEntity[]> {
+    const query = this.dataSource.getRepository(AuditEventEntity).createQueryBuilder('e').orderBy('e.seq', 'DESC').limit(limit);
+    if (beforeSeq !== undefined) query.andWhere('e.seq < :beforeSeq', { beforeSeq });
+    if (filter.principal !== undefined) query.andWhere('e.principalId = :principal', { principal: filter.principal });
+    if (filter.actor !== undefined) query.andWhere('e.actorId = :actor', { actor: filter.actor });
+    if (filter.server !== undefined) query.andWhere('e.server = :server', { server: filter.server });
+    if (filter.tool !== undefined) query.andWhere('e.tool = :tool', { tool: filter.tool });
+    if (filter.action !== undefined) query.andWhere('e.action = :action', { action: filter.action });
+    if (filter.outcome !== undefined) query.andWhere('e.outcome = :outcome', { outcome: filter.outcome });
+    if (filter.traceId !== undefined) query.andWhere('e.traceId = :traceId', { traceId: filter.traceId });
+    if (filter.from !== undefined) query.andWhere('e.ts >= :from', { from: filter.from });
+    if (filter.to !== undefined) query.andWhere('e.ts < :to', { to: filter.to });
+    return query.getMany();
+  }
+
+  /** Highest seq stored now, or 0 for an empty table. */
+  async lastSeq(): Promise<number> {
+    const rows: { seq: string | null }[] = await this.dataSource.query(`SELECT max("seq") AS "seq" FROM "audit"."events"`);
+    return rows[0]?.seq === null || rows[0]?.seq === undefined ? 0 : Number(rows[0].seq);
+  }
+
+  /** Rows in chain order with `afterSeq < seq <= upToSeq`, at most `limit` of them. */
+  async findChainSlice(afterSeq: number, upToSeq: number, limit: number): Promise<AuditEventEntity[]> {
+    return this.dataSource
+      .getRepository(AuditEventEntity)
+      .createQueryBuilder('e')
+      .where('e.seq > :afterSeq AND e.seq <= :upToSeq', { afterSeq, upToSeq })
+      .orderBy('e.seq', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { AuditEvent } from '@portcullis/contracts';
+import { AuditChain } from './audit-chain';
+import { auditEventOf, AuditEventEntity } from './audit-event.entity';
+import type { AuditEventView, ListEventsResponse } from './dto/audit-event-view.dto';
+import { encodeCursor } from './dto/events-cursor';
+import type { ListEventsQuery } from './dto/list-events.dto';
+import { EventsRepository } from './events.repository';
+
+export type RecordResult = { stored: true; seq: number } | { stored: false };
+
+@Injectable()
+export class EventsService {
+  constructor(private readonly repository: EventsRepository) {}
+
+  /**
+   * Appends one event to the chain. Idempotent by event id: a redelivered
+   * event is not stored (nor chained) twice.
+   */
+  async record(event: AuditEvent): Promise<RecordResult> {
+    const stored = normalized(event);
+    return this.repository.appendLocked(async (chain) => {
+      const prevHash = (await chain.lastHash()) ?? AuditChain.genesisHash;
+      const inserted = await chain.insert(stored, prevHash, AuditChain.hash(prevHash, stored));
+      return inserted ? { stored: true, seq: inserted.seq } : { stored: false };
+    });
+  }
+
+  /** One page, newest first. */
+  async list(query: ListEventsQuery): Promise<ListEventsResponse> {
+    const { limit, cursor, ...filter } = query;
+    const rows = await this.repository.findPage(filter, limit + 1, cursor);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(viewOf),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].seq) : null,
+    };
+  }
+}
+
+/**
+ * The event as it is stored and hashed. `ts` becomes UTC with millisecond
+ * precision, the form a `timestamptz` column gives back exactly, so the
+ * chain can be recomputed from the columns alone.
+ */
+function normalized(event: AuditEvent): AuditEvent {
+  return { ...event, ts: new Date(event.ts).toISOString() };
+}
+
+function viewOf(row: AuditEventEntity): AuditEventView {
+  return { seq: row.seq, ...auditEventOf(row), prevHash: row.prevHash, hash: row.hash };
+}

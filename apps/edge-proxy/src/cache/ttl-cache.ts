@@ -1,0 +1,89 @@
+import type { Clock } from '../clock';
+
+interface Entry<V> {
+  value: V;
+  /** Epoch milliseconds after which the entry is no longer served. */
+  expiresAt: number;
+}
+
+export interface Loaded<V> {
+  value: V;
+  /** Epoch milliseconds until which the value may be served; at or before now means "do not cache". */
+  cacheUntil: number;
+}
+
+/**
+ * A bounded in-memory cache with per-entry expiry, single-flight loading and
+ * invalidation that wins over loads in flight: a value fetched before an
+ * invalidation arrived is returned to its caller but never stored, so a
+ * revocation cannot be undone by a slow answer.
+ */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, Entry<V>>();
+  private readonly inFlight = new Map<string, Promise<V>>();
+  private generation = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.clock.now().getTime()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  /** The cached value, or the one `load` produces; concurrent misses on one key share a single load. */
+  async getOrLoad(key: string, load: () => Promise<Loaded<V>>): Promise<V> {
+    const cached = this.get(key);
+    if (cached !== undefined) return cached;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+
+    const generation = this.generation;
+    const loading: Promise<V> = load()
+      .then(({ value, cacheUntil }) => {
+        if (generation === this.generation && cacheUntil > this.clock.now().getTime()) this.set(key, value, cacheUntil);
+        return value;
+      })
+      .finally(() => {
+        if (this.inFlight.get(key) === loading) this.inFlight.delete(key);
+      });
+    this.inFlight.set(key, loading);
+    return loading;
+  }
+
+  /** Drops every entry `matches` selects, and keeps loads already in flight from being stored. */
+  deleteWhere(matches: (value: V, key: string) => boolean): number {
+    this.generation++;
+    this.inFlight.clear();
+    let deleted = 0;
+    for (const [key, entry] of this.entries) {
+      if (matches(entry.value, key)) {
+        this.entries.delete(key);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private set(key: string, value: V, expiresAt: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt });
+    // Map keeps insertion order: the first keys are the oldest writes.
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+}

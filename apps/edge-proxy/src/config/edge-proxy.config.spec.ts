@@ -1,0 +1,32 @@
+import { ConfigError } from '@portcullis/telemetry';
+import { DEFAULT_MAX_REQUEST_BYTES, loadEdgeProxyConfig } from './edge-proxy.config';
+
+describe('loadEdgeProxyConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadEdgeProxyConfig({ NATS_URL: 'nats://localhost:4222' })).toEqual({
+      NATS_URL: 'nats://localhost:4222',
+      PUBLIC_URL: 'http://localhost:8080',
+      EDGE_PORT: 8080,
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'info',
+      MAX_REQUEST_BYTES: DEFAULT_MAX_REQUEST_BYTES,
+    });
+  });
+
+  it('derives the default public URL from the port and trims a trailing slash from a given one', () => {
+    expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', EDGE_PORT: '9000' }).PUBLIC_URL).toBe('http://localhost:9000');
+    expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', PUBLIC_URL: 'https://gw.example.com/' }).PUBLIC_URL).toBe('https://gw.example.com');
+  });
+
+  it('rejects a missing NATS_URL and a bad PUBLIC_URL in one line', () => {
+    expect.assertions(4);
+    expect(() => loadEdgeProxyConfig({ PUBLIC_URL: 'ftp://x' })).toThrow(ConfigError);
+    try {
+      loadEdgeProxyConfig({ PUBLIC_URL: 'ftp://x', MAX_REQUEST_BYTES: '-1' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+      expect((error as Error).message).toMatch(/NATS_URL.*PUBLIC_URL|PUBLIC_URL.*NATS_URL/);
+      expect((error as Error).message).toContain('MAX_REQUEST_BYTES');
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { ApiErrorBody } from '@portcullis/contracts';
+import { LOGGER, Logger } from '@portcullis/telemetry';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from './edge-proxy.options';
+import { EdgeError, InvalidMessageError, JsonRpcErrorCodes, PayloadTooLargeError, UnauthenticatedError } from './errors';
+import { jsonRpcIdOf } from './mcp/json-rpc';
+import { PublicUrls } from './public-urls';
+
+interface Problem {
+  status: number;
+  code: string;
+  message: string;
+  jsonRpcCode: number;
+  headers: Record<string, string>;
+}
+
+const HTTP_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/**
+ * Answers every failure of the edge. On `/mcp/*` the body is a JSON-RPC error
+ * (with the request's id when there is one) so MCP clients can read it; on
+ * other routes it is the REST error body. A 401 carries the RFC 9728 challenge.
+ */
+@Catch()
+export class EdgeProxyExceptionFilter implements ExceptionFilter {
+  constructor(
+    private readonly urls: PublicUrls,
+    @Inject(EDGE_PROXY_OPTIONS) private readonly options: EdgeProxyModuleOptions,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    // Once a stream has started the status is gone; all that is left is to cut the connection.
+    if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) {
+      if (!reply.raw.writableEnded) reply.raw.destroy();
+      return;
+    }
+    const problem = this.problemOf(exception, request);
+    if (problem.status >= 500) this.logger.warn({ err: exception, code: problem.code, status: problem.status }, problem.message);
+
+    const path = (request.url ?? '').split('?')[0];
+    const body = path.startsWith('/mcp/')
+      ? { jsonrpc: '2.0', id: jsonRpcIdOf(request.body), error: { code: problem.jsonRpcCode, message: problem.message, data: { code: problem.code } } }
+      : ({ error: { code: problem.code, message: problem.message } } satisfies ApiErrorBody);
+    void reply.status(problem.status).headers(problem.headers).type('application/json').send(JSON.stringify(body));
+  }
+
+  private problemOf(exception: unknown, request: FastifyRequest): Problem {
+    const error = this.edgeErrorOf(exception);
+    if (error) {
+      const headers: Record<string, string> = {};
+      if (error instanceof UnauthenticatedError) headers['www-authenticate'] = this.challenge(request, error);
+      return { status: error.httpStatus, code: error.code, message: error.message, jsonRpcCode: error.jsonRpcCode, headers };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return { status, code: HTTP_CODES[status] ?? `http_${status}`, message: exception.message, jsonRpcCode: JsonRpcErrorCodes.invalidRequest, headers: {} };
+    }
+    this.logger.error({ err: exception }, 'unhandled error in edge-proxy');
+    return { status: 500, code: 'internal', message: 'Internal error', jsonRpcCode: JsonRpcErrorCodes.internalError, headers: {} };
+  }
+
+  /** Fastify's own request errors (body limit, bad framing) become edge errors. */
+  private edgeErrorOf(exception: unknown): EdgeError | null {
+    if (exception instanceof EdgeError) return exception;
+    const { code, statusCode } = (exception ?? {}) as { code?: unknown; statusCode?: unknown };
+    if (typeof code !== 'string' || !code.startsWith('FST_')) return null;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PayloadTooLargeError(this.options.maxRequestBytes, { cause: exception });
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      return new InvalidMessageError('Invalid Request: the request body could not be read', { cause: exception });
+    }
+    return null;
+  }
+
+  /** RFC 6750 §3 / RFC 9728 §5.1 challenge; `error` only when a token was presented. */
+  private challenge(request: FastifyRequest, error: UnauthenticatedError): string {
+    const slug = (request.params as { slug?: unknown } | undefined)?.slug;
+    const metadata = this.urls.resourceMetadata(typeof slug === 'string' ? slug : '');
+    return error.tokenPresented ? `Bearer resource_metadata="${metadata}", error="invalid_token"` : `Bearer resource_metadata="${metadata}"`;
+  }
+}

@@ -1,0 +1,16 @@
+import type { Bus } from '@portcullis/bus';
+import type { Logger } from '@portcullis/telemetry';
+
+export interface EdgeProxyModuleOptions {
+  bus: Bus;
+  /** Whether closing this app closes the bus (false when several apps share one bus, as in all-in-one). */
+  closeBusOnShutdown: boolean;
+  logger: Logger;
+  /** Absolute URL agents reach this edge at, e.g. `https://gateway.example.com`; used in challenges and metadata. */
+  publicUrl: string;
+  /** Largest request body accepted on `/mcp/{slug}`, in bytes. */
+  maxRequestBytes: number;
+}
+
+/** Injection token of the {@link EdgeProxyModuleOptions} given to `EdgeProxyModule.register`. */
+export const EDGE_PROXY_OPTIONS = Symbol('EDGE_PROXY_OPTIONS');

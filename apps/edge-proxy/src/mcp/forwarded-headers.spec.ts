@@ -1,0 +1,56 @@
+import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
+
+describe('upstreamRequestHeaders', () => {
+  it('forwards the transport headers and drops the gateway token and cookies', () => {
+    const { headers } = upstreamRequestHeaders(
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': 's1',
+        'mcp-protocol-version': '2025-06-18',
+        'last-event-id': 'e9',
+        authorization: 'Bearer gateway-token',
+        cookie: 'session=1',
+        'x-forwarded-for': '10.0.0.1',
+        host: 'gateway.example',
+      },
+      {},
+    );
+    expect(headers).toEqual({
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': 's1',
+      'mcp-protocol-version': '2025-06-18',
+      'last-event-id': 'e9',
+    });
+  });
+
+  it('injects the credential headers, including an upstream Authorization', () => {
+    const { headers } = upstreamRequestHeaders({ authorization: 'Bearer gateway-token' }, { Authorization: 'Bearer upstream-token', 'X-Api-Key': 'k' });
+    expect(headers).toEqual({ authorization: 'Bearer upstream-token', 'x-api-key': 'k' });
+  });
+
+  it('stops an injected header from splitting the request or rewriting the protocol', () => {
+    const { headers, refused } = upstreamRequestHeaders(
+      { 'mcp-session-id': 'mine' },
+      { 'X-Evil': 'a\r\nX-Injected: 1', 'Mcp-Session-Id': 'theirs', Host: 'elsewhere', Accept: 'text/html', 'Bad Name': 'v' },
+    );
+    expect(headers).toEqual({ 'mcp-session-id': 'mine' });
+    expect(refused.sort()).toEqual(['Accept', 'Bad Name', 'Host', 'Mcp-Session-Id', 'X-Evil']);
+  });
+});
+
+describe('clientResponseHeaders', () => {
+  it('returns the transport headers and never upstream cookies or challenges', () => {
+    expect(
+      clientResponseHeaders({
+        'content-type': 'text/event-stream',
+        'mcp-session-id': 's1',
+        'set-cookie': ['a=1'],
+        'www-authenticate': 'Bearer realm="upstream"',
+        connection: 'keep-alive',
+        'transfer-encoding': 'chunked',
+      }),
+    ).toEqual({ 'content-type': 'text/event-stream', 'mcp-session-id': 's1', 'x-accel-buffering': 'no' });
+  });
+});

@@ -1,0 +1,41 @@
+import { InvalidJsonError, InvalidMessageError } from '../errors';
+import { jsonRpcIdOf, parseJsonRpcBody } from './json-rpc';
+
+describe('parseJsonRpcBody', () => {
+  it('lists the requests of a body with the tool of a tools/call', () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'search', arguments: { q: 'x' } } });
+    expect(parseJsonRpcBody(body).calls).toEqual([{ id: 4, method: 'tools/call', tool: 'search' }]);
+  });
+
+  it('leaves notifications and responses out of the requests', () => {
+    const body = JSON.stringify([
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 'a', result: {} },
+      { jsonrpc: '2.0', id: 'b', method: 'tools/list' },
+    ]);
+    expect(parseJsonRpcBody(body).calls).toEqual([{ id: 'b', method: 'tools/list', tool: null }]);
+  });
+
+  it('cuts method and tool names to what an audit event may hold', () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'n'.repeat(600) } });
+    expect(parseJsonRpcBody(body).calls[0].tool).toHaveLength(500);
+  });
+
+  it('rejects a body that is not JSON', () => {
+    expect(() => parseJsonRpcBody('{"id":')).toThrow(InvalidJsonError);
+    expect(() => parseJsonRpcBody(undefined)).toThrow(InvalidJsonError);
+  });
+
+  it.each(['42', '"text"', 'null', '[]', '[1]'])('rejects %s, which is not a message or batch', (raw) => {
+    expect(() => parseJsonRpcBody(raw)).toThrow(InvalidMessageError);
+  });
+});
+
+describe('jsonRpcIdOf', () => {
+  it('finds the id of a single request and nothing else', () => {
+    expect(jsonRpcIdOf('{"jsonrpc":"2.0","id":"x","method":"ping"}')).toBe('x');
+    expect(jsonRpcIdOf('[{"jsonrpc":"2.0","id":1,"method":"ping"}]')).toBeNull();
+    expect(jsonRpcIdOf('not json')).toBeNull();
+    expect(jsonRpcIdOf('{"id":{"nested":true}}')).toBeNull();
+  });
+});

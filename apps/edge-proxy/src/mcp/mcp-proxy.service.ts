@@ -1,0 +1,141 @@
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable } from '@nestjs/common';
+import { isSpanContextValid, Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import type { Principal, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import { LOGGER, Logger } from '@portcullis/telemetry';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bearerToken } from '../access/bearer-token';
+import { CredentialResolver } from '../access/credential-resolver.service';
+import { PrincipalResolver } from '../access/principal-resolver.service';
+import { TargetResolver } from '../access/target-resolver.service';
+import { Clock } from '../clock';
+import { EdgeError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
+import { JsonRpcCall, parseJsonRpcBody } from './json-rpc';
+import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
+import { McpMetrics } from './mcp.metrics';
+import { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
+
+const tracer = trace.getTracer('@portcullis/edge-proxy');
+
+/** What is known about one request once it is ready to go upstream. */
+interface Exchange {
+  slug: string;
+  startedAt: number;
+  principal: Principal;
+  target: ServerTarget;
+  credential: ResolvedCredential;
+  calls: JsonRpcCall[];
+  traceId: string | null;
+}
+
+/**
+ * The MCP hot path (DESIGN §4): authenticate the bearer token, resolve the
+ * slug, fetch the upstream credential (each a cached bus look-up), forward
+ * with the credential injected and the gateway token removed, stream the
+ * answer back, then audit and measure it.
+ */
+@Injectable()
+export class McpProxyService {
+  constructor(
+    private readonly principals: PrincipalResolver,
+    private readonly targets: TargetResolver,
+    private readonly credentials: CredentialResolver,
+    private readonly upstream: UpstreamClient,
+    private readonly audit: McpAuditRecorder,
+    private readonly metrics: McpMetrics,
+    private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Answers the request itself; throws an EdgeError (answered by the exception filter) only before anything was written. */
+  async handle(request: FastifyRequest, reply: FastifyReply, slug: string): Promise<void> {
+    return tracer.startActiveSpan(`mcp ${request.method}`, { kind: SpanKind.INTERNAL, attributes: { 'mcp.server.slug': slug } }, async (span) => {
+      try {
+        await this.proxy(request, reply, slug, span);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof EdgeError ? error.code : 'error' });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async proxy(request: FastifyRequest, reply: FastifyReply, slug: string, span: Span): Promise<void> {
+    const startedAt = this.clock.now().getTime();
+    // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
+    const principal = await this.principals.authenticate(bearerToken(request.headers.authorization));
+    const calls = request.method === 'POST' ? parseJsonRpcBody(request.body).calls : [];
+    const target = await this.targets.resolve(slug);
+    // registry.authorize (may this principal list/call this server, which tools) goes here; until RBAC lands every authenticated principal may use every server.
+    if (target.transport !== 'streamable-http') throw new UnsupportedTransportError(slug, target.transport);
+    const credential = await this.credentials.resolve(principal, target);
+
+    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
+    const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId };
+    const aborted = new AbortController();
+    // 'close' before the response finished means the client went away: stop the upstream request or stream too.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) aborted.abort();
+    });
+
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await this.upstream.send(target, this.upstreamRequest(request, exchange, aborted.signal));
+    } catch (error) {
+      this.finish(exchange, 'error', error instanceof EdgeError ? error.code : 'upstream_error');
+      throw error;
+    }
+
+    const status = upstream.statusCode;
+    if (status === 401 || status === 403 || status < 200 || (status >= 300 && status < 400)) {
+      // Read off (bounded) so the connection can be reused; a failure here only costs that connection.
+      upstream.body.dump().catch(() => undefined);
+      this.finish(exchange, 'error', `upstream answered HTTP ${status}`);
+      throw status === 401 || status === 403 ? new UpstreamRejectedCredentialError(slug, status) : new UpstreamProtocolError(slug, `HTTP ${status}`);
+    }
+    await this.stream(upstream, reply, exchange);
+  }
+
+  private upstreamRequest(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {
+    const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers);
+    if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
+    propagation.inject(context.active(), headers);
+    const method = request.method as UpstreamRequest['method'];
+    return { method, headers, body: method === 'POST' ? (request.body as string) : undefined, signal };
+  }
+
+  /** Pipes the upstream answer (JSON or an event stream) to the client chunk by chunk, never buffering it whole. */
+  private async stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange): Promise<void> {
+    reply.hijack();
+    reply.raw.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers));
+    // An event stream may stay silent for a long time; the client should see the headers now.
+    reply.raw.flushHeaders();
+    try {
+      await pipeline(upstream.body, reply.raw);
+    } catch (error) {
+      // Client disconnects end event streams all the time; the upstream request is cancelled with the pipeline.
+      this.logger.debug({ err: error, server: exchange.slug }, 'response stream ended early');
+      this.finish(exchange, 'error', 'response stream interrupted');
+      return;
+    }
+    const ok = upstream.statusCode < 300;
+    this.finish(exchange, ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
+  }
+
+  private finish(exchange: Exchange, outcome: AuditOutcome, reason: string | null): void {
+    const latencyMs = Math.max(0, this.clock.now().getTime() - exchange.startedAt);
+    this.metrics.observe(exchange.target.slug, exchange.calls, outcome, latencyMs);
+    this.audit.record({
+      calls: exchange.calls,
+      principal: exchange.principal,
+      server: exchange.target.slug,
+      credential: exchange.credential,
+      outcome,
+      reason,
+      latencyMs,
+      traceId: exchange.traceId,
+    });
+  }
+}

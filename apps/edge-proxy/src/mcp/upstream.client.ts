@@ -1,0 +1,60 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { ServerTarget } from '@portcullis/contracts';
+import { Agent, Dispatcher } from 'undici';
+import { ClientDisconnectedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
+
+/** How long opening a connection to an upstream may take. */
+export const UPSTREAM_CONNECT_TIMEOUT_MS = 5000;
+
+export interface UpstreamRequest {
+  method: 'POST' | 'GET' | 'DELETE';
+  headers: Record<string, string>;
+  body?: string;
+  /** Aborted when the client goes away, which cancels the upstream request. */
+  signal: AbortSignal;
+}
+
+export type UpstreamResponse = Dispatcher.ResponseData;
+
+/** Sends requests to upstream MCP servers over one shared keep-alive connection pool. */
+@Injectable()
+export class UpstreamClient implements OnModuleDestroy {
+  private readonly agent = new Agent({
+    keepAliveTimeout: 10_000,
+    keepAliveMaxTimeout: 60_000,
+    connect: { timeout: UPSTREAM_CONNECT_TIMEOUT_MS },
+  });
+
+  /**
+   * Resolves once the upstream has answered with its status and headers; the
+   * body is then a stream the caller must consume or destroy.
+   * @throws UpstreamUnreachableError, UpstreamTimeoutError, ClientDisconnectedError
+   */
+  async send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const url = new URL(target.url);
+    try {
+      return await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+        headersTimeout: target.timeoutMs,
+        // Event streams may stay quiet for as long as a tool runs or a session lives; the client's disconnect ends them.
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      if (request.signal.aborted) throw new ClientDisconnectedError({ cause: error });
+      const code = (error as { code?: unknown }).code;
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new UpstreamTimeoutError(target.slug, target.timeoutMs, { cause: error });
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new UpstreamTimeoutError(target.slug, UPSTREAM_CONNECT_TIMEOUT_MS, { cause: error });
+      throw new UpstreamUnreachableError(target.slug, { cause: error });
+    }
+  }
+
+  /** Ends open upstream streams too, so event streams do not hold the HTTP server open at shutdown. */
+  async onModuleDestroy(): Promise<void> {
+    await this.agent.destroy();
+  }
+}

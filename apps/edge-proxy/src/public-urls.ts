@@ -1,0 +1,25 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from './edge-proxy.options';
+
+/**
+ * The edge's public addresses. Slugs come from the request path, so they are
+ * percent-encoded here: a slug can never break out of a URL or a header.
+ */
+@Injectable()
+export class PublicUrls {
+  private readonly base: string;
+
+  constructor(@Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions) {
+    this.base = options.publicUrl.replace(/\/+$/, '');
+  }
+
+  /** The protected resource (RFC 9728 `resource`) an agent talks to for one server. */
+  mcpResource(slug: string): string {
+    return `${this.base}/mcp/${encodeURIComponent(slug)}`;
+  }
+
+  /** Where that resource's protected resource metadata lives (RFC 9728 §3.1). */
+  resourceMetadata(slug: string): string {
+    return `${this.base}/.well-known/oauth-protected-resource/mcp/${encodeURIComponent(slug)}`;
+  }
+}

@@ -1,0 +1,17 @@
+import type { ApiKeyView } from '@portcullis/contracts';
+import type { ApiKeyWithOwner } from '../api-key.repository';
+
+/** What callers may see of a key: never its hash. `isAdmin` is the key's effective right. */
+export function toApiKeyView(key: ApiKeyWithOwner): ApiKeyView {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    ownerEmail: key.user.email,
+    isAdmin: key.isAdmin && key.user.isAdmin,
+    createdAt: key.createdAt.toISOString(),
+    expiresAt: key.expiresAt?.toISOString() ?? null,
+    lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    revokedAt: key.revokedAt?.toISOString() ?? null,
+  };
+}

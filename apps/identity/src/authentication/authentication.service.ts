@@ -1,0 +1,64 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuthenticateResponse } from '@portcullis/contracts';
+import { hashToken } from '@portcullis/crypto';
+import { LOGGER, MetricsRegistry, type Logger } from '@portcullis/telemetry';
+import type { Counter } from 'prom-client';
+import { ApiKeyRepository } from '../api-keys/api-key.repository';
+import { Clock } from '../clock';
+import { InvalidCredentialError } from '../errors';
+
+/** `last_used_at` is written at most this often per key, so authentication stays a read. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+@Injectable()
+export class AuthenticationService {
+  private readonly outcomes: Counter<'outcome'>;
+
+  constructor(
+    private readonly apiKeys: ApiKeyRepository,
+    private readonly clock: Clock,
+    metrics: MetricsRegistry,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    this.outcomes = metrics.counter('identity_authentications_total', 'Bearer tokens checked, by outcome', ['outcome']);
+  }
+
+  /**
+   * The principal a bearer token stands for. Every refusal is the same
+   * `InvalidCredentialError` to the caller; only logs and metrics tell why.
+   */
+  async authenticate(token: string): Promise<AuthenticateResponse> {
+    const now = this.clock.now();
+    const key = await this.apiKeys.findByTokenHash(hashToken(token));
+    try {
+      if (!key) throw new InvalidCredentialError('unknown');
+      if (key.revokedAt) throw new InvalidCredentialError('revoked');
+      if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) throw new InvalidCredentialError('expired');
+      if (!key.user.active) throw new InvalidCredentialError('inactive_user');
+    } catch (error) {
+      const reason = (error as InvalidCredentialError).reason;
+      this.outcomes.inc({ outcome: reason });
+      // The key id of a known key is not secret; an unknown token leaves nothing to log.
+      this.log.debug({ apiKeyId: key?.id, reason }, 'bearer token refused');
+      throw error;
+    }
+    this.outcomes.inc({ outcome: 'success' });
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+      const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS + 1);
+      // Bookkeeping must never turn a valid token away.
+      await this.apiKeys.touch(key.id, now, staleBefore).catch((error: unknown) => this.log.warn({ err: error, apiKeyId: key.id }, 'could not record API key use'));
+    }
+    return {
+      principal: {
+        id: `user:${key.user.id}`,
+        kind: 'user',
+        sub: key.user.id,
+        email: key.user.email,
+        teams: [],
+        isAdmin: key.isAdmin && key.user.isAdmin,
+        credentialId: key.id,
+      },
+      expiresAt: key.expiresAt?.toISOString() ?? null,
+    };
+  }
+}

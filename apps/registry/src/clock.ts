@@ -1,0 +1,9 @@
+import { Injectable } from '@nestjs/common';
+
+/** The only way the registry reads the time, so tests can freeze it. */
+@Injectable()
+export class Clock {
+  now(): Date {
+    return new Date();
+  }
+}

@@ -1,0 +1,3 @@
+export { RegistryModule, REGISTRY_SCHEMA, type RegistryModuleOptions } from './registry.module';
+export { RegistryConfigSchema, loadRegistryConfig, type RegistryConfig } from './config/registry.config';
+export { Clock } from './clock';

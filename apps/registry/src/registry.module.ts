@@ -1,0 +1,58 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { Bus, BusModule } from '@portcullis/bus';
+import { PersistenceModule } from '@portcullis/persistence';
+import { Logger, ObservabilityModule } from '@portcullis/telemetry';
+import { AccessModule } from './access/access.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { Clock } from './clock';
+import { registryMigrations } from './migrations';
+import { RegistryExceptionFilter } from './registry-exception.filter';
+import { REGISTRY_SETTINGS, RegistrySettings } from './registry.settings';
+import { ServerEntity } from './servers/server.entity';
+import { ServersModule } from './servers/servers.module';
+
+export const REGISTRY_SCHEMA = 'registry';
+const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
+
+export interface RegistryModuleOptions {
+  bus: Bus;
+  /** Whether closing this app closes the bus (false when all-in-one shares one bus between apps). */
+  closeBusOnShutdown: boolean;
+  logger: Logger;
+  databaseUrl: string;
+  /** How long a call to identity or token-vault may take before the API answers 503 (default 5000). */
+  dependencyTimeoutMs?: number;
+  /** The time source; tests pass a frozen one. */
+  clock?: Clock;
+}
+
+/** The whole registry: the admin REST API under `/api/v1` and `registry.resolve` on the bus. */
+@Module({})
+export class RegistryModule {
+  static register(options: RegistryModuleOptions): DynamicModule {
+    const settings: RegistrySettings = { dependencyTimeoutMs: options.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS };
+    if (!Number.isInteger(settings.dependencyTimeoutMs) || settings.dependencyTimeoutMs <= 0) {
+      throw new TypeError('dependencyTimeoutMs must be a positive integer');
+    }
+    return {
+      module: RegistryModule,
+      // Global so every feature module gets the one Clock and the settings.
+      global: true,
+      imports: [
+        ObservabilityModule.forRoot({ service: 'registry', logger: options.logger }),
+        BusModule.forRoot({ bus: options.bus, closeOnShutdown: options.closeBusOnShutdown }),
+        PersistenceModule.forSchema({ url: options.databaseUrl, schema: REGISTRY_SCHEMA, entities: [ServerEntity], migrations: registryMigrations }),
+        AccessModule,
+        ServersModule,
+        ApiKeysModule,
+      ],
+      providers: [
+        { provide: Clock, useValue: options.clock ?? new Clock() },
+        { provide: REGISTRY_SETTINGS, useValue: settings },
+        { provide: APP_FILTER, useClass: RegistryExceptionFilter },
+      ],
+      exports: [Clock, REGISTRY_SETTINGS],
+    };
+  }
+}

@@ -1,0 +1,8 @@
+/** Injection token for {@link RegistrySettings}. */
+export const REGISTRY_SETTINGS = Symbol('REGISTRY_SETTINGS');
+
+/** The registry's own settings, resolved from its module options. */
+export interface RegistrySettings {
+  /** How long a call to identity or token-vault may take before the API answers 503. */
+  dependencyTimeoutMs: number;
+}

@@ -1,0 +1,134 @@
+import { AuthTypes, HeaderMapSchema, ServerTarget, ServerTransports } from '@portcullis/contracts';
+import { z } from 'zod';
+import type { ServerEntity } from '../server.entity';
+
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const MAX_HEADERS = 32;
+export const MAX_PAGE_SIZE = 200;
+
+export const SlugSchema = z.string().regex(SLUG_PATTERN, 'must be 1-63 lowercase letters, digits or hyphens, starting with a letter or digit');
+
+/** An upstream URL: absolute http(s), and no credentials in it (they belong in write-only headers). */
+export const UpstreamUrlSchema = z
+  .string()
+  .trim()
+  .max(2048)
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must use http or https' });
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use authType "header"' });
+  });
+
+const NameSchema = z.string().trim().min(1, 'must not be empty').max(200);
+const TimeoutSchema = z.number().int().min(100).max(600_000);
+
+/** Header names are case-insensitive on the wire, so `X-Key` and `x-key` are one header. */
+function checkHeaderMap(headers: Record<string, string>, ctx: z.RefinementCtx): void {
+  const names = Object.keys(headers);
+  if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['headers'], message: 'must name at least one header' });
+  if (names.length > MAX_HEADERS) ctx.addIssue({ code: 'custom', path: ['headers'], message: `must have at most ${MAX_HEADERS} headers` });
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'repeats a header name (names are case-insensitive)' });
+    seen.add(name.toLowerCase());
+  }
+}
+
+export const CreateServerBodySchema = z
+  .strictObject({
+    slug: SlugSchema,
+    name: NameSchema,
+    url: UpstreamUrlSchema,
+    transport: z.enum(ServerTransports).default('streamable-http'),
+    authType: z.enum(AuthTypes),
+    /** Write-only: sent to the token vault, never stored or returned here. */
+    headers: HeaderMapSchema.optional(),
+    timeoutMs: TimeoutSchema.default(DEFAULT_TIMEOUT_MS),
+  })
+  .superRefine((body, ctx) => {
+    if (body.authType === 'header' && body.headers === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['headers'], message: 'is required when authType is "header"' });
+    } else if (body.authType !== 'header' && body.headers !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['headers'], message: 'is only allowed when authType is "header"' });
+    } else if (body.headers) {
+      checkHeaderMap(body.headers, ctx);
+    }
+  });
+export type CreateServerBody = z.output<typeof CreateServerBodySchema>;
+
+/** Every field optional; `slug` cannot change (clients address the server by it). */
+export const UpdateServerBodySchema = z
+  .strictObject({
+    name: NameSchema.optional(),
+    url: UpstreamUrlSchema.optional(),
+    transport: z.enum(ServerTransports).optional(),
+    authType: z.enum(AuthTypes).optional(),
+    headers: HeaderMapSchema.optional(),
+    timeoutMs: TimeoutSchema.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.headers) checkHeaderMap(body.headers, ctx);
+  });
+export type UpdateServerBody = z.output<typeof UpdateServerBodySchema>;
+
+export const ListServersQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+export type ListServersQuery = z.output<typeof ListServersQuerySchema>;
+
+/** What the admin API shows of a server. No header value has a field to go into. */
+export interface ServerView {
+  id: string;
+  slug: string;
+  name: string;
+  url: string;
+  transport: ServerTarget['transport'];
+  authType: ServerTarget['authType'];
+  headerNames: string[];
+  timeoutMs: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ServerPage {
+  items: ServerView[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export function toServerView(server: ServerEntity): ServerView {
+  return {
+    id: server.id,
+    slug: server.slug,
+    name: server.name,
+    url: server.url,
+    transport: server.transport,
+    authType: server.authType,
+    headerNames: [...server.headerNames],
+    timeoutMs: server.timeoutMs,
+    createdAt: server.createdAt.toISOString(),
+    updatedAt: server.updatedAt.toISOString(),
+  };
+}
+
+/** What the edge needs to route to a server (`registry.resolve`). */
+export function toServerTarget(server: ServerEntity): ServerTarget {
+  return {
+    id: server.id,
+    slug: server.slug,
+    name: server.name,
+    url: server.url,
+    transport: server.transport,
+    authType: server.authType,
+    timeoutMs: server.timeoutMs,
+  };
+}

@@ -1,0 +1,50 @@
+import { Keyring, KeyringConfigError } from '@portcullis/crypto';
+import { loadConfig } from '@portcullis/telemetry';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `VAULT_KEYS=kid1:base64,kid2:base64`, parsed once; a problem is named by entry position only. */
+const VaultKeysSchema = z.string().transform((spec, ctx) => {
+  try {
+    return Keyring.parse(spec, 'VAULT_KEYS');
+  } catch (error) {
+    const message = error instanceof KeyringConfigError ? withoutSpecText(error.message, spec) : 'must be kid:base64key[,kid:base64key...]';
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  }
+});
+
+/**
+ * The keyring's message may quote a kid, and with a misplaced separator
+ * ("abcdefgh:ijk...") a "kid" is key material. So nothing from the value
+ * itself goes into the line: quoted kids are dropped, then any piece of the
+ * value that still appears is redacted.
+ */
+function withoutSpecText(message: string, spec: string): string {
+  let text = message.replace(/ \(kid "[^"]*"\)/g, '');
+  const pieces = spec.split(/[,:\s]+/).filter((piece) => piece.length >= 4);
+  for (const piece of pieces.sort((a, b) => b.length - a.length)) text = text.split(piece).join('[redacted]');
+  return text;
+}
+
+/** token-vault's environment (DESIGN §12), validated once at boot. */
+export const TokenVaultConfigSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  NATS_URL: z.string().min(1),
+  VAULT_KEYS: VaultKeysSchema,
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Prepended to every bus subject; only for test isolation on a shared NATS. */
+  BUS_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, "_" or "-"')
+    .optional(),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  VAULT_PORT: z.coerce.number().int().min(1).max(65535).default(8084),
+});
+export type TokenVaultConfig = z.infer<typeof TokenVaultConfigSchema>;
+
+/** Throws `ConfigError` (one line, never a value) when the environment is wrong. */
+export function loadTokenVaultConfig(env: NodeJS.ProcessEnv = process.env): TokenVaultConfig {
+  return loadConfig(TokenVaultConfigSchema, env, 'token-vault');
+}

@@ -1,0 +1,41 @@
+import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Bus, BusSubscription } from '@portcullis/bus';
+import { RequestSubjects, ServiceQueues } from '@portcullis/contracts';
+import { toBusError } from '../errors';
+import { CredentialsService } from './credentials.service';
+
+/**
+ * `vault.credential.resolve` (asked by the edge) and `vault.admin.*` (asked by
+ * the registry, which has already checked that its caller may change the server).
+ */
+@Injectable()
+export class CredentialsHandler implements OnApplicationBootstrap, OnModuleDestroy {
+  private subscriptions: BusSubscription[] = [];
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly credentials: CredentialsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const queue = ServiceQueues.tokenVault;
+    this.subscriptions = [
+      this.bus.reply(RequestSubjects.vaultCredentialResolve, queue, (request) => this.credentials.resolve(request).catch(rethrow)),
+      this.bus.reply(RequestSubjects.vaultAdminServerHeadersPut, queue, async (request) => ({
+        headerNames: await this.credentials.putServerHeaders(request).catch(rethrow),
+      })),
+      this.bus.reply(RequestSubjects.vaultAdminServerCredentialsDelete, queue, async ({ serverId }) => ({
+        deleted: await this.credentials.deleteServerCredentials(serverId).catch(rethrow),
+      })),
+    ];
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.subscriptions.map((subscription) => subscription.unsubscribe()));
+    this.subscriptions = [];
+  }
+}
+
+function rethrow(error: unknown): never {
+  throw toBusError(error);
+}

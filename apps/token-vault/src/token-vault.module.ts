@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Bus, BusModule } from '@portcullis/bus';
+import { Keyring } from '@portcullis/crypto';
+import { PersistenceModule } from '@portcullis/persistence';
+import { Logger, ObservabilityModule } from '@portcullis/telemetry';
+import { Clock } from './clock';
+import { CredentialEntity, VAULT_SCHEMA } from './credentials/credential.entity';
+import { CredentialsModule } from './credentials/credentials.module';
+import { vaultMigrations } from './migrations';
+
+export interface TokenVaultModuleOptions {
+  bus: Bus;
+  /** Whether closing this app closes the bus (false when all-in-one shares one bus between apps). */
+  closeBusOnShutdown: boolean;
+  logger: Logger;
+  databaseUrl: string;
+  /** Key-encryption keys (`VAULT_KEYS`); the first is active. */
+  keyring: Keyring;
+  /** The time source; tests pass a frozen one. */
+  clock?: Clock;
+}
+
+/** The whole token-vault: `vault.*` on the bus, health and metrics over HTTP. */
+@Module({})
+export class TokenVaultModule {
+  static register(options: TokenVaultModuleOptions): DynamicModule {
+    if (!(options.keyring instanceof Keyring)) throw new TypeError('TokenVaultModule needs a Keyring');
+    return {
+      module: TokenVaultModule,
+      // Global so every feature module gets the one Clock.
+      global: true,
+      imports: [
+        ObservabilityModule.forRoot({ service: 'token-vault', logger: options.logger }),
+        BusModule.forRoot({ bus: options.bus, closeOnShutdown: options.closeBusOnShutdown }),
+        PersistenceModule.forSchema({
+          url: options.databaseUrl,
+          schema: VAULT_SCHEMA,
+          entities: [CredentialEntity],
+          migrations: vaultMigrations,
+        }),
+        CredentialsModule.register({ keyring: options.keyring }),
+      ],
+      providers: [{ provide: Clock, useValue: options.clock ?? new Clock() }],
+      exports: [Clock],
+    };
+  }
+}

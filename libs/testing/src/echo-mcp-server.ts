@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+
+export interface EchoMcpServerOptions {
+  /** Server name announced at `initialize`; defaults to `echo`. */
+  name?: string;
+}
+
+/**
+ * The headers of one HTTP request the echo server received, as they arrived,
+ * plus its method and path as HTTP/2-style pseudo-headers (`:method`, `:path`).
+ */
+export type RecordedRequest = IncomingHttpHeaders & { ':method': string; ':path': string };
+
+export interface EchoMcpServer {
+  /** `http://127.0.0.1:<port>/mcp` */
+  url: string;
+  /** The headers of every request received, oldest first: what an upstream actually saw. */
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * A real MCP server (SDK `McpServer` over streamable HTTP, stateful sessions)
+ * for tests that need an upstream. Tools: `echo` returns its `message`;
+ * `request_headers` returns, as JSON text, the HTTP headers of the request that
+ * carried the call, so a test can see exactly what a proxy forwarded.
+ */
+export async function startEchoMcpServer(options: EchoMcpServerOptions = {}): Promise<EchoMcpServer> {
+  const name = options.name ?? 'echo';
+  const requests: RecordedRequest[] = [];
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    requests.push({ ...req.headers, ':method': req.method ?? '', ':path': path });
+    if (path !== '/mcp') return writeJsonRpcError(res, 404, -32000, 'Not found');
+
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const transport = sessions.get(sessionId);
+      // The spec's answer to an unknown or terminated session: 404, the client starts a new one.
+      if (!transport) return writeJsonRpcError(res, 404, -32001, 'Session not found');
+      return transport.handleRequest(req, res);
+    }
+    if (req.method !== 'POST') return writeJsonRpcError(res, 400, -32000, 'Bad Request: No valid session ID provided');
+
+    // A POST without a session must be `initialize`; the transport itself rejects anything else.
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => void sessions.set(id, transport),
+      onsessionclosed: (id) => void sessions.delete(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await createEchoServer(name).connect(transport);
+    await transport.handleRequest(req, res);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) writeJsonRpcError(res, 500, -32603, 'Internal error');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    requests,
+    close: async () => {
+      await Promise.allSettled([...sessions.values()].map((transport) => transport.close()));
+      sessions.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function createEchoServer(name: string): McpServer {
+  const mcp = new McpServer({ name, version: '1.0.0' });
+  mcp.registerTool(
+    'echo',
+    { description: 'Returns its message unchanged', inputSchema: { message: z.string() } },
+    async ({ message }) => ({ content: [{ type: 'text', text: message }] }),
+  );
+  mcp.registerTool('request_headers', { description: 'Returns the HTTP headers of the request that carried this call' }, async (extra) => ({
+    content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
+  }));
+  return mcp;
+}
+
+function writeJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
