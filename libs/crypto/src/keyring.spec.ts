@@ -44,20 +44,20 @@ describe(Keyring.name, () => {
     it('rejects a key of the wrong length without echoing it', () => {
       const short = key(16);
       const error = parseError(`k1:${key()},k2:${short}`);
-      expect(error.message).toMatch(/entry 2 \(kid "k2"\) must be 32 bytes, got 16/);
+      expect(error.message).toMatch(/entry 2 must be 32 bytes, got 16/);
       expect(error.message).not.toContain(short);
     });
 
     it('rejects a key that is not base64 without echoing it', () => {
       const bad = `${key().slice(0, 20)}!*${key().slice(0, 20)}`;
       const error = parseError(`k1:${bad}`);
-      expect(error.message).toMatch(/entry 1 \(kid "k1"\) is not valid base64/);
+      expect(error.message).toMatch(/entry 1 is not valid base64/);
       expect(error.message).not.toContain(bad);
     });
 
     it('rejects a duplicate kid', () => {
       const error = parseError(`k1:${key()},k1:${key()}`);
-      expect(error.message).toMatch(/entry 2 \(kid "k1"\) repeats a key id/);
+      expect(error.message).toMatch(/entry 2 repeats a key id/);
     });
 
     it('rejects an entry without a kid separator without echoing it (it may be a bare key)', () => {

@@ -30,7 +30,7 @@ export class Keyring {
   /**
    * Parses `kid:base64[,kid:base64...]`. Each key is exactly 32 bytes (standard
    * or URL-safe base64), each kid `[A-Za-z0-9_-]{1,32}` and unique. Errors name
-   * the entry by position and kid, never by its key. `label` (e.g. `VAULT_KEYS`)
+   * the entry by position, never by its kid or key. `label` (e.g. `VAULT_KEYS`)
    * prefixes the message.
    */
   static parse(spec: string, label = 'keyring'): Keyring {
@@ -50,12 +50,12 @@ export class Keyring {
       }
       const kid = entry.slice(0, colon).trim();
       const encoded = entry.slice(colon + 1).trim();
-      // The kid is only quoted once known to be a kid: a misplaced separator could put key bytes there.
       if (!KID.test(kid)) {
         problems.push(`${where} has an invalid key id (expected 1-32 of A-Z a-z 0-9 _ -)`);
         return;
       }
-      const named = `${where} (kid "${kid}")`;
+      // Entries are named by position only: a misplaced separator can make key bytes look like a kid.
+      const named = where;
       if (entries.some(([seen]) => seen === kid)) {
         problems.push(`${named} repeats a key id`);
         return;
