@@ -11,7 +11,7 @@ import { DEFAULT_MAX_REQUEST_BYTES, EdgeProxyModule } from '@portcullis/edge-pro
 import { IdentityModule } from '@portcullis/identity';
 import { startEmbeddedPostgres, EmbeddedPostgresHandle } from '@portcullis/persistence';
 import { RegistryModule } from '@portcullis/registry';
-import { createLogger, exitOnConfigError, Logger, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { createLogger, Logger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
 import { TokenVaultModule } from '@portcullis/token-vault';
 import { AllInOneConfig, loadAllInOneConfig } from './config/all-in-one.config';
 import { DataFolder } from './data-folder';
@@ -23,12 +23,7 @@ interface HostedService {
 }
 
 async function main(): Promise<void> {
-  let config: AllInOneConfig;
-  try {
-    config = loadAllInOneConfig(process.env);
-  } catch (error) {
-    return exitOnConfigError(error, 'all-in-one');
-  }
+  const config: AllInOneConfig = loadAllInOneConfig(process.env);
   const tracing = startTracing('portcullis-all-in-one');
   const logger = createLogger({ service: 'all-in-one', level: config.LOG_LEVEL });
   const dataFolder = new DataFolder(resolve(config.PORTCULLIS_DATA_DIR));
@@ -117,4 +112,4 @@ function printBanner(config: AllInOneConfig, publicUrl: string, firstAdminToken:
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
-void main();
+runService('all-in-one', main);

@@ -2,19 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NatsBus } from '@portcullis/bus';
-import { createLogger, exitOnConfigError, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { createLogger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
 import { AuditModule } from './audit.module';
 import { AuditConfig, loadAuditConfig } from './config/audit.config';
 
 const SERVICE = 'audit';
 
 async function bootstrap(): Promise<void> {
-  let config: AuditConfig;
-  try {
-    config = loadAuditConfig(process.env);
-  } catch (error) {
-    return exitOnConfigError(error, SERVICE);
-  }
+  const config: AuditConfig = loadAuditConfig(process.env);
   startTracing(SERVICE);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const bus = await NatsBus.connect({
@@ -33,7 +28,4 @@ async function bootstrap(): Promise<void> {
   logger.info(`audit listening on http://${config.HOST}:${config.AUDIT_PORT}`);
 }
 
-void bootstrap().catch((error: unknown) => {
-  process.stderr.write(`audit: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runService('audit', bootstrap);

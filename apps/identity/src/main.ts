@@ -2,19 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NatsBus } from '@portcullis/bus';
-import { createLogger, exitOnConfigError, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { createLogger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
 import { IdentityConfig, loadIdentityConfig } from './config/identity.config';
 import { IdentityModule } from './identity.module';
 
 const SERVICE = 'identity';
 
 async function bootstrap(): Promise<void> {
-  let config: IdentityConfig;
-  try {
-    config = loadIdentityConfig(process.env);
-  } catch (error) {
-    exitOnConfigError(error, SERVICE);
-  }
+  const config: IdentityConfig = loadIdentityConfig(process.env);
   startTracing(SERVICE);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const bus = await NatsBus.connect({
@@ -39,7 +34,4 @@ async function bootstrap(): Promise<void> {
   logger.info(`identity listening on http://${config.HOST}:${config.IDENTITY_PORT} (health and metrics)`);
 }
 
-void bootstrap().catch((error: unknown) => {
-  process.stderr.write(`identity: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runService('identity', bootstrap);

@@ -2,19 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NatsBus } from '@portcullis/bus';
-import { createLogger, exitOnConfigError, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { createLogger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
 import { loadRegistryConfig, RegistryConfig } from './config/registry.config';
 import { RegistryModule } from './registry.module';
 
 const SERVICE = 'registry';
 
 async function bootstrap(): Promise<void> {
-  let config: RegistryConfig;
-  try {
-    config = loadRegistryConfig(process.env);
-  } catch (error) {
-    exitOnConfigError(error, SERVICE);
-  }
+  const config: RegistryConfig = loadRegistryConfig(process.env);
   startTracing(SERVICE);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const bus = await NatsBus.connect({
@@ -33,7 +28,4 @@ async function bootstrap(): Promise<void> {
   logger.info(`registry listening on http://${config.HOST}:${config.REGISTRY_PORT}/api/v1`);
 }
 
-void bootstrap().catch((error: unknown) => {
-  process.stderr.write(`registry: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runService('registry', bootstrap);

@@ -2,19 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NatsBus } from '@portcullis/bus';
-import { createLogger, exitOnConfigError, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { createLogger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
 import { loadTokenVaultConfig, TokenVaultConfig } from './config/token-vault.config';
 import { TokenVaultModule } from './token-vault.module';
 
 const SERVICE = 'token-vault';
 
 async function bootstrap(): Promise<void> {
-  let config: TokenVaultConfig;
-  try {
-    config = loadTokenVaultConfig(process.env);
-  } catch (error) {
-    return exitOnConfigError(error, SERVICE);
-  }
+  const config: TokenVaultConfig = loadTokenVaultConfig(process.env);
   startTracing(SERVICE);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   logger.info({ activeKid: config.VAULT_KEYS.activeKid, kids: config.VAULT_KEYS.kids }, 'keyring loaded');
@@ -35,7 +30,4 @@ async function bootstrap(): Promise<void> {
   logger.info(`token-vault health and metrics on http://${config.HOST}:${config.VAULT_PORT}`);
 }
 
-void bootstrap().catch((error: unknown) => {
-  process.stderr.write(`token-vault: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runService('token-vault', bootstrap);

@@ -43,3 +43,16 @@ export function exitOnConfigError(error: unknown, service: string): never {
   process.stderr.write(`${line}\n`);
   process.exit(1);
 }
+
+/**
+ * Runs a service's start-up; any failure (a bad setting, an unreachable NATS
+ * or database) stops the process with one line on stderr and exit code 1.
+ */
+export function runService(service: string, start: () => Promise<void>): void {
+  start().catch((error: unknown) => {
+    if (error instanceof ConfigError) exitOnConfigError(error, service);
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
+    process.stderr.write(`${service}: failed to start: ${reason}\n`);
+    process.exit(1);
+  });
+}

@@ -1,5 +1,5 @@
 export { ConfigError, TelemetryError, type ConfigIssue } from './errors';
-export { exitOnConfigError, loadConfig } from './config';
+export { exitOnConfigError, loadConfig, runService } from './config';
 export { HealthRegistry, type ReadinessProbe, type ReadinessReport } from './health.registry';
 export {
   createLogger,
@@ -15,3 +15,4 @@ export { MetricsRegistry, type MetricsRegistryOptions } from './metrics';
 export { ObservabilityController } from './observability.controller';
 export { LOGGER, OBSERVABILITY_OPTIONS, ObservabilityModule, type ObservabilityOptions } from './observability.module';
 export { startTracing, type TracingHandle } from './tracing';
+export { Settings } from './settings';

@@ -7,6 +7,8 @@ import { freePort, generateVaultKeys, randomSecret, ServiceProcess, waitForReady
 /** A whole running gateway as a user sees it: three public URLs and an admin key. */
 export interface GatewayUnderTest {
   edgeUrl: string;
+  /** The URL the gateway names itself by (`PUBLIC_URL`, or its default). */
+  publicUrl: string;
   registryUrl: string;
   auditUrl: string;
   adminToken: string;
@@ -51,6 +53,7 @@ export async function startDistributedGateway(): Promise<GatewayUnderTest> {
   }
   return {
     edgeUrl,
+    publicUrl: edgeUrl,
     registryUrl: `http://127.0.0.1:${registryPort}`,
     auditUrl: `http://127.0.0.1:${auditPort}`,
     adminToken,
@@ -99,6 +102,8 @@ export async function startAllInOne(options: AllInOneOptions = {}): Promise<AllI
   const stop = () => process.stop();
   return {
     edgeUrl,
+    // Nothing configured: all-in-one names itself by its default PUBLIC_URL.
+    publicUrl: `http://localhost:${edgePort}`,
     registryUrl: `http://127.0.0.1:${registryPort}`,
     auditUrl: `http://127.0.0.1:${auditPort}`,
     adminToken: adminToken ?? printedKey ?? '',

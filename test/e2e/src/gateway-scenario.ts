@@ -13,7 +13,11 @@ export class WireTap {
     this.seen.push(JSON.stringify([...response.headers]));
     if (!response.body) return response;
     const [mine, theirs] = response.body.tee();
-    void new Response(mine).text().then((text) => this.seen.push(text));
+    // An aborted stream (the client closing its GET stream) ends the copy too; what arrived is kept.
+    void new Response(mine)
+      .text()
+      .then((text) => this.seen.push(text))
+      .catch(() => undefined);
     return new Response(theirs, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
@@ -167,14 +171,14 @@ export function describeGatewayScenario(start: () => Promise<GatewayUnderTest>):
     it('refuses a request without a token with 401 and the resource metadata URL', async () => {
       const response = await post('echo', JSON.stringify(initialize));
       expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${gateway.edgeUrl}/.well-known/oauth-protected-resource/mcp/echo"`);
+      expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${gateway.publicUrl}/.well-known/oauth-protected-resource/mcp/echo"`);
     });
 
     it('refuses an unknown token with 401 and error="invalid_token"', async () => {
       const response = await post('echo', JSON.stringify(initialize), randomSecret('forged'));
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe(
-        `Bearer resource_metadata="${gateway.edgeUrl}/.well-known/oauth-protected-resource/mcp/echo", error="invalid_token"`,
+        `Bearer resource_metadata="${gateway.publicUrl}/.well-known/oauth-protected-resource/mcp/echo", error="invalid_token"`,
       );
     });
 

@@ -1,4 +1,4 @@
-import { LOG_LEVELS, loadConfig } from '@portcullis/telemetry';
+import { loadConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -6,17 +6,17 @@ export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** The edge-proxy's environment (DESIGN §12), validated once at boot. */
 export const EdgeProxyConfigSchema = z
   .object({
-    NATS_URL: z.string().min(1),
+    NATS_URL: Settings.natsUrl(),
     /** Where agents reach the edge; defaults to `http://localhost:<EDGE_PORT>`. */
     PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .optional(),
-    EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    EDGE_PORT: Settings.port(8080),
+    HOST: Settings.host(),
+    LOG_LEVEL: Settings.logLevel(),
     MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_REQUEST_BYTES),
     /** Prepended to every bus subject; only for isolating test runs. */
-    BUS_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, "_" or "-"').optional(),
+    BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
   })
   .transform((env) => ({ ...env, PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.EDGE_PORT}`).replace(/\/+$/, '') }));
 export type EdgeProxyConfig = z.infer<typeof EdgeProxyConfigSchema>;

@@ -1,21 +1,18 @@
-import { LOG_LEVELS, loadConfig } from '@portcullis/telemetry';
+import { loadConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 /** Shortest bootstrap token accepted: anything shorter is guessable. */
 export const BOOTSTRAP_TOKEN_MIN_LENGTH = 32;
 
-/** An optional variable set to the empty string (common in compose files) counts as unset. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
-
 export const IdentityConfigSchema = z.object({
-  NATS_URL: z.string().min(1),
-  DATABASE_URL: z.string().min(1),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  NATS_URL: Settings.natsUrl(),
+  DATABASE_URL: Settings.databaseUrl(),
+  LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for isolating test runs. */
-  BUS_SUBJECT_PREFIX: optional(z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -')),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  IDENTITY_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
-  PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN: optional(
+  BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
+  HOST: Settings.host(),
+  IDENTITY_PORT: Settings.port(8083),
+  PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN: Settings.optional(
     z.string().min(BOOTSTRAP_TOKEN_MIN_LENGTH, `must be at least ${BOOTSTRAP_TOKEN_MIN_LENGTH} characters`).max(8192),
   ),
 });

@@ -1,8 +1,7 @@
 import { Keyring, KeyringConfigError } from '@portcullis/crypto';
-import { loadConfig } from '@portcullis/telemetry';
+import { loadConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** `VAULT_KEYS=kid1:base64,kid2:base64`, parsed once; a problem is named by entry position only. */
 const VaultKeysSchema = z.string().transform((spec, ctx) => {
@@ -30,17 +29,14 @@ function withoutSpecText(message: string, spec: string): string {
 
 /** token-vault's environment (DESIGN §12), validated once at boot. */
 export const TokenVaultConfigSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-  NATS_URL: z.string().min(1),
+  DATABASE_URL: Settings.databaseUrl(),
+  NATS_URL: Settings.natsUrl(),
   VAULT_KEYS: VaultKeysSchema,
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for test isolation on a shared NATS. */
-  BUS_SUBJECT_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, "_" or "-"')
-    .optional(),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  VAULT_PORT: z.coerce.number().int().min(1).max(65535).default(8084),
+  BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
+  HOST: Settings.host(),
+  VAULT_PORT: Settings.port(8084),
 });
 export type TokenVaultConfig = z.infer<typeof TokenVaultConfigSchema>;
 
