@@ -11,10 +11,13 @@ export const RequestContracts = {
   [RequestSubjects.identityAdminApiKeyCreate]: { request: identity.CreateApiKeyRequestSchema, response: identity.CreateApiKeyResponseSchema },
   [RequestSubjects.identityAdminApiKeyList]: { request: identity.ListApiKeysRequestSchema, response: identity.ListApiKeysResponseSchema },
   [RequestSubjects.identityAdminApiKeyRevoke]: { request: identity.RevokeApiKeyRequestSchema, response: identity.RevokeApiKeyResponseSchema },
+  // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
+  // registry contracts added later go here
   [RequestSubjects.vaultCredentialResolve]: { request: vault.ResolveCredentialRequestSchema, response: vault.ResolveCredentialResponseSchema },
   [RequestSubjects.vaultAdminServerHeadersPut]: { request: vault.PutServerHeadersRequestSchema, response: vault.PutServerHeadersResponseSchema },
   [RequestSubjects.vaultAdminServerCredentialsDelete]: { request: vault.DeleteServerCredentialsRequestSchema, response: vault.DeleteServerCredentialsResponseSchema },
+  // vault contracts added later go here
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type RequestSubject = keyof typeof RequestContracts;

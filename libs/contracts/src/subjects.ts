@@ -7,10 +7,13 @@ export const RequestSubjects = {
   identityAdminApiKeyCreate: 'identity.admin.api-key.create',
   identityAdminApiKeyList: 'identity.admin.api-key.list',
   identityAdminApiKeyRevoke: 'identity.admin.api-key.revoke',
+  // identity subjects added later go here
   registryResolve: 'registry.resolve',
+  // registry subjects added later go here
   vaultCredentialResolve: 'vault.credential.resolve',
   vaultAdminServerHeadersPut: 'vault.admin.server-headers.put',
   vaultAdminServerCredentialsDelete: 'vault.admin.server-credentials.delete',
+  // vault subjects added later go here
 } as const;
 
 export const EventSubjects = {
