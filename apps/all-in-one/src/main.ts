@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -60,7 +60,12 @@ async function main(): Promise<void> {
     services.push({ name: 'registry', app: await createApp(RegistryModule.register(runtime('registry')), logger, { port: config.REGISTRY_PORT, host: config.HOST }) });
     services.push({
       name: 'edge-proxy',
-      app: await createApp(EdgeProxyModule.register({ ...runtime('edge-proxy'), publicUrl, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES }), logger, { port: config.EDGE_PORT, host: config.HOST }),
+      app: await createApp(EdgeProxyModule.register({
+        ...runtime('edge-proxy'),
+        publicUrl,
+        maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+        auditSpoolDir: config.AUDIT_SPOOL_DIR ?? join(dataFolder.path, 'spool'),
+      }), logger, { port: config.EDGE_PORT, host: config.HOST }),
     });
   } catch (error) {
     logger.fatal({ err: error }, 'portcullis failed to start');

@@ -10,6 +10,10 @@ export interface EdgeProxyModuleOptions {
   publicUrl: string;
   /** Largest request body accepted on `/mcp/{slug}`, in bytes. */
   maxRequestBytes: number;
+  /** Folder where audit events wait when the bus cannot take them (default `<tmpdir>/portcullis-spool`). */
+  auditSpoolDir?: string;
+  /** How often a non-empty audit spool is offered to the bus again (default 2000 ms). */
+  auditSpoolReplayIntervalMs?: number;
 }
 
 /** Injection token of the {@link EdgeProxyModuleOptions} given to `EdgeProxyModule.register`. */

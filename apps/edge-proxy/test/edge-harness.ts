@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -107,6 +110,8 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<Running
       logger: createLogger({ service: 'edge-proxy', level: 'silent' }),
       publicUrl: PUBLIC_URL,
       maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
+      // Its own spool, so parallel test workers never replay each other's events.
+      auditSpoolDir: mkdtempSync(join(tmpdir(), 'portcullis-edge-spool-')),
     }),
     new FastifyAdapter(),
     { logger: false },

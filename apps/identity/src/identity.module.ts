@@ -10,6 +10,8 @@ import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { Clock } from './clock';
 import { BOOTSTRAP_TOKEN_MIN_LENGTH } from './config/identity.config';
 import { IdentityExceptionFilter } from './identity-exception.filter';
+import { IdentityProviderEntity } from './identity-providers/identity-provider.entity';
+import { IdentityProvidersModule } from './identity-providers/identity-providers.module';
 import { identityMigrations } from './migrations';
 import { UserEntity } from './users/user.entity';
 
@@ -44,11 +46,12 @@ export class IdentityModule {
         PersistenceModule.forSchema({
           url: options.databaseUrl,
           schema: IDENTITY_SCHEMA,
-          entities: [UserEntity, ApiKeyEntity],
+          entities: [UserEntity, ApiKeyEntity, IdentityProviderEntity],
           migrations: identityMigrations,
         }),
         ApiKeysModule,
         AuthenticationModule,
+        IdentityProvidersModule,
         BootstrapModule.register({ bootstrapAdminToken: options.bootstrapAdminToken }),
       ],
       providers: [

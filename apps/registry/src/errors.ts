@@ -22,6 +22,7 @@ export const RegistryErrorCodes = [
   'forbidden',
   'not_found',
   'conflict',
+  'precondition_failed',
   'dependency_failed',
   'dependency_unavailable',
   'internal',
@@ -82,6 +83,19 @@ export class ConflictError extends RegistryError {
 export class SlugTakenError extends ConflictError {
   constructor(slug: string, options?: { cause?: unknown }) {
     super(`a server with slug "${slug}" already exists`, options);
+  }
+}
+
+export class GroupNotFoundError extends NotFoundError {
+  constructor(name: string) {
+    super(`no group named "${name.slice(0, 100)}"`);
+  }
+}
+
+/** `If-Match` named a version that is no longer current: someone else changed the resource first. */
+export class PreconditionFailedError extends RegistryError {
+  constructor(what: string) {
+    super('precondition_failed', `${what} was changed by someone else (If-Match does not match the current ETag); read it again and retry`);
   }
 }
 

@@ -19,7 +19,7 @@ async function bootstrap(): Promise<void> {
     onHandlerError: (subject, error) => logger.error({ err: error, subject }, 'bus handler failed'),
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    RegistryModule.register({ bus, closeBusOnShutdown: true, logger, databaseUrl: config.DATABASE_URL }),
+    RegistryModule.register({ bus, closeBusOnShutdown: true, logger, databaseUrl: config.DATABASE_URL, outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }),
     new FastifyAdapter(),
     { logger: new PinoNestLogger(logger) },
   );

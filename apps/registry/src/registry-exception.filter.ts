@@ -10,6 +10,7 @@ const STATUS_OF: Record<RegistryErrorCode, number> = {
   forbidden: HttpStatus.FORBIDDEN,
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
+  precondition_failed: HttpStatus.PRECONDITION_FAILED,
   dependency_failed: HttpStatus.BAD_GATEWAY,
   dependency_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   internal: HttpStatus.INTERNAL_SERVER_ERROR,

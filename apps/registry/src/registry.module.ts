@@ -5,7 +5,18 @@ import { PersistenceModule } from '@portcullis/persistence';
 import { Logger, ObservabilityModule } from '@portcullis/telemetry';
 import { AccessModule } from './access/access.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthorizationModule } from './authorization/authorization.module';
 import { Clock } from './clock';
+import { CollaboratorEntity } from './collaborators/collaborator.entity';
+import { CollaboratorsModule } from './collaborators/collaborators.module';
+import { RegistryChangeAnnouncer } from './events/registry-change.announcer';
+import { GroupEntity } from './groups/group.entity';
+import { GroupsModule } from './groups/groups.module';
+import { IdentityProvidersModule } from './identity-providers/identity-providers.module';
+import { OpenApiModule } from './openapi/openapi.module';
+import { ToolPolicyEntity } from './tools/tool-policy.entity';
+import { ToolSettingEntity } from './tools/tool-setting.entity';
+import { ToolsModule } from './tools/tools.module';
 import { registryMigrations } from './migrations';
 import { RegistryExceptionFilter } from './registry-exception.filter';
 import { REGISTRY_SETTINGS, RegistrySettings } from './registry.settings';
@@ -23,15 +34,20 @@ export interface RegistryModuleOptions {
   databaseUrl: string;
   /** How long a call to identity or token-vault may take before the API answers 503 (default 5000). */
   dependencyTimeoutMs?: number;
+  /** Allow upstream URLs on private, loopback and link-local addresses (default false: the SSRF guard refuses them). */
+  outboundAllowPrivate?: boolean;
   /** The time source; tests pass a frozen one. */
   clock?: Clock;
 }
 
-/** The whole registry: the admin REST API under `/api/v1` and `registry.resolve` on the bus. */
+/** The whole registry: the admin REST API under `/api/v1` (OpenAPI at `/api/openapi.json`), `registry.resolve` and `registry.authorize` on the bus. */
 @Module({})
 export class RegistryModule {
   static register(options: RegistryModuleOptions): DynamicModule {
-    const settings: RegistrySettings = { dependencyTimeoutMs: options.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS };
+    const settings: RegistrySettings = {
+      dependencyTimeoutMs: options.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS,
+      outboundAllowPrivate: options.outboundAllowPrivate ?? false,
+    };
     if (!Number.isInteger(settings.dependencyTimeoutMs) || settings.dependencyTimeoutMs <= 0) {
       throw new TypeError('dependencyTimeoutMs must be a positive integer');
     }
@@ -42,17 +58,24 @@ export class RegistryModule {
       imports: [
         ObservabilityModule.forRoot({ service: 'registry', logger: options.logger }),
         BusModule.forRoot({ bus: options.bus, closeOnShutdown: options.closeBusOnShutdown }),
-        PersistenceModule.forSchema({ url: options.databaseUrl, schema: REGISTRY_SCHEMA, entities: [ServerEntity], migrations: registryMigrations }),
+        PersistenceModule.forSchema({ url: options.databaseUrl, schema: REGISTRY_SCHEMA, entities: [ServerEntity, GroupEntity, CollaboratorEntity, ToolSettingEntity, ToolPolicyEntity], migrations: registryMigrations }),
+        AuthorizationModule,
         AccessModule,
         ServersModule,
+        GroupsModule,
+        CollaboratorsModule,
+        ToolsModule,
         ApiKeysModule,
+        IdentityProvidersModule,
+        OpenApiModule,
       ],
       providers: [
         { provide: Clock, useValue: options.clock ?? new Clock() },
         { provide: REGISTRY_SETTINGS, useValue: settings },
         { provide: APP_FILTER, useClass: RegistryExceptionFilter },
+        RegistryChangeAnnouncer,
       ],
-      exports: [Clock, REGISTRY_SETTINGS],
+      exports: [Clock, REGISTRY_SETTINGS, RegistryChangeAnnouncer],
     };
   }
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { EventSubjects, RequestSubjects } from './subjects';
 import * as identity from './identity.contract';
+import * as identityProviders from './identity-provider.contract';
 import * as registry from './registry.contract';
+import * as access from './access.contract';
 import * as vault from './vault.contract';
 import * as events from './events.contract';
 
@@ -11,8 +13,14 @@ export const RequestContracts = {
   [RequestSubjects.identityAdminApiKeyCreate]: { request: identity.CreateApiKeyRequestSchema, response: identity.CreateApiKeyResponseSchema },
   [RequestSubjects.identityAdminApiKeyList]: { request: identity.ListApiKeysRequestSchema, response: identity.ListApiKeysResponseSchema },
   [RequestSubjects.identityAdminApiKeyRevoke]: { request: identity.RevokeApiKeyRequestSchema, response: identity.RevokeApiKeyResponseSchema },
+  [RequestSubjects.identityAdminIdentityProviderCreate]: { request: identityProviders.CreateIdentityProviderRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
+  [RequestSubjects.identityAdminIdentityProviderList]: { request: identityProviders.ListIdentityProvidersRequestSchema, response: identityProviders.ListIdentityProvidersResponseSchema },
+  [RequestSubjects.identityAdminIdentityProviderGet]: { request: identityProviders.IdentityProviderByNameRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
+  [RequestSubjects.identityAdminIdentityProviderUpdate]: { request: identityProviders.UpdateIdentityProviderRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
+  [RequestSubjects.identityAdminIdentityProviderDelete]: { request: identityProviders.IdentityProviderByNameRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
+  [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },
   // registry contracts added later go here
   [RequestSubjects.vaultCredentialResolve]: { request: vault.ResolveCredentialRequestSchema, response: vault.ResolveCredentialResponseSchema },
   [RequestSubjects.vaultAdminServerHeadersPut]: { request: vault.PutServerHeadersRequestSchema, response: vault.PutServerHeadersResponseSchema },

@@ -8,6 +8,8 @@ export const RegistryChangedEventSchema = z.object({
 export const IdentityRevokedEventSchema = z.object({
   credentialIds: z.array(z.string()),
   principalIds: z.array(z.string()),
+  /** Names of identity providers deleted or disabled: every principal they authenticated is dropped. */
+  identityProviders: z.array(z.string()).optional(),
 });
 export const VaultChangedEventSchema = z.object({
   serverId: z.uuid(),

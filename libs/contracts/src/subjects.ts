@@ -7,8 +7,14 @@ export const RequestSubjects = {
   identityAdminApiKeyCreate: 'identity.admin.api-key.create',
   identityAdminApiKeyList: 'identity.admin.api-key.list',
   identityAdminApiKeyRevoke: 'identity.admin.api-key.revoke',
+  identityAdminIdentityProviderCreate: 'identity.admin.identity-provider.create',
+  identityAdminIdentityProviderList: 'identity.admin.identity-provider.list',
+  identityAdminIdentityProviderGet: 'identity.admin.identity-provider.get',
+  identityAdminIdentityProviderUpdate: 'identity.admin.identity-provider.update',
+  identityAdminIdentityProviderDelete: 'identity.admin.identity-provider.delete',
   // identity subjects added later go here
   registryResolve: 'registry.resolve',
+  registryAuthorize: 'registry.authorize',
   // registry subjects added later go here
   vaultCredentialResolve: 'vault.credential.resolve',
   vaultAdminServerHeadersPut: 'vault.admin.server-headers.put',

@@ -50,7 +50,10 @@ async function migrateSchema(dataSource: DataSource, schema: string): Promise<vo
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`portcullis.migrate.${schema}`]);
     try {
-      await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      // Checked first: CREATE SCHEMA needs CREATE on the database even when the schema exists, which a
+      // least-privilege service role (e.g. the audit writer) does not have once the owner has migrated.
+      const [{ present }]: { present: boolean }[] = await runner.query('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "present"', [schema]);
+      if (!present) await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await dataSource.runMigrations({ transaction: 'each' });
     } finally {
       await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`portcullis.migrate.${schema}`]);

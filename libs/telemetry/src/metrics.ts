@@ -46,8 +46,12 @@ export class MetricsRegistry {
     );
   }
 
-  gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.existing(name, Gauge, labelNames) ?? new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
+  /** `collect`, when given, runs at every scrape to set the gauge from its source (a queue length, a lag). */
+  gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (gauge: Gauge<L>) => void | Promise<void>): Gauge<L> {
+    return (
+      this.existing(name, Gauge, labelNames) ??
+      new Gauge<L>({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect(this: Gauge<L>) { return collect(this); } } : {}) })
+    );
   }
 
   histogram<L extends string = string>(

@@ -215,6 +215,13 @@ export function describeGatewayScenario(start: () => Promise<GatewayUnderTest>):
       const audit = await auditEvents(gateway, 'limit=500');
       expect(audit.length).toBeGreaterThan(0);
       for (const text of [listing.text, one.text, JSON.stringify(audit), gateway.logs()]) expect(text).not.toContain(upstreamSecret);
+      // The whole stored trail, as compliance exports it: neither the upstream secret nor the gateway token.
+      const exported = await fetch(`${gateway.auditUrl}/api/v1/audit/export?format=ndjson`, { headers: { authorization: `Bearer ${gateway.adminToken}` } });
+      expect(exported.status).toBe(200);
+      const trail = await exported.text();
+      expect(trail.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(audit.length);
+      expect(trail).not.toContain(upstreamSecret);
+      expect(trail).not.toContain(gateway.adminToken);
     });
   });
 }

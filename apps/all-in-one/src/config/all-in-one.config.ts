@@ -4,6 +4,8 @@ import { loadConfig, Settings } from '@portcullis/telemetry';
 /** Everything is optional: with nothing set, all-in-one runs on embedded PostgreSQL and an in-process bus. */
 export const AllInOneConfigSchema = z.object({
   PORTCULLIS_DATA_DIR: z.string().min(1).default('./.portcullis'),
+  /** Where the edge spools audit events the bus cannot take; default `<PORTCULLIS_DATA_DIR>/spool`. */
+  AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
   DATABASE_URL: Settings.optional(Settings.databaseUrl()),
   NATS_URL: Settings.optional(Settings.natsUrl()),
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),

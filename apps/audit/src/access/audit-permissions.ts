@@ -6,7 +6,7 @@ import type { Principal } from '@portcullis/contracts';
  * grants read access without admin rights comes with identity's roles.)
  */
 export const AuditRoleGrants = {
-  admin: ['audit:events:read', 'audit:chain:verify'],
+  admin: ['audit:events:read', 'audit:events:export', 'audit:events:stream', 'audit:chain:verify'],
 } as const;
 
 export type AuditRole = keyof typeof AuditRoleGrants;

@@ -24,9 +24,14 @@ export type ChainVerdict = { ok: true; checked: number } | { ok: false; checked:
 export class AuditChain {
   static readonly genesisHash = '0'.repeat(64);
 
-  private lastHash = AuditChain.genesisHash;
+  private lastHash: string;
   private checked = 0;
   private firstBrokenSeq: number | null = null;
+
+  /** `anchorHash`: the hash the first link must follow, when older links were removed by retention. */
+  constructor(anchorHash: string = AuditChain.genesisHash) {
+    this.lastHash = anchorHash;
+  }
 
   /**
    * JSON with object keys sorted (by UTF-16 code units, as RFC 8785 does) at

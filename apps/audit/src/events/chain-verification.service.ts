@@ -15,8 +15,10 @@ export class ChainVerificationService {
    */
   async verify(batchSize = BATCH_SIZE): Promise<ChainVerdict> {
     const upToSeq = await this.repository.lastSeq();
-    const chain = new AuditChain();
-    let afterSeq = 0;
+    // After retention the chain starts at the hash of the last removed row, recorded when it was removed.
+    const checkpoint = await this.repository.latestRetentionCheckpoint();
+    const chain = new AuditChain(checkpoint?.anchorHash);
+    let afterSeq = checkpoint?.deletedThroughSeq ?? 0;
     for (;;) {
       const rows = await this.repository.findChainSlice(afterSeq, upToSeq, batchSize);
       for (const row of rows) {

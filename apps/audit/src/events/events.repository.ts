@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditEvent } from '@portcullis/contracts';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, SelectQueryBuilder } from 'typeorm';
 import { AuditEventEntity } from './audit-event.entity';
 import type { ListEventsQuery } from './dto/list-events.dto';
 
@@ -74,16 +74,26 @@ export class EventsRepository {
   async findPage(filter: EventFilter, limit: number, beforeSeq?: number): Promise<AuditEventEntity[]> {
     const query = this.dataSource.getRepository(AuditEventEntity).createQueryBuilder('e').orderBy('e.seq', 'DESC').limit(limit);
     if (beforeSeq !== undefined) query.andWhere('e.seq < :beforeSeq', { beforeSeq });
-    if (filter.principal !== undefined) query.andWhere('e.principalId = :principal', { principal: filter.principal });
-    if (filter.actor !== undefined) query.andWhere('e.actorId = :actor', { actor: filter.actor });
-    if (filter.server !== undefined) query.andWhere('e.server = :server', { server: filter.server });
-    if (filter.tool !== undefined) query.andWhere('e.tool = :tool', { tool: filter.tool });
-    if (filter.action !== undefined) query.andWhere('e.action = :action', { action: filter.action });
-    if (filter.outcome !== undefined) query.andWhere('e.outcome = :outcome', { outcome: filter.outcome });
-    if (filter.traceId !== undefined) query.andWhere('e.traceId = :traceId', { traceId: filter.traceId });
-    if (filter.from !== undefined) query.andWhere('e.ts >= :from', { from: filter.from });
-    if (filter.to !== undefined) query.andWhere('e.ts < :to', { to: filter.to });
-    return query.getMany();
+    return withFilter(query, filter).getMany();
+  }
+
+  /** Oldest first, strictly newer than `afterSeq`; at most `limit` rows (export and live tail walk the table with it). */
+  async findAfter(filter: EventFilter, afterSeq: number, limit: number): Promise<AuditEventEntity[]> {
+    const query = this.dataSource
+      .getRepository(AuditEventEntity)
+      .createQueryBuilder('e')
+      .where('e.seq > :afterSeq', { afterSeq })
+      .orderBy('e.seq', 'ASC')
+      .limit(limit);
+    return withFilter(query, filter).getMany();
+  }
+
+  /** The newest retention checkpoint: the chain now starts after `deletedThroughSeq`, following `anchorHash`. */
+  async latestRetentionCheckpoint(): Promise<{ deletedThroughSeq: number; anchorHash: string } | null> {
+    const rows: { deleted_through_seq: string; anchor_hash: string }[] = await this.dataSource.query(
+      `SELECT "deleted_through_seq", "anchor_hash" FROM "audit"."retention_checkpoints" ORDER BY "id" DESC LIMIT 1`,
+    );
+    return rows[0] ? { deletedThroughSeq: Number(rows[0].deleted_through_seq), anchorHash: rows[0].anchor_hash } : null;
   }
 
   /** Highest seq stored now, or 0 for an empty table. */
@@ -102,4 +112,17 @@ export class EventsRepository {
       .limit(limit)
       .getMany();
   }
+}
+
+function withFilter(query: SelectQueryBuilder<AuditEventEntity>, filter: EventFilter): SelectQueryBuilder<AuditEventEntity> {
+  if (filter.principal !== undefined) query.andWhere('e.principalId = :principal', { principal: filter.principal });
+  if (filter.actor !== undefined) query.andWhere('e.actorId = :actor', { actor: filter.actor });
+  if (filter.server !== undefined) query.andWhere('e.server = :server', { server: filter.server });
+  if (filter.tool !== undefined) query.andWhere('e.tool = :tool', { tool: filter.tool });
+  if (filter.action !== undefined) query.andWhere('e.action = :action', { action: filter.action });
+  if (filter.outcome !== undefined) query.andWhere('e.outcome = :outcome', { outcome: filter.outcome });
+  if (filter.traceId !== undefined) query.andWhere('e.traceId = :traceId', { traceId: filter.traceId });
+  if (filter.from !== undefined) query.andWhere('e.ts >= :from', { from: filter.from });
+  if (filter.to !== undefined) query.andWhere('e.ts < :to', { to: filter.to });
+  return query;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditEvent } from '@portcullis/contracts';
 import { AuditChain } from './audit-chain';
+import { AuditTail } from './audit-tail';
 import { auditEventOf, AuditEventEntity } from './audit-event.entity';
 import type { AuditEventView, ListEventsResponse } from './dto/audit-event-view.dto';
 import { encodeCursor } from './dto/events-cursor';
@@ -11,7 +12,10 @@ export type RecordResult = { stored: true; seq: number } | { stored: false };
 
 @Injectable()
 export class EventsService {
-  constructor(private readonly repository: EventsRepository) {}
+  constructor(
+    private readonly repository: EventsRepository,
+    private readonly tail: AuditTail,
+  ) {}
 
   /**
    * Appends one event to the chain. Idempotent by event id: a redelivered
@@ -19,11 +23,14 @@ export class EventsService {
    */
   async record(event: AuditEvent): Promise<RecordResult> {
     const stored = normalized(event);
-    return this.repository.appendLocked(async (chain) => {
+    const result: RecordResult = await this.repository.appendLocked(async (chain) => {
       const prevHash = (await chain.lastHash()) ?? AuditChain.genesisHash;
       const inserted = await chain.insert(stored, prevHash, AuditChain.hash(prevHash, stored));
       return inserted ? { stored: true, seq: inserted.seq } : { stored: false };
     });
+    // After the commit: a live tail that reads now sees the row.
+    if (result.stored) this.tail.notify(result.seq);
+    return result;
   }
 
   /** One page, newest first. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccessDecisionResolver } from './access-decision-resolver.service';
 import { CacheInvalidationHandler } from './cache-invalidation.handler';
 import { CredentialResolver } from './credential-resolver.service';
 import { PrincipalResolver } from './principal-resolver.service';
@@ -6,7 +7,7 @@ import { TargetResolver } from './target-resolver.service';
 
 /** Who is calling, which upstream they name, and which credential to inject: the three cached bus look-ups of the hot path. */
 @Module({
-  providers: [PrincipalResolver, TargetResolver, CredentialResolver, CacheInvalidationHandler],
-  exports: [PrincipalResolver, TargetResolver, CredentialResolver],
+  providers: [PrincipalResolver, TargetResolver, CredentialResolver, AccessDecisionResolver, CacheInvalidationHandler],
+  exports: [PrincipalResolver, TargetResolver, CredentialResolver, AccessDecisionResolver],
 })
 export class AccessModule {}

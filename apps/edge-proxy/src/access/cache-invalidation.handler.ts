@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { Bus, BusSubscription } from '@portcullis/bus';
 import { EventSubjects } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
+import { AccessDecisionResolver } from './access-decision-resolver.service';
 import { CredentialResolver } from './credential-resolver.service';
 import { PrincipalResolver } from './principal-resolver.service';
 import { TargetResolver } from './target-resolver.service';
@@ -16,6 +17,7 @@ export class CacheInvalidationHandler implements OnApplicationBootstrap, OnModul
     private readonly principals: PrincipalResolver,
     private readonly targets: TargetResolver,
     private readonly credentials: CredentialResolver,
+    private readonly decisions: AccessDecisionResolver,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -24,12 +26,15 @@ export class CacheInvalidationHandler implements OnApplicationBootstrap, OnModul
       this.bus.on(EventSubjects.identityRevoked, (event) => {
         const principals = this.principals.forget(event);
         const credentials = this.credentials.forgetPrincipals(event.principalIds);
+        this.decisions.forgetPrincipals(event.principalIds);
         this.logger.debug({ principals, credentials }, 'identity revoked: cache entries dropped');
       }),
       this.bus.on(EventSubjects.registryChanged, (event) => {
         const targets = this.targets.forget(event.slug, event.serverId);
         // Auth settings may have changed with the server, so its credentials go too.
         const credentials = this.credentials.forgetServer(event.serverId, null);
+        // Collaborators and policies reach many servers (through groups): every decision goes.
+        this.decisions.forgetAll();
         this.logger.debug({ slug: event.slug, targets, credentials }, 'registry changed: cache entries dropped');
       }),
       this.bus.on(EventSubjects.vaultChanged, (event) => {

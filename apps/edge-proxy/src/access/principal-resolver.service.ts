@@ -42,9 +42,11 @@ export class PrincipalResolver {
   forget(revoked: EventOf<typeof EventSubjects.identityRevoked>): number {
     const credentialIds = new Set(revoked.credentialIds);
     const principalIds = new Set(revoked.principalIds);
+    const identityProviders = new Set(revoked.identityProviders ?? []);
     return this.cache.deleteWhere(
       (principal) =>
         principalIds.has(principal.id) ||
+        (principal.idp !== undefined && identityProviders.has(principal.idp)) ||
         (principal.credentialId !== undefined && credentialIds.has(principal.credentialId)) ||
         (principal.actor !== undefined && principalIds.has(principal.actor.id)),
     );

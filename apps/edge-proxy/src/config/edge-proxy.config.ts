@@ -17,6 +17,8 @@ export const EdgeProxyConfigSchema = z
     MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_REQUEST_BYTES),
     /** Prepended to every bus subject; only for isolating test runs. */
     BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
+    /** Where audit events wait on local disk while NATS cannot take them; default `<tmpdir>/portcullis-spool`. */
+    AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
   })
   .transform((env) => ({ ...env, PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.EDGE_PORT}`).replace(/\/+$/, '') }));
 export type EdgeProxyConfig = z.infer<typeof EdgeProxyConfigSchema>;

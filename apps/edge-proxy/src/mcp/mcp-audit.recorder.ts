@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { Bus } from '@portcullis/bus';
 import { AuditEvent, Principal, PrincipalRef, ResolvedCredential } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
+import { AuditSpool } from '../audit-spool/audit-spool.service';
 import { Clock } from '../clock';
 import type { JsonRpcCall } from './json-rpc';
 
@@ -23,12 +23,12 @@ export interface ForwardedExchange {
 
 /**
  * Publishes one audit event per JSON-RPC request forwarded. Off the hot path:
- * the answer never waits for the audit stream, and a failed publish is logged.
+ * the answer never waits for the audit stream; an event the bus cannot take is spooled to disk and replayed.
  */
 @Injectable()
 export class McpAuditRecorder {
   constructor(
-    private readonly bus: Bus,
+    private readonly spool: AuditSpool,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -52,8 +52,7 @@ export class McpAuditRecorder {
         reason: exchange.reason,
         latencyMs: exchange.latencyMs,
       };
-      // TODO(audit spool): DESIGN §11 wants a local disk spool when publishing fails; until then the failure is logged.
-      this.bus.publishAudit(event).catch((error: unknown) => {
+      this.spool.publish(event).catch((error: unknown) => {
         this.logger.error({ err: error, auditEventId: event.id, action: event.action, server: event.server }, 'audit event could not be published');
       });
     }

@@ -5,7 +5,8 @@ import { LOGGER, MetricsRegistry, type Logger } from '@portcullis/telemetry';
 import type { Counter } from 'prom-client';
 import { ApiKeyRepository } from '../api-keys/api-key.repository';
 import { Clock } from '../clock';
-import { InvalidCredentialError } from '../errors';
+import { IdentityProviderUnavailableError, InvalidCredentialError } from '../errors';
+import { JwtAuthenticator, JwtRejection, looksLikeJwt } from '../jwt/jwt-authenticator.service';
 
 /** `last_used_at` is written at most this often per key, so authentication stays a read. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -16,6 +17,7 @@ export class AuthenticationService {
 
   constructor(
     private readonly apiKeys: ApiKeyRepository,
+    private readonly jwts: JwtAuthenticator,
     private readonly clock: Clock,
     metrics: MetricsRegistry,
     @Inject(LOGGER) private readonly log: Logger,
@@ -28,6 +30,31 @@ export class AuthenticationService {
    * `InvalidCredentialError` to the caller; only logs and metrics tell why.
    */
   async authenticate(token: string): Promise<AuthenticateResponse> {
+    return looksLikeJwt(token) ? this.authenticateJwt(token) : this.authenticateApiKey(token);
+  }
+
+  /** An identity provider's access token: the reason for a refusal goes to the log (never the token), the caller learns only "invalid token". */
+  private async authenticateJwt(token: string): Promise<AuthenticateResponse> {
+    try {
+      const authenticated = await this.jwts.authenticate(token);
+      this.outcomes.inc({ outcome: 'success' });
+      return authenticated;
+    } catch (error) {
+      if (error instanceof JwtRejection) {
+        this.outcomes.inc({ outcome: error.reason });
+        this.log.info({ reason: error.reason, identityProvider: error.identityProvider, detail: error.detail }, 'bearer JWT refused');
+      } else if (error instanceof InvalidCredentialError) {
+        this.outcomes.inc({ outcome: error.reason });
+        this.log.info({ reason: error.reason }, 'bearer JWT refused');
+      } else if (error instanceof IdentityProviderUnavailableError) {
+        this.outcomes.inc({ outcome: 'idp_unavailable' });
+        this.log.warn({ err: error.cause, message: error.message }, 'could not verify a bearer JWT: identity provider unavailable');
+      }
+      throw error;
+    }
+  }
+
+  private async authenticateApiKey(token: string): Promise<AuthenticateResponse> {
     const now = this.clock.now();
     const key = await this.apiKeys.findByTokenHash(hashToken(token));
     try {
@@ -53,7 +80,7 @@ export class AuthenticationService {
         id: `user:${key.user.id}`,
         kind: 'user',
         sub: key.user.id,
-        email: key.user.email,
+        ...(key.user.email ? { email: key.user.email } : {}),
         teams: [],
         isAdmin: key.isAdmin && key.user.isAdmin,
         credentialId: key.id,

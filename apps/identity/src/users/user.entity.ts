@@ -7,7 +7,7 @@ export class UserEntity {
   id!: string;
 
   @Column({ type: 'text' })
-  email!: string;
+  email!: string | null;
 
   @Column({ name: 'display_name', type: 'text', nullable: true })
   displayName!: string | null;

@@ -21,6 +21,13 @@ describe(isGranted.name, () => {
   });
 
   it('denies everything to anyone else (deny by default)', () => {
-    for (const permission of RegistryRoleGrants.admin) expect(isGranted(principal(false), permission)).toBe(false);
+    for (const permission of RegistryRoleGrants.admin.filter((p) => p !== 'groups:list')) expect(isGranted(principal(false), permission)).toBe(false);
+  });
+});
+
+describe('rolesOf', () => {
+  it('stops an on-behalf-of token from carrying the user admin rights to the actor', () => {
+    const delegated: Principal = { ...principal(true), actor: { id: 'va-1', kind: 'virtual_account', sub: 'bot' } };
+    expect(isGranted(delegated, 'servers:write')).toBe(false);
   });
 });

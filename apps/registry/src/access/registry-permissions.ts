@@ -1,21 +1,47 @@
-import type { Principal } from '@portcullis/contracts';
+import { AccessRole, Principal } from '@portcullis/contracts';
+import type { AccessResource } from '../authorization/authorization.service';
 
 /**
  * Who may do what on the admin API, as data. A role grants exactly the
- * permissions listed; anything unlisted is denied. Group roles (viewer, user,
- * manager) arrive with groups; until then only admins use this API.
+ * permissions listed; anything unlisted is denied. `member` is every
+ * authenticated principal: it may only list, and lists show only what the
+ * principal holds a role on.
  */
 export const RegistryRoleGrants = {
-  admin: ['servers:read', 'servers:write', 'api-keys:read', 'api-keys:write'],
+  admin: ['servers:read', 'servers:write', 'api-keys:read', 'api-keys:write', 'groups:write', 'groups:list', 'identity-providers:read', 'identity-providers:write'],
+  member: ['groups:list'],
 } as const;
 
 export type RegistryRole = keyof typeof RegistryRoleGrants;
-export type RegistryPermission = (typeof RegistryRoleGrants)[RegistryRole][number];
+export type GlobalPermission = (typeof RegistryRoleGrants)[RegistryRole][number];
+
+/**
+ * Permissions on one server or group, named by a route parameter: granted to
+ * admins, and to whoever holds at least `minimumRole` on that resource
+ * (directly, or on a server through its group). Group managers manage the
+ * servers of their group this way.
+ */
+export const ResourcePermissions = {
+  'server:read': { resource: 'server', param: 'slug', minimumRole: 'viewer' },
+  'server:manage': { resource: 'server', param: 'slug', minimumRole: 'manager' },
+  'group:read': { resource: 'group', param: 'name', minimumRole: 'viewer' },
+  'group:manage': { resource: 'group', param: 'name', minimumRole: 'manager' },
+} as const satisfies Record<string, { resource: AccessResource; param: string; minimumRole: AccessRole }>;
+
+export type ResourcePermission = keyof typeof ResourcePermissions;
+/** Routes anyone may read without a token: the OpenAPI document and its page. */
+export const PUBLIC = 'public';
+export type RegistryPermission = GlobalPermission | ResourcePermission | typeof PUBLIC;
 
 export function rolesOf(principal: Principal): RegistryRole[] {
-  return principal.isAdmin ? ['admin'] : [];
+  // An on-behalf-of token never carries the user's global admin rights.
+  return principal.isAdmin && !principal.actor ? ['admin', 'member'] : ['member'];
 }
 
-export function isGranted(principal: Principal, permission: RegistryPermission): boolean {
-  return rolesOf(principal).some((role) => (RegistryRoleGrants[role] as readonly RegistryPermission[]).includes(permission));
+export function isGranted(principal: Principal, permission: GlobalPermission): boolean {
+  return rolesOf(principal).some((role) => (RegistryRoleGrants[role] as readonly string[]).includes(permission));
+}
+
+export function isResourcePermission(permission: RegistryPermission): permission is ResourcePermission {
+  return permission in ResourcePermissions;
 }

@@ -11,6 +11,13 @@ describe(loadRegistryConfig.name, () => {
     expect(() => loadRegistryConfig({ NATS_URL: 'nats://x' })).toThrow(/DATABASE_URL is missing/);
   });
 
+  it('keeps the SSRF guard on unless OUTBOUND_ALLOW_PRIVATE is exactly true', () => {
+    const base = { NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: 'postgres://127.0.0.1/p' };
+    expect(loadRegistryConfig(base).OUTBOUND_ALLOW_PRIVATE).toBe(false);
+    expect(loadRegistryConfig({ ...base, OUTBOUND_ALLOW_PRIVATE: 'true' }).OUTBOUND_ALLOW_PRIVATE).toBe(true);
+    expect(() => loadRegistryConfig({ ...base, OUTBOUND_ALLOW_PRIVATE: 'yes' })).toThrow(/OUTBOUND_ALLOW_PRIVATE/);
+  });
+
   it('rejects a port out of range', () => {
     expect(() => loadRegistryConfig({ NATS_URL: 'nats://x', DATABASE_URL: 'postgres://x', REGISTRY_PORT: '70000' })).toThrow(/REGISTRY_PORT/);
   });

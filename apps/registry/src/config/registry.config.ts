@@ -9,6 +9,11 @@ export const RegistryConfigSchema = z.object({
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
   HOST: Settings.host(),
   REGISTRY_PORT: Settings.port(8081),
+  /** Allow upstream URLs on private, loopback and link-local addresses (SSRF guard off). */
+  OUTBOUND_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 export type RegistryConfig = z.infer<typeof RegistryConfigSchema>;
 

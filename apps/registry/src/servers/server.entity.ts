@@ -33,6 +33,13 @@ export class ServerEntity {
   @Column({ name: 'timeout_ms', type: 'integer' })
   timeoutMs!: number;
 
+  @Column({ name: 'group_id', type: 'uuid', nullable: true })
+  groupId!: string | null;
+
+  /** Bumped on every change; the ETag of the server. */
+  @Column({ type: 'integer' })
+  version!: number;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { SlugTakenError } from '../errors';
+import { containsPattern } from '../http/list-query';
 import { ServerEntity } from './server.entity';
 
 export type NewServer = Omit<ServerEntity, 'id'>;
@@ -34,8 +35,10 @@ export class ServerRepository {
     return manager.getRepository(ServerEntity).findOne({ where: { slug }, lock: { mode: 'pessimistic_write' } });
   }
 
-  list(limit: number, offset: number): Promise<[ServerEntity[], number]> {
-    return this.dataSource.getRepository(ServerEntity).findAndCount({ order: { slug: 'ASC' }, take: limit, skip: offset });
+  list(limit: number, offset: number, name?: string): Promise<[ServerEntity[], number]> {
+    const builder = this.dataSource.getRepository(ServerEntity).createQueryBuilder('s').orderBy('s.slug', 'ASC').take(limit).skip(offset);
+    if (name) builder.where('(s.slug ILIKE :name OR s.name ILIKE :name)', { name: containsPattern(name) });
+    return builder.getManyAndCount();
   }
 
   async update(id: string, changes: ServerChanges, manager: EntityManager): Promise<ServerEntity> {

@@ -6,6 +6,8 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
 import { InvalidRequestError, ServerNotFoundError } from '../errors';
 import { CreateServerBody, ServerPage, ServerView, SLUG_PATTERN, toServerTarget, toServerView, UpdateServerBody } from './dto/server.dto';
+import { checkIfMatch } from '../http/etag';
+import { OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
 import { ServerEntity } from './server.entity';
 import { ServerChanges, ServerRepository } from './server.repository';
@@ -23,12 +25,14 @@ export class ServerService {
     private readonly dataSource: DataSource,
     private readonly servers: ServerRepository,
     private readonly vault: ServerVaultClient,
+    private readonly outbound: OutboundUrlPolicy,
     private readonly bus: Bus,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   async create(body: CreateServerBody, actor: Principal): Promise<ServerView> {
+    await this.outbound.check(body.url);
     const now = this.clock.now();
     const vaultWritten: { serverId: string | null } = { serverId: null };
     let server: ServerEntity;
@@ -43,6 +47,8 @@ export class ServerService {
             authType: body.authType,
             headerNames: body.headers ? Object.keys(body.headers) : [],
             timeoutMs: body.timeoutMs,
+            groupId: null,
+            version: 1,
             createdAt: now,
             updatedAt: now,
           },
@@ -68,8 +74,8 @@ export class ServerService {
     return toServerView(await this.find(slug));
   }
 
-  async list(limit: number, offset: number): Promise<ServerPage> {
-    const [servers, total] = await this.servers.list(limit, offset);
+  async list(limit: number, offset: number, name?: string): Promise<ServerPage> {
+    const [servers, total] = await this.servers.list(limit, offset, name);
     return { items: servers.map(toServerView), total, limit, offset };
   }
 
@@ -82,11 +88,13 @@ export class ServerService {
    * Applies a partial change. New headers replace the vault's; switching to
    * `authType: none` deletes the vault's credentials for the server.
    */
-  async update(slug: string, body: UpdateServerBody, actor: Principal): Promise<ServerView> {
+  async update(slug: string, body: UpdateServerBody, actor: Principal, ifMatch?: string): Promise<ServerView> {
     if (!SLUG_PATTERN.test(slug)) throw new ServerNotFoundError(slug);
+    if (body.url !== undefined) await this.outbound.check(body.url);
     const server = await this.dataSource.transaction(async (manager) => {
       const current = await this.servers.findBySlugForUpdate(slug, manager);
       if (!current) throw new ServerNotFoundError(slug);
+      checkIfMatch(ifMatch, current.version, `server "${slug}"`);
       const authType = body.authType ?? current.authType;
       if (authType !== 'header' && body.headers !== undefined) {
         throw new InvalidRequestError('headers are only allowed when authType is "header"', [{ path: 'headers', message: 'is only allowed when authType is "header"' }]);
@@ -101,6 +109,7 @@ export class ServerService {
         ...(body.timeoutMs !== undefined && { timeoutMs: body.timeoutMs }),
         authType,
         headerNames: body.headers ? Object.keys(body.headers) : authType === 'header' ? current.headerNames : [],
+        version: current.version + 1,
         updatedAt: this.clock.now(),
       };
       const updated = await this.servers.update(current.id, changes, manager);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { HostResolver, OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
 import { ServerController } from './server.controller';
 import { ServerHandler } from './server.handler';
@@ -7,6 +8,6 @@ import { ServerService } from './server.service';
 
 @Module({
   controllers: [ServerController],
-  providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler],
+  providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy],
 })
 export class ServersModule {}

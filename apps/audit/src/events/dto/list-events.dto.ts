@@ -7,11 +7,8 @@ export const MAX_PAGE_SIZE = 500;
 
 const filterText = (max: number) => z.string().min(1).max(max).optional();
 
-/**
- * Query of `GET /api/v1/audit/events`. Strict: a misspelt filter is refused
- * rather than ignored, because ignoring it would widen the answer.
- */
-export const ListEventsQuerySchema = z.strictObject({
+/** The filters every read of the trail takes (list, export, live tail). */
+export const EventFilterFields = {
   principal: filterText(500),
   actor: filterText(500),
   server: filterText(500),
@@ -23,6 +20,14 @@ export const ListEventsQuerySchema = z.strictObject({
   from: z.iso.datetime().optional(),
   /** Exclusive upper bound on `ts`. */
   to: z.iso.datetime().optional(),
+};
+
+/**
+ * Query of `GET /api/v1/audit/events`. Strict: a misspelt filter is refused
+ * rather than ignored, because ignoring it would widen the answer.
+ */
+export const ListEventsQuerySchema = z.strictObject({
+  ...EventFilterFields,
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   cursor: z
     .string()

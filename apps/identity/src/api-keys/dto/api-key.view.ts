@@ -7,7 +7,8 @@ export function toApiKeyView(key: ApiKeyWithOwner): ApiKeyView {
     id: key.id,
     name: key.name,
     prefix: key.prefix,
-    ownerEmail: key.user.email,
+    // Keys are created for an e-mail, so their owners have one; users first seen through an IdP may not.
+    ownerEmail: key.user.email ?? '',
     isAdmin: key.isAdmin && key.user.isAdmin,
     createdAt: key.createdAt.toISOString(),
     expiresAt: key.expiresAt?.toISOString() ?? null,

@@ -81,8 +81,25 @@ export type UpdateServerBody = z.output<typeof UpdateServerBodySchema>;
 export const ListServersQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** Case-insensitive substring of the slug or the name. */
+  name: z.string().trim().min(1).max(100).optional(),
 });
 export type ListServersQuery = z.output<typeof ListServersQuerySchema>;
+
+export const ServerViewSchema = z.object({
+  id: z.uuid(),
+  slug: z.string(),
+  name: z.string(),
+  url: z.string(),
+  transport: z.enum(ServerTransports),
+  authType: z.enum(AuthTypes),
+  headerNames: z.array(z.string()),
+  timeoutMs: z.number().int(),
+  version: z.number().int(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export const ServerPageSchema = z.object({ items: z.array(ServerViewSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 
 /** What the admin API shows of a server. No header value has a field to go into. */
 export interface ServerView {
@@ -94,6 +111,8 @@ export interface ServerView {
   authType: ServerTarget['authType'];
   headerNames: string[];
   timeoutMs: number;
+  /** Changes with every update; the ETag is `"v<version>"`. */
+  version: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -115,6 +134,7 @@ export function toServerView(server: ServerEntity): ServerView {
     authType: server.authType,
     headerNames: [...server.headerNames],
     timeoutMs: server.timeoutMs,
+    version: server.version,
     createdAt: server.createdAt.toISOString(),
     updatedAt: server.updatedAt.toISOString(),
   };

@@ -1,0 +1,12 @@
+import type { IdentityProviderView } from '@portcullis/contracts';
+import type { IdentityProviderEntity } from '../identity-provider.entity';
+
+export function toIdentityProviderView(provider: IdentityProviderEntity): IdentityProviderView {
+  return {
+    ...provider.settings,
+    id: provider.id,
+    name: provider.name,
+    createdAt: provider.createdAt.toISOString(),
+    updatedAt: provider.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { RequirePermission } from '../access/require-permission.decorator';
+import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { CollaboratorService } from './collaborator.service';
+import { CollaboratorList, CollaboratorView, CreateCollaboratorBody, CreateCollaboratorBodySchema } from './dto/collaborator.dto';
+
+const body = () => new ZodValidationPipe(CreateCollaboratorBodySchema, 'collaborator');
+
+/** `/servers/{slug}/collaborators`: who holds which role on one server. Subjects in paths are URL-encoded. */
+@Controller('api/v1/servers/:slug/collaborators')
+export class ServerCollaboratorController {
+  constructor(private readonly collaborators: CollaboratorService) {}
+
+  @Get()
+  @RequirePermission('server:read')
+  list(@Param('slug') slug: string): Promise<CollaboratorList> {
+    return this.collaborators.list({ kind: 'server', slug });
+  }
+
+  @Post()
+  @RequirePermission('server:manage')
+  add(@Param('slug') slug: string, @Body(body()) collaborator: CreateCollaboratorBody): Promise<CollaboratorView> {
+    return this.collaborators.add({ kind: 'server', slug }, collaborator);
+  }
+
+  @Delete(':subject')
+  @HttpCode(204)
+  @RequirePermission('server:manage')
+  remove(@Param('slug') slug: string, @Param('subject') subject: string): Promise<void> {
+    return this.collaborators.remove({ kind: 'server', slug }, subject);
+  }
+}
+
+/** `/groups/{name}/collaborators`: roles on every server of the group. */
+@Controller('api/v1/groups/:name/collaborators')
+export class GroupCollaboratorController {
+  constructor(private readonly collaborators: CollaboratorService) {}
+
+  @Get()
+  @RequirePermission('group:read')
+  list(@Param('name') name: string): Promise<CollaboratorList> {
+    return this.collaborators.list({ kind: 'group', name });
+  }
+
+  @Post()
+  @RequirePermission('group:manage')
+  add(@Param('name') name: string, @Body(body()) collaborator: CreateCollaboratorBody): Promise<CollaboratorView> {
+    return this.collaborators.add({ kind: 'group', name }, collaborator);
+  }
+
+  @Delete(':subject')
+  @HttpCode(204)
+  @RequirePermission('group:manage')
+  remove(@Param('name') name: string, @Param('subject') subject: string): Promise<void> {
+    return this.collaborators.remove({ kind: 'group', name }, subject);
+  }
+}

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { parseSubject } from '../authorization/subject';
+import { Clock } from '../clock';
+import { ConflictError, GroupNotFoundError, NotFoundError, ServerNotFoundError } from '../errors';
+import { RegistryChangeAnnouncer } from '../events/registry-change.announcer';
+import { GroupEntity } from '../groups/group.entity';
+import { ServerEntity } from '../servers/server.entity';
+import { CollaboratorEntity } from './collaborator.entity';
+import { CollaboratorList, CreateCollaboratorBody, CollaboratorView, toCollaboratorView } from './dto/collaborator.dto';
+
+export type CollaboratorTarget = { kind: 'server'; slug: string } | { kind: 'group'; name: string };
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Collaborators of a server or a group. A change to a group's collaborators touches every server of the group. */
+@Injectable()
+export class CollaboratorService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly announcer: RegistryChangeAnnouncer,
+  ) {}
+
+  async list(target: CollaboratorTarget): Promise<CollaboratorList> {
+    const { where } = await this.locate(target, this.dataSource.manager);
+    const rows = await this.dataSource.getRepository(CollaboratorEntity).find({ where, order: { subject: 'ASC' } });
+    return { items: rows.map(toCollaboratorView) };
+  }
+
+  async add(target: CollaboratorTarget, body: CreateCollaboratorBody): Promise<CollaboratorView> {
+    const { row, servers } = await this.dataSource.transaction(async (manager) => {
+      const { where, servers } = await this.locate(target, manager);
+      try {
+        const row = await manager.getRepository(CollaboratorEntity).save(
+          manager.getRepository(CollaboratorEntity).create({ serverId: null, groupId: null, ...where, subject: body.subject, role: body.role, createdAt: this.clock.now() }),
+        );
+        return { row, servers };
+      } catch (error) {
+        if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+          throw new ConflictError(`"${body.subject}" is already a collaborator; remove it first to change its role`, { cause: error });
+        }
+        throw error;
+      }
+    });
+    await this.announcer.announce(servers, 'updated');
+    return toCollaboratorView(row);
+  }
+
+  async remove(target: CollaboratorTarget, rawSubject: string): Promise<void> {
+    const subject = parseSubject(rawSubject) ?? rawSubject;
+    const servers = await this.dataSource.transaction(async (manager) => {
+      const { where, servers } = await this.locate(target, manager);
+      const result = await manager.getRepository(CollaboratorEntity).delete({ ...where, subject });
+      if (!result.affected) throw new NotFoundError(`"${subject.slice(0, 400)}" is not a collaborator`);
+      return servers;
+    });
+    await this.announcer.announce(servers, 'updated');
+  }
+
+  /** The row filter of the target's collaborators, and the servers a change to them touches. */
+  private async locate(target: CollaboratorTarget, manager: EntityManager): Promise<{ where: { serverId: string } | { groupId: string }; servers: ServerEntity[] }> {
+    if (target.kind === 'server') {
+      const server = await manager.getRepository(ServerEntity).findOneBy({ slug: target.slug });
+      if (!server) throw new ServerNotFoundError(target.slug);
+      return { where: { serverId: server.id }, servers: [server] };
+    }
+    const group = await manager.getRepository(GroupEntity).findOneBy({ name: target.name });
+    if (!group) throw new GroupNotFoundError(target.name);
+    return { where: { groupId: group.id }, servers: await manager.getRepository(ServerEntity).findBy({ groupId: group.id }) };
+  }
+}

@@ -1,0 +1,78 @@
+import { ApiErrorBodySchema, ApiKeyViewSchema, CreateApiKeyResponseSchema, IdentityProviderViewSchema, ListApiKeysResponseSchema, ListIdentityProvidersResponseSchema } from '@portcullis/contracts';
+import type { z } from 'zod';
+import type { RegistryPermission } from '../access/registry-permissions';
+import { CreateApiKeyBodySchema } from '../api-keys/dto/api-key.dto';
+import { CollaboratorListSchema, CollaboratorViewSchema, CreateCollaboratorBodySchema } from '../collaborators/dto/collaborator.dto';
+import { CreateGroupBodySchema, GroupPageSchema, GroupViewSchema, UpdateGroupBodySchema } from '../groups/dto/group.dto';
+import { ListQuerySchema } from '../http/list-query';
+import { CreateIdentityProviderBodySchema, UpdateIdentityProviderBodySchema } from '../identity-providers/dto/identity-provider.dto';
+import { CreateServerBodySchema, ListServersQuerySchema, ServerPageSchema, ServerViewSchema, UpdateServerBodySchema } from '../servers/dto/server.dto';
+import {
+  CreateToolPolicyBodySchema,
+  PutToolSettingBodySchema,
+  ToolPolicyListSchema,
+  ToolPolicyViewSchema,
+  ToolSettingListSchema,
+  ToolSettingViewSchema,
+  UpdateToolPolicyBodySchema,
+} from '../tools/dto/tool.dto';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** One route of the admin API as the OpenAPI document describes it. A test holds this list and Nest's routes equal. */
+export interface ApiRoute {
+  method: HttpMethod;
+  /** OpenAPI path, `{param}` style. */
+  path: string;
+  tag: string;
+  summary: string;
+  permission: RegistryPermission | 'public';
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Success status and body (none for 204). */
+  status: number;
+  response?: z.ZodType;
+  /** Whether the route answers with an ETag and honours If-Match. */
+  etag?: 'returns' | 'checks';
+  /** Extra failure statuses beyond 400/401/403/404. */
+  errors?: number[];
+}
+
+export const ApiErrorSchema = ApiErrorBodySchema;
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'get', path: '/api/v1/servers', tag: 'servers', summary: 'List servers (filter by slug or name)', permission: 'servers:read', query: ListServersQuerySchema, status: 200, response: ServerPageSchema },
+  { method: 'post', path: '/api/v1/servers', tag: 'servers', summary: 'Register a server; header values are write-only', permission: 'servers:write', body: CreateServerBodySchema, status: 201, response: ServerViewSchema, etag: 'returns', errors: [409] },
+  { method: 'get', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Read a server', permission: 'server:read', status: 200, response: ServerViewSchema, etag: 'returns' },
+  { method: 'patch', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Change a server (admins and managers)', permission: 'server:manage', body: UpdateServerBodySchema, status: 200, response: ServerViewSchema, etag: 'checks', errors: [412] },
+  { method: 'delete', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Delete a server and its credentials', permission: 'servers:write', status: 204 },
+  { method: 'get', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a server', permission: 'server:read', status: 200, response: CollaboratorListSchema },
+  { method: 'post', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on a server', permission: 'server:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
+  { method: 'delete', path: '/api/v1/servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator (subject URL-encoded)', permission: 'server:manage', status: 204 },
+  { method: 'get', path: '/api/v1/servers/{slug}/tools', tag: 'tools', summary: 'List tool settings of a server', permission: 'server:read', status: 200, response: ToolSettingListSchema },
+  { method: 'put', path: '/api/v1/servers/{slug}/tools/{tool}', tag: 'tools', summary: 'Disable a tool or override its description', permission: 'server:manage', body: PutToolSettingBodySchema, status: 200, response: ToolSettingViewSchema },
+  { method: 'delete', path: '/api/v1/servers/{slug}/tools/{tool}', tag: 'tools', summary: 'Drop the settings of a tool', permission: 'server:manage', status: 204 },
+  { method: 'get', path: '/api/v1/servers/{slug}/policies', tag: 'tool policies', summary: 'List tool policies of a server', permission: 'server:read', status: 200, response: ToolPolicyListSchema },
+  { method: 'post', path: '/api/v1/servers/{slug}/policies', tag: 'tool policies', summary: 'Add allow/deny tool globs for a subject (deny wins)', permission: 'server:manage', body: CreateToolPolicyBodySchema, status: 201, response: ToolPolicyViewSchema, etag: 'returns', errors: [409] },
+  { method: 'get', path: '/api/v1/servers/{slug}/policies/{id}', tag: 'tool policies', summary: 'Read a tool policy', permission: 'server:read', status: 200, response: ToolPolicyViewSchema, etag: 'returns' },
+  { method: 'patch', path: '/api/v1/servers/{slug}/policies/{id}', tag: 'tool policies', summary: 'Change a tool policy', permission: 'server:manage', body: UpdateToolPolicyBodySchema, status: 200, response: ToolPolicyViewSchema, etag: 'checks', errors: [412] },
+  { method: 'delete', path: '/api/v1/servers/{slug}/policies/{id}', tag: 'tool policies', summary: 'Delete a tool policy', permission: 'server:manage', status: 204 },
+  { method: 'get', path: '/api/v1/groups', tag: 'groups', summary: 'List groups (non-admins: the ones they hold a role on)', permission: 'groups:list', query: ListQuerySchema, status: 200, response: GroupPageSchema },
+  { method: 'post', path: '/api/v1/groups', tag: 'groups', summary: 'Create a group of servers', permission: 'groups:write', body: CreateGroupBodySchema, status: 201, response: GroupViewSchema, etag: 'returns', errors: [409] },
+  { method: 'get', path: '/api/v1/groups/{name}', tag: 'groups', summary: 'Read a group', permission: 'group:read', status: 200, response: GroupViewSchema, etag: 'returns' },
+  { method: 'patch', path: '/api/v1/groups/{name}', tag: 'groups', summary: "Replace a group's servers", permission: 'groups:write', body: UpdateGroupBodySchema, status: 200, response: GroupViewSchema, etag: 'checks', errors: [409, 412] },
+  { method: 'delete', path: '/api/v1/groups/{name}', tag: 'groups', summary: 'Delete a group (its servers stay)', permission: 'groups:write', status: 204 },
+  { method: 'get', path: '/api/v1/groups/{name}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a group', permission: 'group:read', status: 200, response: CollaboratorListSchema },
+  { method: 'post', path: '/api/v1/groups/{name}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on every server of a group', permission: 'group:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
+  { method: 'delete', path: '/api/v1/groups/{name}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator of a group', permission: 'group:manage', status: 204 },
+  { method: 'get', path: '/api/v1/api-keys', tag: 'api keys', summary: 'List gateway API keys', permission: 'api-keys:read', status: 200, response: ListApiKeysResponseSchema },
+  { method: 'post', path: '/api/v1/api-keys', tag: 'api keys', summary: 'Create an API key (the token is shown once)', permission: 'api-keys:write', body: CreateApiKeyBodySchema, status: 201, response: CreateApiKeyResponseSchema },
+  { method: 'delete', path: '/api/v1/api-keys/{id}', tag: 'api keys', summary: 'Revoke an API key at every edge', permission: 'api-keys:write', status: 200, response: ApiKeyViewSchema },
+  { method: 'get', path: '/api/v1/identity-providers', tag: 'identity providers', summary: 'List identity providers', permission: 'identity-providers:read', status: 200, response: ListIdentityProvidersResponseSchema },
+  { method: 'post', path: '/api/v1/identity-providers', tag: 'identity providers', summary: "Trust a customer IdP's access tokens", permission: 'identity-providers:write', body: CreateIdentityProviderBodySchema, status: 201, response: IdentityProviderViewSchema, errors: [409] },
+  { method: 'get', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Read an identity provider', permission: 'identity-providers:read', status: 200, response: IdentityProviderViewSchema },
+  { method: 'patch', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Change an identity provider (every edge forgets whom it authenticated)', permission: 'identity-providers:write', body: UpdateIdentityProviderBodySchema, status: 200, response: IdentityProviderViewSchema },
+  { method: 'delete', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Delete an identity provider (its tokens stop working at every edge)', permission: 'identity-providers:write', status: 200, response: IdentityProviderViewSchema },
+  { method: 'get', path: '/api/openapi.json', tag: 'documentation', summary: 'This document', permission: 'public', status: 200 },
+  { method: 'get', path: '/api/docs', tag: 'documentation', summary: 'A browsable page of this document', permission: 'public', status: 200 },
+];

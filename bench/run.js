@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run bench`: what the gateway costs per MCP tool call, side by side with a direct call and a plain
+// reverse-proxy hop. Loopback only; bounded in time (about 3 minutes by default, about 30 s with --quick).
+// See docs/performance.md for the method and the latest figures.
+//
+//   npm run bench                  # full run, writes bench/results/latest.json
+//   npm run bench -- --quick       # about 30 s, smaller samples, no scale run
+//   npm run bench -- --profile     # also run the gateway under --cpu-prof and print its top frames
+//   npm run bench -- --no-build    # skip `tsc -b tsconfig.build.json`
+//   npm run bench -- --no-scale    # skip the 1,000-server run
+//   npm run bench -- --out <file>  # write the JSON somewhere else
+const { spawnSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
+const { mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
+const { cpus, totalmem, tmpdir, release } = require('node:os');
+const { readFileSync } = require('node:fs');
+const { join, relative } = require('node:path');
+const { measure, round } = require('./lib/load');
+const { startListeningScript } = require('./lib/processes');
+const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
+const { startGateway, registerHeaderServer, createAgentKey, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
+const { newestProfile, summarize } = require('./lib/profile');
+const { printReport, targetsOf } = require('./lib/report');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+
+const quick = flag('--quick');
+const settings = {
+  mode: quick ? 'quick' : 'full',
+  warmupC1: Number(option('--warmup-c1', quick ? 200 : 500)),
+  callsC1: Number(option('--calls-c1', quick ? 1000 : 3000)),
+  warmupC32: Number(option('--warmup-c32', quick ? 500 : 1000)),
+  callsC32: Number(option('--calls-c32', quick ? 2000 : 8000)),
+  scaleServers: Number(option('--scale-servers', 1000)),
+  scale: !quick && !flag('--no-scale'),
+  profile: flag('--profile'),
+  build: !flag('--no-build'),
+  // The whole run is killed past this, whatever it is doing.
+  deadlineSeconds: Number(option('--deadline', quick ? 120 : 420)),
+};
+const outFile = option('--out', join(__dirname, 'results', 'latest.json'));
+
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+const children = [];
+let workDir = null;
+
+async function main() {
+  if (settings.build) {
+    log('building (tsc -b tsconfig.build.json)');
+    const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });
+    const build = spawnSync(process.execPath, [tsc, '-b', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit', cwd: repoRoot });
+    if (build.status !== 0) throw new Error('the build failed; see above (or pass --no-build to bench the dist/ there is)');
+  }
+  workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
+  const upstreamKey = `bench-upstream-${randomBytes(16).toString('hex')}`;
+
+  log('starting the upstream MCP server (SDK, stateless, JSON responses)');
+  const upstream = track(await startListeningScript('upstream', join(__dirname, 'upstream.js'), { UPSTREAM_API_KEY: upstreamKey }));
+  const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
+
+  const floors = [];
+  if (nginxAvailable()) {
+    log('starting nginx (floor)');
+    floors.push({ id: 'floor-nginx', label: 'floor: nginx hop', proxy: track(await startNginx(upstream.port, workDir)) });
+  } else {
+    log('nginx is not installed (/usr/sbin/nginx): the Node pipe proxy is the only floor');
+  }
+  log('starting the Node pipe proxy (floor)');
+  floors.push({ id: 'floor-node-pipe', label: 'floor: Node http pipe hop', proxy: track(await startPipeProxy(upstream.port)) });
+
+  log('starting the gateway (dist/apps/all-in-one/main.js, embedded PostgreSQL)');
+  const profileDir = join(workDir, 'cpu-profile');
+  if (settings.profile) await mkdir(profileDir);
+  const gateway = await startGateway({
+    dataDir: join(workDir, 'gateway-data'),
+    nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : [],
+  });
+  track(gateway.child);
+  await registerHeaderServer(gateway, 'bench-echo', `${upstreamOrigin}/mcp`, upstreamKey);
+  const agentToken = await createAgentKey(gateway);
+  const fullAuth = await fullAuthSupport(gateway);
+
+  const upstreamCpu = { label: 'upstream', pid: upstream.pid, tree: false };
+  const scenarios = [
+    { id: 'direct', label: 'direct (client → upstream)', origin: upstreamOrigin, path: '/mcp', headers: { 'x-api-key': upstreamKey }, cpu: [upstreamCpu] },
+    ...floors.map((floor) => ({
+      id: floor.id,
+      label: floor.label,
+      origin: `http://127.0.0.1:${floor.proxy.port}`,
+      path: '/mcp',
+      headers: { 'x-api-key': upstreamKey },
+      cpu: [{ label: 'proxy', pid: floor.proxy.pid, tree: true }, upstreamCpu],
+    })),
+    {
+      id: 'gateway-header',
+      label: 'gateway: API key + header',
+      origin: gateway.edgeUrl,
+      path: '/mcp/bench-echo',
+      // The agent holds only its gateway key; the upstream key comes from the vault.
+      headers: { authorization: `Bearer ${agentToken}` },
+      cpu: [{ label: 'proxy', pid: gateway.pid, tree: false }, { label: 'proxyTree', pid: gateway.pid, tree: true }, upstreamCpu],
+      gateway: true,
+    },
+  ];
+
+  const results = { scenarios: {}, notAvailable: {} };
+  const window = { startUs: Infinity, endUs: 0 };
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  const run = async (scenario, id = scenario.id, label = scenario.label) => {
+    const entry = { label };
+    for (const [key, concurrency, warmup, calls] of [
+      ['c1', 1, settings.warmupC1, settings.callsC1],
+      ['c32', 32, settings.warmupC32, settings.callsC32],
+    ]) {
+      log(`${label}: concurrency ${concurrency}, ${warmup} warm-up + ${calls} calls`);
+      const started = nowUs();
+      entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu });
+      if (scenario.gateway) {
+        window.startUs = Math.min(window.startUs, started);
+        window.endUs = Math.max(window.endUs, nowUs());
+      }
+      if (entry[key].errors > 0) log(`  ${entry[key].errors} calls failed; first: ${entry[key].firstError}`);
+    }
+    results.scenarios[id] = entry;
+  };
+
+  for (const scenario of scenarios) await run(scenario);
+  results.notAvailable['gateway-full-auth'] = {
+    label: 'gateway: full auth (IdP JWT, oauth2, RBAC, audit)',
+    reason: fullAuth.available ? 'supported by this tree but not yet wired into the benchmark' : fullAuth.reason,
+  };
+
+  if (settings.scale) {
+    const extra = settings.scaleServers - 1;
+    log(`scale: registering ${extra} more servers (each with a header credential in the vault)`);
+    const started = Date.now();
+    await registerFillerServers(gateway, extra, `${upstreamOrigin}/mcp`);
+    results.scaleSetupSeconds = round((Date.now() - started) / 1000, 1);
+    const header = scenarios.find((s) => s.id === 'gateway-header');
+    await run(header, 'scale-1000-servers', `gateway: API key + header, ${settings.scaleServers.toLocaleString('en-US')} servers`);
+  } else {
+    results.notAvailable['scale-1000-servers'] = { label: 'scale: 1,000 registered servers', reason: quick ? 'skipped in --quick' : 'skipped (--no-scale)' };
+  }
+  results.notAvailable['scale-10000-user-credentials'] = {
+    label: "scale: 10,000 users' credentials in the vault",
+    reason: 'needs per-user credentials (issue 5)',
+  };
+  results.notAvailable['scale-1000-sessions'] = {
+    label: 'scale: 1,000 concurrent open sessions',
+    reason: 'needs edge session handling (sealed session ids, SESSION_KEYS)',
+  };
+
+  log('stopping the gateway');
+  await gateway.stop();
+  if (settings.profile) {
+    const file = newestProfile(profileDir);
+    if (file) {
+      const windowed = summarize(file, window);
+      results.profile = windowed.sampledMs > 0 ? windowed : summarize(file, null);
+      results.profile.file = null;
+    } else {
+      log('no CPU profile was written (did the gateway exit cleanly?)');
+    }
+  }
+
+  const report = {
+    generatedAt: new Date().toISOString(),
+    commit: gitCommit(),
+    dirty: gitDirty(),
+    machine: machine(),
+    settings,
+    upstream: 'SDK McpServer + StreamableHTTPServerTransport, stateless (new server+transport per request), enableJsonResponse: true, own process',
+    gatewayBuild: 'dist/apps/all-in-one/main.js (in-process bus, embedded PostgreSQL, LOG_LEVEL=warn), own process',
+    floorProxies: floors.map((f) => f.id),
+    ...results,
+  };
+  report.targets = targetsOf(report);
+  await mkdir(join(outFile, '..'), { recursive: true });
+  await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  printReport(report);
+  log(`wrote ${relative(process.cwd(), outFile) || outFile}`);
+}
+
+function track(child) {
+  children.push(child);
+  return child;
+}
+
+async function cleanup() {
+  await Promise.allSettled(children.reverse().map((child) => child.stop('SIGTERM', 20_000)));
+  if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+}
+
+function machine() {
+  let model = cpus()[0]?.model ?? 'unknown';
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    // not Linux
+  }
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  return { nproc: cpus().length, cpuModel: model, memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version, loadAverageAtEnd: load };
+}
+
+function gitCommit() {
+  const out = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot });
+  return out.status === 0 ? out.stdout.toString().trim() : null;
+}
+
+function gitDirty() {
+  const out = spawnSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], { cwd: repoRoot });
+  return out.status === 0 ? out.stdout.toString().trim().length > 0 : null;
+}
+
+const watchdog = setTimeout(() => {
+  log(`the run passed its ${settings.deadlineSeconds} s deadline; stopping`);
+  cleanup().finally(() => process.exit(2));
+}, settings.deadlineSeconds * 1000);
+watchdog.unref();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(async () => {
+    await cleanup();
+    clearTimeout(watchdog);
+  })
+  .catch(async (error) => {
+    process.stderr.write(`bench: failed: ${error?.stack ?? error}\n`);
+    await cleanup();
+    process.exit(1);
+  });

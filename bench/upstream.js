@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+'use strict';
+// The benchmark's upstream: a real MCP server (SDK `McpServer` over `StreamableHTTPServerTransport`)
+// with one `echo` tool, in its own process so it does not share an event loop with the load generator.
+//
+// Stateless mode (`sessionIdGenerator: undefined`) with `enableJsonResponse: true`: every POST gets a
+// fresh server + transport (the SDK refuses to reuse a stateless transport) and a plain JSON answer,
+// so no session set-up is needed and no SSE framing is in the floor.
+//
+// With UPSTREAM_API_KEY set, a request without `X-Api-Key: <that value>` gets 401: this proves the gateway
+// injected the credential from its vault (the benchmark's agent never holds it).
+//
+// Prints `listening <port>` on stdout once ready. Loopback only.
+const { createServer } = require('node:http');
+const { McpServer } = require('@modelcontextprotocol/sdk/server/mcp.js');
+const { StreamableHTTPServerTransport } = require('@modelcontextprotocol/sdk/server/streamableHttp.js');
+const { z } = require('zod');
+
+function echoServer() {
+  const mcp = new McpServer({ name: 'bench-echo', version: '1.0.0' });
+  mcp.registerTool('echo', { description: 'Returns its message unchanged', inputSchema: { message: z.string() } }, async ({ message }) => ({
+    content: [{ type: 'text', text: message }],
+  }));
+  return mcp;
+}
+
+const apiKey = process.env.UPSTREAM_API_KEY;
+
+async function handle(req, res) {
+  if (apiKey && req.headers['x-api-key'] !== apiKey) {
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Unauthorized"},"id":null}');
+    return;
+  }
+  if (!req.url.startsWith('/mcp')) {
+    res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32000,"message":"Not found"},"id":null}');
+    return;
+  }
+  if (req.method !== 'POST') {
+    // Stateless: no server-to-client stream and no session to end.
+    res.writeHead(405, { allow: 'POST', 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32000,"message":"Method not allowed"},"id":null}');
+    return;
+  }
+  const server = echoServer();
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  res.on('close', () => {
+    transport.close().catch(() => undefined);
+    server.close().catch(() => undefined);
+  });
+  await server.connect(transport);
+  await transport.handleRequest(req, res);
+}
+
+const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  handle(req, res).catch(() => {
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}');
+    else res.destroy();
+  });
+});
+http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`listening ${http.address().port}\n`);
+});
+process.on('SIGTERM', () => {
+  http.closeAllConnections();
+  http.close(() => process.exit(0));
+});

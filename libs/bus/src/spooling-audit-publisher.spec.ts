@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditEvent } from '@portcullis/contracts';
+import { BusError } from './bus.errors';
+import { InProcessBus } from './in-process.bus';
+import { SpoolingAuditPublisher } from './spooling-audit-publisher';
+
+function auditEvent(n: number): AuditEvent {
+  return {
+    id: randomUUID(),
+    ts: new Date().toISOString(),
+    traceId: null,
+    principal: { id: 'user-1', kind: 'user' },
+    actor: null,
+    action: 'tool.call',
+    method: 'tools/call',
+    server: 'github',
+    tool: `tool-${n}`,
+    credentialKind: 'header',
+    credentialId: 'cred-1',
+    outcome: 'success',
+    reason: null,
+    latencyMs: n,
+  };
+}
+
+/** A bus that can be taken down and brought back, and records what it acknowledged. */
+class FlakyBus {
+  up = true;
+  readonly acknowledged: AuditEvent[] = [];
+
+  async publishAudit(event: AuditEvent): Promise<void> {
+    await Promise.resolve();
+    if (!this.up) throw new BusError('UNAVAILABLE', 'the bus is down');
+    this.acknowledged.push(event);
+  }
+}
+
+describe(SpoolingAuditPublisher.name, () => {
+  let directory: string;
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'portcullis-spool-spec-'));
+  });
+
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  describe('publish', () => {
+    it('publishes straight to the bus while it is up, spooling nothing', async () => {
+      const bus = new FlakyBus();
+      const publisher = new SpoolingAuditPublisher(bus, { directory });
+      await expect(publisher.publish(auditEvent(1))).resolves.toBe('published');
+      expect(publisher.spooled()).toBe(0);
+      expect(readdirSync(directory)).toEqual([]);
+      await publisher.stop();
+    });
+
+    it('spools events the bus refuses and replays them in order once it is back', async () => {
+      const bus = new FlakyBus();
+      const publisher = new SpoolingAuditPublisher(bus, { directory });
+      const events = Array.from({ length: 10 }, (_, n) => auditEvent(n));
+      await publisher.publish(events[0]);
+      bus.up = false;
+      for (const event of events.slice(1, 6)) await expect(publisher.publish(event)).resolves.toBe('spooled');
+      bus.up = true;
+      // Spooled events are not overtaken: later events queue behind them.
+      for (const event of events.slice(6)) await expect(publisher.publish(event)).resolves.toBe('spooled');
+      expect(publisher.spooled()).toBe(9);
+      await publisher.replay();
+      expect(publisher.spooled()).toBe(0);
+      expect(bus.acknowledged.map((e) => e.id)).toEqual(events.map((e) => e.id));
+      expect(readdirSync(directory)).toEqual([]);
+      await publisher.stop();
+    });
+
+    it('keeps the spool when a replay fails part way, and completes it on a later replay', async () => {
+      const bus = new FlakyBus();
+      const publisher = new SpoolingAuditPublisher(bus, { directory });
+      bus.up = false;
+      const events = Array.from({ length: 5 }, (_, n) => auditEvent(n));
+      for (const event of events) await publisher.publish(event);
+      await publisher.replay();
+      expect(publisher.spooled()).toBe(5);
+      bus.up = true;
+      await publisher.replay();
+      expect(publisher.spooled()).toBe(0);
+      expect(bus.acknowledged.map((e) => e.id)).toEqual(events.map((e) => e.id));
+      await publisher.stop();
+    });
+
+    it('rejects an event that breaks the schema instead of spooling it forever', async () => {
+      const publisher = new SpoolingAuditPublisher(new FlakyBus(), { directory });
+      const bad = { ...auditEvent(1), token: 'pcl_secret' } as unknown as AuditEvent;
+      await expect(publisher.publish(bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      expect(publisher.spooled()).toBe(0);
+      await publisher.stop();
+    });
+  });
+
+  describe('start', () => {
+    it('replays what a previous process left on disk, skipping a line torn by a crash', async () => {
+      const bus = new FlakyBus();
+      bus.up = false;
+      const first = new SpoolingAuditPublisher(bus, { directory });
+      const events = Array.from({ length: 3 }, (_, n) => auditEvent(n));
+      for (const event of events) await first.publish(event);
+      await first.stop();
+      appendFileSync(join(directory, 'active.ndjson'), '{"id":"torn');
+
+      bus.up = true;
+      const errors: string[] = [];
+      const second = new SpoolingAuditPublisher(bus, { directory, replayIntervalMs: 20, onError: (what) => errors.push(what) });
+      expect(second.spooled()).toBe(4);
+      second.start();
+      const deadline = Date.now() + 5000;
+      while (second.spooled() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(bus.acknowledged.map((e) => e.id)).toEqual(events.map((e) => e.id));
+      expect(errors).toEqual(['dropped_invalid']);
+      await second.stop();
+    });
+
+    it('spools when the in-process bus is closed, and replays onto a new bus', async () => {
+      const closed = new InProcessBus();
+      await closed.close();
+      const publisher = new SpoolingAuditPublisher(closed, { directory });
+      const event = auditEvent(1);
+      await expect(publisher.publish(event)).resolves.toBe('spooled');
+      await publisher.stop();
+
+      const bus = new InProcessBus();
+      const received: string[] = [];
+      await bus.consumeAudit(async (e) => void received.push(e.id));
+      const next = new SpoolingAuditPublisher(bus, { directory });
+      await next.replay();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(received).toEqual([event.id]);
+      await next.stop();
+    });
+  });
+});

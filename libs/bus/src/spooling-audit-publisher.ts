@@ -1,0 +1,187 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuditEvent, AuditEventSchema } from '@portcullis/contracts';
+import type { Bus } from './bus';
+import { BusError } from './bus.errors';
+
+export interface SpoolingAuditPublisherOptions {
+  /** Folder of the spool files; created (mode 0700) when missing. One publisher per folder. */
+  directory: string;
+  /** How often a non-empty spool is offered to the bus again. */
+  replayIntervalMs?: number;
+  /** fsync every spooled event (survives power loss, not only a crash); off by default. */
+  fsync?: boolean;
+  /** Told about every publish that failed and was spooled, and every failed replay. */
+  onError?: (what: 'spooled' | 'replay_failed' | 'dropped_invalid', error: unknown) => void;
+}
+
+const ACTIVE_FILE = 'active.ndjson';
+const SEALED = /^sealed-(\d{16})\.ndjson$/;
+const DEFAULT_REPLAY_INTERVAL_MS = 2000;
+
+/**
+ * Publishes audit events to the bus, and never loses one when the bus is
+ * down (DESIGN §11): a failed publish is appended to a local append-only
+ * NDJSON file and replayed, in spool order, once the bus takes events again.
+ *
+ * While anything is spooled, new events are spooled behind it rather than
+ * overtaking it. Replay seals the active file (a rename), publishes its
+ * lines in order and deletes it only when every line was acknowledged; a
+ * replay cut short starts the sealed file again from its first line. Events
+ * published twice that way are dropped by JetStream (message id = event id)
+ * and by the audit writer's idempotent insert, so each is stored once.
+ */
+export class SpoolingAuditPublisher {
+  private readonly directory: string;
+  private readonly replayIntervalMs: number;
+  private activeFd: number | null = null;
+  private spooledEvents = 0;
+  private replaying: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private nextSealNumber = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: Pick<Bus, 'publishAudit'>,
+    private readonly options: SpoolingAuditPublisherOptions,
+  ) {
+    this.directory = options.directory;
+    this.replayIntervalMs = options.replayIntervalMs ?? DEFAULT_REPLAY_INTERVAL_MS;
+    mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    // What a previous process left behind is replayed first.
+    for (const file of this.spoolFiles()) this.spooledEvents += countLines(join(this.directory, file));
+    const sealed = this.sealedFiles();
+    this.nextSealNumber = sealed.length ? Number(SEALED.exec(sealed[sealed.length - 1])![1]) + 1 : 0;
+  }
+
+  /** Starts the periodic replay (and replays once now if anything is spooled). */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => void this.replay(), this.replayIntervalMs);
+    this.timer.unref();
+    if (this.spooledEvents > 0) void this.replay();
+  }
+
+  /** Stops replaying; whatever is still spooled stays on disk for the next process. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.replaying;
+    if (this.activeFd !== null) closeSync(this.activeFd);
+    this.activeFd = null;
+  }
+
+  /**
+   * Resolves once the event is acknowledged by the bus or safely spooled.
+   * Rejects only for an event that can never be valid (it is not spooled).
+   */
+  async publish(event: AuditEvent): Promise<'published' | 'spooled'> {
+    const checked = AuditEventSchema.safeParse(event);
+    if (!checked.success) {
+      this.options.onError?.('dropped_invalid', checked.error);
+      throw new BusError('INVALID_REQUEST', 'invalid audit event');
+    }
+    if (this.spooledEvents > 0) {
+      this.append(checked.data);
+      return 'spooled';
+    }
+    try {
+      await this.bus.publishAudit(checked.data);
+      return 'published';
+    } catch (error) {
+      if (error instanceof BusError && error.code === 'INVALID_REQUEST') throw error;
+      this.options.onError?.('spooled', error);
+      this.append(checked.data);
+      return 'spooled';
+    }
+  }
+
+  /** Events on disk not yet acknowledged by the bus. */
+  spooled(): number {
+    return this.spooledEvents;
+  }
+
+  /** Replays the spool now; resolves when this attempt ends (the spool may still hold events if the bus is down). */
+  replay(): Promise<void> {
+    this.replaying ??= this.replayOnce().finally(() => (this.replaying = null));
+    return this.replaying;
+  }
+
+  private async replayOnce(): Promise<void> {
+    // Events spooled while a file is replayed land in a fresh active file: go round until none is left.
+    while (this.spooledEvents > 0 && !this.stopped) {
+      this.seal();
+      for (const file of this.sealedFiles()) {
+        if (this.stopped || !(await this.replayFile(join(this.directory, file)))) return;
+      }
+    }
+  }
+
+  /** Publishes one sealed file in order; true when every line was acknowledged and the file deleted. */
+  private async replayFile(path: string): Promise<boolean> {
+    const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line.length > 0);
+    for (const line of lines) {
+      let event: AuditEvent;
+      try {
+        event = AuditEventSchema.parse(JSON.parse(line));
+      } catch (error) {
+        // Only a line torn by a crash mid-write can be invalid: it was never reported as spooled.
+        this.options.onError?.('dropped_invalid', error);
+        continue;
+      }
+      try {
+        await this.bus.publishAudit(event);
+      } catch (error) {
+        this.options.onError?.('replay_failed', error);
+        return false;
+      }
+    }
+    unlinkSync(path);
+    this.spooledEvents = Math.max(0, this.spooledEvents - lines.length);
+    return true;
+  }
+
+  private append(event: AuditEvent): void {
+    this.activeFd ??= openSync(join(this.directory, ACTIVE_FILE), 'a', 0o600);
+    // One write call per line, so a line is never interleaved with another.
+    writeSync(this.activeFd, `${JSON.stringify(event)}\n`);
+    if (this.options.fsync) fsyncSync(this.activeFd);
+    this.spooledEvents += 1;
+  }
+
+  /** Moves the active file behind the sealed ones, so new events go to a fresh file while it is replayed. */
+  private seal(): void {
+    const active = join(this.directory, ACTIVE_FILE);
+    if (this.activeFd !== null) closeSync(this.activeFd);
+    this.activeFd = null;
+    if (!exists(active)) return;
+    renameSync(active, join(this.directory, `sealed-${String(this.nextSealNumber++).padStart(16, '0')}.ndjson`));
+  }
+
+  private sealedFiles(): string[] {
+    return readdirSync(this.directory)
+      .filter((name) => SEALED.test(name))
+      .sort();
+  }
+
+  private spoolFiles(): string[] {
+    return readdirSync(this.directory).filter((name) => name === ACTIVE_FILE || SEALED.test(name));
+  }
+}
+
+function countLines(path: string): number {
+  const text = readFileSync(path, 'utf8');
+  let count = 0;
+  for (const line of text.split('\n')) if (line.length > 0) count++;
+  return count;
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

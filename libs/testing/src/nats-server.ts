@@ -1,0 +1,70 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, sleep } from './gateway-harness';
+
+const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+
+/**
+ * A NATS server (JetStream, file storage) of the test's own, for tests that
+ * stop and restart NATS: the machine's shared server is never touched.
+ * `stop()` and `start()` keep the port and the store, as a restart would.
+ */
+export class OwnNatsServer {
+  private child: ChildProcess | null = null;
+
+  private constructor(
+    readonly port: number,
+    readonly storeDir: string,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'portcullis-nats-')));
+    await server.start();
+    return server;
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    const child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: 'ignore' });
+    this.child = child;
+    const deadline = Date.now() + 10_000;
+    while (!(await accepts(this.port))) {
+      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${this.port} within 10 s`);
+      await sleep(50);
+    }
+  }
+
+  /** Kills the server (SIGKILL unless told otherwise), as a crash or an outage would. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('SIGTERM');
+    await rm(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,131 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, JsonWebKey, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './gateway-harness';
+
+/** A private signing key of the test IdP, as a JWK with `kid` and `alg`; tests use it to forge tokens the IdP "signed". */
+export type TestSigningJwk = JsonWebKey & { kid: string; alg: 'ES256' | 'RS256'; use: 'sig' };
+
+export interface MintOptions {
+  sub: string;
+  /** Extra claims put in the token (email, groups, org_id, ...). */
+  claims?: Record<string, unknown>;
+  ttlSeconds?: number;
+}
+
+/** A real OpenID provider (panva/oidc-provider) on a loopback port, issuing JWT access tokens. */
+export interface TestOidcProvider {
+  readonly issuer: string;
+  readonly discoveryUrl: string;
+  readonly jwksUri: string;
+  /** The resource (`aud`) of every access token it issues. */
+  readonly audience: string;
+  readonly clientId: string;
+  /** The key it signs with now. */
+  signingKey(): TestSigningJwk;
+  /** An access token (`typ: at+jwt`) for a user subject, through a test-only grant of the real provider. */
+  mintAccessToken(options: MintOptions): Promise<string>;
+  /** An ID token (audience: the client id) for a user subject. */
+  mintIdToken(options: MintOptions): Promise<string>;
+  /** A client_credentials access token (`sub` = the client id). */
+  clientCredentialsToken(): Promise<string>;
+  /** Signs with a new key from now on; the old key stays in the JWKS. Returns the new key. */
+  rotateKey(): Promise<TestSigningJwk>;
+  /** How many times the JWKS was fetched since start. */
+  jwksRequests(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function generateSigningJwk(alg: 'ES256' | 'RS256' = 'ES256'): TestSigningJwk {
+  const { privateKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg, use: 'sig' };
+}
+
+/** The script lives beside the sources (`libs/testing/oidc`); find it from sources or from dist. */
+function scriptPath(): string {
+  const candidates = [join(__dirname, '../oidc/test-idp.mjs'), join(__dirname, '../../../libs/testing/oidc/test-idp.mjs')];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error(`test-idp.mjs not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/**
+ * Starts `oidc-provider` as a child process (it is ESM-only, which jest does
+ * not load well) on a free loopback port and waits until it serves discovery.
+ */
+export async function startOidcProvider(options: { audience: string; alg?: 'ES256' | 'RS256' }): Promise<TestOidcProvider> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const clientId = `test-client-${randomBytes(4).toString('hex')}`;
+  const clientSecret = randomBytes(24).toString('base64url');
+  let key = generateSigningJwk(options.alg);
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, [scriptPath()], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), AUDIENCE: options.audience, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, SIGNING_JWK: JSON.stringify(key) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`test IdP exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${issuer}/.well-known/openid-configuration`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`test IdP did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  async function token(params: Record<string, string>): Promise<Record<string, unknown>> {
+    const response = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params).toString(),
+    });
+    const body = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) throw new Error(`test IdP refused a token request: ${JSON.stringify(body)}`);
+    return body;
+  }
+  const mintParams = (kind: string, options: MintOptions) => ({
+    grant_type: 'urn:portcullis:test:mint',
+    kind,
+    sub: options.sub,
+    claims: JSON.stringify(options.claims ?? {}),
+    ttl: String(options.ttlSeconds ?? 300),
+  });
+
+  return {
+    issuer,
+    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    jwksUri: `${issuer}/jwks`,
+    audience: options.audience,
+    clientId,
+    signingKey: () => key,
+    mintAccessToken: async (mint) => (await token(mintParams('access_token', mint))).access_token as string,
+    mintIdToken: async (mint) => (await token(mintParams('id_token', mint))).id_token as string,
+    clientCredentialsToken: async () => (await token({ grant_type: 'client_credentials', resource: options.audience, scope: 'mcp' })).access_token as string,
+    rotateKey: async () => {
+      const next = generateSigningJwk(options.alg);
+      const response = await fetch(`${issuer}/test/rotate`, { method: 'POST', body: JSON.stringify(next) });
+      if (!response.ok) throw new Error(`test IdP did not rotate its key: ${response.status}`);
+      key = next;
+      return next;
+    },
+    jwksRequests: async () => ((await (await fetch(`${issuer}/test/stats`)).json()) as { jwksRequests: number }).jwksRequests,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
