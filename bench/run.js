@@ -10,18 +10,19 @@
 //   npm run bench -- --no-build    # skip `tsc -b tsconfig.build.json`
 //   npm run bench -- --no-scale    # skip the 1,000-server run
 //   npm run bench -- --out <file>  # write the JSON somewhere else
+//   npm run bench -- --upstream stateful  # upstream keeps MCP sessions (one per load worker) instead of stateless
 const { spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
-const { mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
+const { copyFile, mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
 const { cpus, totalmem, tmpdir, release } = require('node:os');
 const { readFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 const { measure, round } = require('./lib/load');
-const { startListeningScript } = require('./lib/processes');
+const { processCpuUs, sleep, startListeningScript, treeCpuUs } = require('./lib/processes');
 const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
-const { startGateway, registerHeaderServer, createAgentKey, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
+const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
 const { newestProfile, summarize } = require('./lib/profile');
-const { printReport, targetsOf } = require('./lib/report');
+const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -33,22 +34,26 @@ const option = (name, fallback) => {
 const quick = flag('--quick');
 const settings = {
   mode: quick ? 'quick' : 'full',
+  prewarm: Number(option('--prewarm', quick ? 500 : 2000)),
   warmupC1: Number(option('--warmup-c1', quick ? 200 : 500)),
   callsC1: Number(option('--calls-c1', quick ? 1000 : 3000)),
   warmupC32: Number(option('--warmup-c32', quick ? 500 : 1000)),
-  callsC32: Number(option('--calls-c32', quick ? 2000 : 8000)),
+  callsC32: Number(option('--calls-c32', quick ? 2000 : 6000)),
   scaleServers: Number(option('--scale-servers', 1000)),
   scale: !quick && !flag('--no-scale'),
   profile: flag('--profile'),
+  upstreamMode: option('--upstream', 'stateless'),
   build: !flag('--no-build'),
   // The whole run is killed past this, whatever it is doing.
   deadlineSeconds: Number(option('--deadline', quick ? 120 : 420)),
 };
 const outFile = option('--out', join(__dirname, 'results', 'latest.json'));
+if (!['stateless', 'stateful'].includes(settings.upstreamMode)) throw new Error('--upstream is stateless or stateful');
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const children = [];
 let workDir = null;
+let gatewayDir = null;
 
 async function main() {
   if (settings.build) {
@@ -60,8 +65,8 @@ async function main() {
   workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
   const upstreamKey = `bench-upstream-${randomBytes(16).toString('hex')}`;
 
-  log('starting the upstream MCP server (SDK, stateless, JSON responses)');
-  const upstream = track(await startListeningScript('upstream', join(__dirname, 'upstream.js'), { UPSTREAM_API_KEY: upstreamKey }));
+  log(`starting the upstream MCP server (SDK, ${settings.upstreamMode}, JSON responses)`);
+  const upstream = track(await startListeningScript('upstream', join(__dirname, 'upstream.js'), { UPSTREAM_API_KEY: upstreamKey, UPSTREAM_MODE: settings.upstreamMode }));
   const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
 
   const floors = [];
@@ -78,12 +83,15 @@ async function main() {
   const profileDir = join(workDir, 'cpu-profile');
   if (settings.profile) await mkdir(profileDir);
   const gateway = await startGateway({
-    dataDir: join(workDir, 'gateway-data'),
+    // Its own mkdtemp folder directly under tmpdir: run as root, the embedded PostgreSQL runs as `postgres`,
+    // which must be able to enter the data folder's parent.
+    dataDir: gatewayDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-gateway-')),
     nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : [],
   });
   track(gateway.child);
   await registerHeaderServer(gateway, 'bench-echo', `${upstreamOrigin}/mcp`, upstreamKey);
   const agentToken = await createAgentKey(gateway);
+  await grantUse(gateway, 'bench-echo');
   const fullAuth = await fullAuthSupport(gateway);
 
   const upstreamCpu = { label: 'upstream', pid: upstream.pid, tree: false };
@@ -109,18 +117,37 @@ async function main() {
     },
   ];
 
-  const results = { scenarios: {}, notAvailable: {} };
-  const window = { startUs: Infinity, endUs: 0 };
+  const sessions = settings.upstreamMode === 'stateful';
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  const results = { scenarios: {}, notAvailable: {} };
+
+  // The upstream's JIT warms here, once, so that the first scenario (direct) is not measured against a colder upstream.
+  log('warming the upstream up');
+  await measure({ origin: upstreamOrigin, path: '/mcp', headers: { 'x-api-key': upstreamKey }, concurrency: 4, calls: quick ? 1000 : 3000, warmup: 0, sessions });
+
+  // What the gateway burns doing nothing (timers, pollers, the audit writer idle): context for its CPU per call.
+  const idleSeconds = quick ? 2 : 5;
+  const idleBefore = treeCpuUs(gateway.pid);
+  const idleOwnBefore = processCpuUs(gateway.pid);
+  const idleWindow = { startUs: nowUs(), endUs: 0 };
+  await sleep(idleSeconds * 1000);
+  idleWindow.endUs = nowUs();
+  results.gatewayIdleCpuUsPerSecond = { proxy: round((processCpuUs(gateway.pid) - idleOwnBefore) / idleSeconds, 0), proxyTree: round((treeCpuUs(gateway.pid) - idleBefore) / idleSeconds, 0) };
+
+  const window = { startUs: Infinity, endUs: 0 };
   const run = async (scenario, id = scenario.id, label = scenario.label) => {
     const entry = { label };
+    // JIT, caches and connection pools of every hop warm up at c=8 first; only then the per-concurrency warm-up and the measured calls.
+    log(`${label}: pre-warming with ${settings.prewarm} calls at concurrency 8`);
+    const prewarm = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency: 8, calls: settings.prewarm, warmup: 0, sessions });
+    if (prewarm.errors > 0) log(`  ${prewarm.errors} pre-warm calls failed; first: ${prewarm.firstError}`);
     for (const [key, concurrency, warmup, calls] of [
       ['c1', 1, settings.warmupC1, settings.callsC1],
       ['c32', 32, settings.warmupC32, settings.callsC32],
     ]) {
       log(`${label}: concurrency ${concurrency}, ${warmup} warm-up + ${calls} calls`);
       const started = nowUs();
-      entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu });
+      entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu, sessions });
       if (scenario.gateway) {
         window.startUs = Math.min(window.startUs, started);
         window.endUs = Math.max(window.endUs, nowUs());
@@ -161,9 +188,14 @@ async function main() {
   if (settings.profile) {
     const file = newestProfile(profileDir);
     if (file) {
+      // Kept (git-ignored) for a closer look in Chrome DevTools or `node bench/lib/profile.js`.
+      await copyFile(file, join(__dirname, 'results', 'gateway.cpuprofile.tmp'));
       const windowed = summarize(file, window);
       results.profile = windowed.sampledMs > 0 ? windowed : summarize(file, null);
       results.profile.file = null;
+      results.profile.window = window;
+      results.profileIdle = summarize(file, idleWindow, 10);
+      results.profileIdle.file = null;
     } else {
       log('no CPU profile was written (did the gateway exit cleanly?)');
     }
@@ -175,11 +207,15 @@ async function main() {
     dirty: gitDirty(),
     machine: machine(),
     settings,
-    upstream: 'SDK McpServer + StreamableHTTPServerTransport, stateless (new server+transport per request), enableJsonResponse: true, own process',
+    upstream:
+      settings.upstreamMode === 'stateless'
+        ? 'SDK McpServer + StreamableHTTPServerTransport, stateless (new server+transport per request), enableJsonResponse: true, own process'
+        : 'SDK McpServer + StreamableHTTPServerTransport, stateful (one session per load worker, opened before measuring), enableJsonResponse: true, own process',
     gatewayBuild: 'dist/apps/all-in-one/main.js (in-process bus, embedded PostgreSQL, LOG_LEVEL=warn), own process',
     floorProxies: floors.map((f) => f.id),
     ...results,
   };
+  report.ratiosToDirect = Object.fromEntries(Object.keys(report.scenarios).filter((id) => id !== 'direct').map((id) => [id, ratiosOf(report, id)]));
   report.targets = targetsOf(report);
   await mkdir(join(outFile, '..'), { recursive: true });
   await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -194,7 +230,7 @@ function track(child) {
 
 async function cleanup() {
   await Promise.allSettled(children.reverse().map((child) => child.stop('SIGTERM', 20_000)));
-  if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  for (const dir of [workDir, gatewayDir]) if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
 function machine() {

@@ -3,14 +3,16 @@
 // The benchmark's upstream: a real MCP server (SDK `McpServer` over `StreamableHTTPServerTransport`)
 // with one `echo` tool, in its own process so it does not share an event loop with the load generator.
 //
-// Stateless mode (`sessionIdGenerator: undefined`) with `enableJsonResponse: true`: every POST gets a
-// fresh server + transport (the SDK refuses to reuse a stateless transport) and a plain JSON answer,
-// so no session set-up is needed and no SSE framing is in the floor.
+// Default, stateless mode (`sessionIdGenerator: undefined`) with `enableJsonResponse: true`: every POST gets
+// a fresh server + transport (the SDK refuses to reuse a stateless transport) and a plain JSON answer, so
+// no session set-up is needed and no SSE framing is in the floor. UPSTREAM_MODE=stateful keeps one server +
+// transport per MCP session instead (about half the upstream CPU per call; the client initializes first).
 //
 // With UPSTREAM_API_KEY set, a request without `X-Api-Key: <that value>` gets 401: this proves the gateway
 // injected the credential from its vault (the benchmark's agent never holds it).
 //
 // Prints `listening <port>` on stdout once ready. Loopback only.
+const { randomUUID } = require('node:crypto');
 const { createServer } = require('node:http');
 const { McpServer } = require('@modelcontextprotocol/sdk/server/mcp.js');
 const { StreamableHTTPServerTransport } = require('@modelcontextprotocol/sdk/server/streamableHttp.js');
@@ -25,6 +27,30 @@ function echoServer() {
 }
 
 const apiKey = process.env.UPSTREAM_API_KEY;
+const stateful = process.env.UPSTREAM_MODE === 'stateful';
+const sessions = new Map();
+
+/** Stateful mode (UPSTREAM_MODE=stateful): one server + transport per MCP session, as long-lived servers run. */
+async function handleStateful(req, res) {
+  const id = req.headers['mcp-session-id'];
+  if (typeof id === 'string') {
+    const transport = sessions.get(id);
+    if (!transport) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+      return;
+    }
+    await transport.handleRequest(req, res);
+    return;
+  }
+  const transport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: randomUUID,
+    enableJsonResponse: true,
+    onsessioninitialized: (sessionId) => void sessions.set(sessionId, transport),
+    onsessionclosed: (sessionId) => void sessions.delete(sessionId),
+  });
+  await echoServer().connect(transport);
+  await transport.handleRequest(req, res);
+}
 
 async function handle(req, res) {
   if (apiKey && req.headers['x-api-key'] !== apiKey) {
@@ -35,11 +61,12 @@ async function handle(req, res) {
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32000,"message":"Not found"},"id":null}');
     return;
   }
-  if (req.method !== 'POST') {
+  if (req.method !== 'POST' && !stateful) {
     // Stateless: no server-to-client stream and no session to end.
     res.writeHead(405, { allow: 'POST', 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32000,"message":"Method not allowed"},"id":null}');
     return;
   }
+  if (stateful) return handleStateful(req, res);
   const server = echoServer();
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on('close', () => {

@@ -11,6 +11,8 @@ const { Child, freePort } = require('./processes');
 const repoRoot = join(__dirname, '..', '..');
 const MAIN = join(repoRoot, 'dist', 'apps', 'all-in-one', 'main.js');
 
+const AGENT_EMAIL = 'bench-agent@example.com';
+
 function secret(prefix) {
   return `${prefix}-${randomBytes(24).toString('base64url')}`;
 }
@@ -91,8 +93,13 @@ function registerHeaderServer(gateway, slug, upstreamUrl, headerValue = secret('
 
 /** A non-admin gateway API key for the benchmark's agent. */
 async function createAgentKey(gateway) {
-  const created = await admin(gateway, 'POST', '/api/v1/api-keys', { name: 'bench agent', ownerEmail: 'bench-agent@example.com' });
+  const created = await admin(gateway, 'POST', '/api/v1/api-keys', { name: 'bench agent', ownerEmail: AGENT_EMAIL });
   return created.token;
+}
+
+/** RBAC is on: the agent (an API key's principal is `user:<ownerEmail>`) gets the `user` role on the server. */
+function grantUse(gateway, slug, ownerEmail = AGENT_EMAIL) {
+  return admin(gateway, 'POST', `/api/v1/servers/${slug}/collaborators`, { subject: `user:${ownerEmail}`, role: 'user' });
 }
 
 /**
@@ -129,4 +136,4 @@ async function registerFillerServers(gateway, count, upstreamUrl, parallel = 8) 
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-module.exports = { startGateway, admin, registerHeaderServer, createAgentKey, fullAuthSupport, registerFillerServers, repoRoot };
+module.exports = { startGateway, admin, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot };

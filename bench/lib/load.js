@@ -43,6 +43,23 @@ function openPool(origin, connections) {
   return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
 }
 
+/** Opens one MCP session (initialize + notifications/initialized) and returns its id, for stateful upstreams. */
+async function openSession(pool, path, headers) {
+  const init = await pool.request({
+    path,
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'portcullis-bench', version: '1.0.0' } } }),
+  });
+  const text = await init.body.text();
+  const sessionId = init.headers['mcp-session-id'];
+  if (init.statusCode !== 200 || typeof sessionId !== 'string') throw new Error(`initialize answered HTTP ${init.statusCode} without a session: ${text.slice(0, 300)}`);
+  const withSession = { ...headers, 'mcp-session-id': sessionId };
+  const note = await pool.request({ path, method: 'POST', headers: withSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await note.body.dump();
+  return withSession;
+}
+
 async function oneCall(pool, path, headers, id) {
   const started = process.hrtime.bigint();
   const { statusCode, body } = await pool.request({ path, method: 'POST', headers, body: toolCallBody(id) });
@@ -51,18 +68,22 @@ async function oneCall(pool, path, headers, id) {
   return { error: checkAnswer(statusCode, text, id), ms: Number(elapsedNs) / 1e6 };
 }
 
-/** Sends `calls` requests with `concurrency` in flight; returns latencies (ms) and errors. */
+/**
+ * Sends `calls` requests with `concurrency` in flight; returns latencies (ms) and errors.
+ * `headers` is one header set, or one per worker (each worker its own MCP session).
+ */
 async function drive(pool, path, headers, concurrency, calls, idBase) {
   const latencies = new Float64Array(calls);
   let next = 0;
   let errors = 0;
   let firstError = null;
-  const worker = async () => {
+  const worker = async (_, w) => {
+    const own = Array.isArray(headers) ? headers[w] : headers;
     for (;;) {
       const index = next++;
       if (index >= calls) return;
       try {
-        const { error, ms } = await oneCall(pool, path, headers, idBase + index);
+        const { error, ms } = await oneCall(pool, path, own, idBase + index);
         latencies[index] = ms;
         if (error) {
           errors++;
@@ -92,10 +113,13 @@ function percentile(sorted, p) {
  * `cpu` lists processes whose CPU time is read from /proc before and after the measured calls:
  * `{ label, pid, tree }` (tree: the process and its descendants).
  */
-async function measure({ origin, path, headers, concurrency, calls, warmup, cpu = [] }) {
+async function measure({ origin, path, headers, concurrency, calls, warmup, cpu = [], sessions = false }) {
   const pool = openPool(origin, concurrency);
   try {
-    const allHeaders = mcpHeaders(headers);
+    // With a stateful upstream every worker opens its own session first (not measured), and keeps it.
+    const allHeaders = sessions
+      ? await Promise.all(Array.from({ length: concurrency }, () => openSession(pool, path, mcpHeaders(headers))))
+      : mcpHeaders(headers);
     if (warmup > 0) {
       const warm = await drive(pool, path, allHeaders, concurrency, warmup, 1);
       if (warm.errors === warmup) throw new Error(`every warm-up call failed; first: ${warm.firstError}`);
@@ -137,4 +161,4 @@ function round(value, digits) {
   return Math.round(value * f) / f;
 }
 
-module.exports = { measure, mcpHeaders, toolCallBody, checkAnswer, round, PROTOCOL_VERSION };
+module.exports = { measure, openSession, mcpHeaders, toolCallBody, checkAnswer, round, PROTOCOL_VERSION };

@@ -23,7 +23,10 @@ async function freePort() {
   return port;
 }
 
-/** `[utime + stime in µs, ppid]` of one process, or null once it is gone. */
+/**
+ * CPU of one process from /proc/<pid>/stat, or null once it is gone: `cpuUs` its own user + system time,
+ * `reapedUs` that of its children that exited and were waited for (cutime + cstime), both in µs.
+ */
 function readStat(pid) {
   let text;
   try {
@@ -35,7 +38,8 @@ function readStat(pid) {
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ppid = Number(fields[1]);
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { cpuUs: (ticks * 1e6) / clockTicks, ppid };
+  const reaped = Number(fields[13]) + Number(fields[14]);
+  return { cpuUs: (ticks * 1e6) / clockTicks, reapedUs: (reaped * 1e6) / clockTicks, ppid };
 }
 
 /** CPU time (user + system, µs) of one process. */
@@ -43,7 +47,11 @@ function processCpuUs(pid) {
   return readStat(pid)?.cpuUs ?? 0;
 }
 
-/** CPU time (µs) of a process and all its live descendants (e.g. all-in-one and its embedded PostgreSQL). */
+/**
+ * CPU time (µs) of a process and all its descendants (e.g. all-in-one and its embedded PostgreSQL, whose
+ * backends come and go): the live ones' own time plus what each live one reaped from children that exited,
+ * so the total never goes down.
+ */
 function treeCpuUs(rootPid) {
   const children = new Map();
   const cpu = new Map();
@@ -52,7 +60,7 @@ function treeCpuUs(rootPid) {
     const stat = readStat(entry);
     if (!stat) continue;
     const pid = Number(entry);
-    cpu.set(pid, stat.cpuUs);
+    cpu.set(pid, stat.cpuUs + stat.reapedUs);
     if (!children.has(stat.ppid)) children.set(stat.ppid, []);
     children.get(stat.ppid).push(pid);
   }

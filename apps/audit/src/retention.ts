@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openSchemaDataSource } from '@portcullis/persistence';
-import { createLogger, loadConfig, runService, Settings } from '@portcullis/telemetry';
-import { z } from 'zod';
+import { createLogger, runService } from '@portcullis/telemetry';
+import { loadRetentionConfig } from './config/retention.config';
 import { AUDIT_SCHEMA, AuditEventEntity } from './events/audit-event.entity';
 import { AuditTail } from './events/audit-tail';
 import { EventsRepository } from './events/events.repository';
@@ -11,15 +11,13 @@ import { EventsService } from './events/events.service';
 import { auditMigrations } from './migrations';
 import { RetentionService } from './retention/retention.service';
 
-const RetentionConfigSchema = z.object({ DATABASE_URL: Settings.databaseUrl(), LOG_LEVEL: Settings.logLevel() });
-
 /**
  * `node dist/apps/audit/retention.js --before 2025-01-01T00:00:00Z`: removes
  * the audit events stored before that instant (as one verified prefix of the
  * chain) and records the removal in the chain. Run it as the table owner.
  */
 async function main(): Promise<void> {
-  const config = loadConfig(RetentionConfigSchema, process.env, 'audit-retention');
+  const config = loadRetentionConfig();
   const logger = createLogger({ service: 'audit-retention', level: config.LOG_LEVEL });
   const { values } = parseArgs({ options: { before: { type: 'string' } }, strict: true });
   const before = values.before === undefined ? NaN : Date.parse(values.before);

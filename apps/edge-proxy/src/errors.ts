@@ -69,6 +69,16 @@ export class UnauthenticatedError extends EdgeError {
   }
 }
 
+/** A known principal without any role on the target (DESIGN §7: 403). */
+export class AccessDeniedError extends EdgeError {
+  readonly code = 'forbidden';
+  readonly httpStatus = 403;
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+  constructor(slug: string) {
+    super(`Forbidden: this principal has no access to MCP server '${shorten(slug)}'`);
+  }
+}
+
 export class UnknownServerError extends EdgeError {
   readonly code = 'unknown_server';
   readonly httpStatus = 404;

@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus, RequestOptions } from '@portcullis/bus';
 import {
+  AccessDecision,
   AuthenticateResponse,
   AuditEvent,
   Principal,
@@ -17,6 +18,7 @@ import {
   ResponseOf,
   ServerTarget,
   ServiceQueues,
+  VirtualServerTarget,
 } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
 import { uniqueSubjectPrefix } from '@portcullis/testing';
@@ -50,6 +52,9 @@ export class Directory {
   readonly tokens = new Map<string, AuthenticateResponse>();
   readonly servers = new Map<string, ServerTarget>();
   readonly credentials = new Map<string, ResolvedCredential>();
+  /** Access decisions by slug; a slug without one lets every principal call every tool. */
+  readonly decisions = new Map<string, (who: Principal) => AccessDecision>();
+  readonly virtualServers = new Map<string, VirtualServerTarget>();
 
   register(bus: InProcessBus): void {
     bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, async ({ token }) => {
@@ -61,6 +66,15 @@ export class Directory {
       const found = this.servers.get(slug);
       if (!found) throw new BusError('NOT_FOUND', `no server ${slug}`);
       return { target: found };
+    });
+    bus.reply(RequestSubjects.registryAuthorize, ServiceQueues.registry, async ({ principal: who, slug }) => {
+      if (!this.servers.has(slug) && !this.virtualServers.has(slug)) throw new BusError('NOT_FOUND', `no server ${slug}`);
+      return this.decisions.get(slug)?.(who) ?? allowAll();
+    });
+    bus.reply(RequestSubjects.registryResolveVirtual, ServiceQueues.registry, async ({ slug }) => {
+      const found = this.virtualServers.get(slug);
+      if (!found) throw new BusError('NOT_FOUND', `no virtual server ${slug}`);
+      return { virtualServer: found };
     });
     bus.reply(RequestSubjects.vaultCredentialResolve, ServiceQueues.tokenVault, async ({ server }) => {
       return this.credentials.get(server.id) ?? { status: 'ready', credentialKind: 'none', credentialId: null, headers: {}, expiresAt: null };
@@ -77,6 +91,10 @@ export class Directory {
     this.tokens.set(token, { principal: who, expiresAt });
     return who;
   }
+}
+
+export function allowAll(overrides: Partial<AccessDecision> = {}): AccessDecision {
+  return { allowed: true, role: 'user', reason: 'test', visibleTools: null, toolRules: [], hiddenTools: [], descriptions: {}, ...overrides };
 }
 
 export interface RunningEdge {

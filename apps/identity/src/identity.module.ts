@@ -13,7 +13,10 @@ import { IdentityExceptionFilter } from './identity-exception.filter';
 import { IdentityProviderEntity } from './identity-providers/identity-provider.entity';
 import { IdentityProvidersModule } from './identity-providers/identity-providers.module';
 import { identityMigrations } from './migrations';
+import { TeamsModule } from './teams/teams.module';
 import { UserEntity } from './users/user.entity';
+import { UsersModule } from './users/users.module';
+import { VirtualAccountsModule } from './virtual-accounts/virtual-accounts.module';
 
 export const IDENTITY_SCHEMA = 'identity';
 
@@ -52,6 +55,9 @@ export class IdentityModule {
         ApiKeysModule,
         AuthenticationModule,
         IdentityProvidersModule,
+        UsersModule,
+        TeamsModule,
+        VirtualAccountsModule,
         BootstrapModule.register({ bootstrapAdminToken: options.bootstrapAdminToken }),
       ],
       providers: [

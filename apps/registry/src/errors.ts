@@ -82,7 +82,7 @@ export class ConflictError extends RegistryError {
 
 export class SlugTakenError extends ConflictError {
   constructor(slug: string, options?: { cause?: unknown }) {
-    super(`a server with slug "${slug}" already exists`, options);
+    super(`a server or virtual server with slug "${slug}" already exists`, options);
   }
 }
 

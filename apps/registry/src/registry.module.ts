@@ -12,11 +12,15 @@ import { CollaboratorsModule } from './collaborators/collaborators.module';
 import { RegistryChangeAnnouncer } from './events/registry-change.announcer';
 import { GroupEntity } from './groups/group.entity';
 import { GroupsModule } from './groups/groups.module';
+import { IdentityAdminModule } from './identity-admin/identity-admin.module';
 import { IdentityProvidersModule } from './identity-providers/identity-providers.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { ToolPolicyEntity } from './tools/tool-policy.entity';
 import { ToolSettingEntity } from './tools/tool-setting.entity';
 import { ToolsModule } from './tools/tools.module';
+import { VirtualServerToolEntity } from './virtual-servers/virtual-server-tool.entity';
+import { VirtualServerEntity } from './virtual-servers/virtual-server.entity';
+import { VirtualServersModule } from './virtual-servers/virtual-servers.module';
 import { registryMigrations } from './migrations';
 import { RegistryExceptionFilter } from './registry-exception.filter';
 import { REGISTRY_SETTINGS, RegistrySettings } from './registry.settings';
@@ -58,15 +62,17 @@ export class RegistryModule {
       imports: [
         ObservabilityModule.forRoot({ service: 'registry', logger: options.logger }),
         BusModule.forRoot({ bus: options.bus, closeOnShutdown: options.closeBusOnShutdown }),
-        PersistenceModule.forSchema({ url: options.databaseUrl, schema: REGISTRY_SCHEMA, entities: [ServerEntity, GroupEntity, CollaboratorEntity, ToolSettingEntity, ToolPolicyEntity], migrations: registryMigrations }),
+        PersistenceModule.forSchema({ url: options.databaseUrl, schema: REGISTRY_SCHEMA, entities: [ServerEntity, GroupEntity, CollaboratorEntity, ToolSettingEntity, ToolPolicyEntity, VirtualServerEntity, VirtualServerToolEntity], migrations: registryMigrations }),
         AuthorizationModule,
         AccessModule,
         ServersModule,
         GroupsModule,
         CollaboratorsModule,
         ToolsModule,
+        VirtualServersModule,
         ApiKeysModule,
         IdentityProvidersModule,
+        IdentityAdminModule,
         OpenApiModule,
       ],
       providers: [

@@ -243,6 +243,70 @@ describe('registry access control (real PostgreSQL; identity and registry on one
     });
   });
 
+  describe('virtual servers', () => {
+    const tools = [
+      { server: 'alpha', tool: 'echo', alias: 'alpha_echo' },
+      { server: 'gamma', tool: 'echo' },
+    ];
+
+    it('composes tools of several servers, renamed, and resolves them for the edge', async () => {
+      const created = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'combo', name: 'Combo', tools } });
+      expect(created.status).toBe(201);
+      expect(created.headers.etag).toBe('"v1"');
+      expect(created.body.tools).toEqual([
+        { server: 'alpha', tool: 'echo', alias: 'alpha_echo' },
+        { server: 'gamma', tool: 'echo', alias: 'echo' },
+      ]);
+      const { virtualServer } = await bus.request(RequestSubjects.registryResolveVirtual, { slug: 'combo' });
+      expect(virtualServer.tools.map((t) => [t.name, t.tool, t.server.slug])).toEqual([
+        ['alpha_echo', 'echo', 'alpha'],
+        ['echo', 'echo', 'gamma'],
+      ]);
+      await expect(bus.request(RequestSubjects.registryResolveVirtual, { slug: 'alpha' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('refuses a name clash at save time (409), saving nothing', async () => {
+      const clash = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'clash', name: 'x', tools: [{ server: 'alpha', tool: 'echo' }, { server: 'gamma', tool: 'echo' }] } });
+      expect(clash.status).toBe(409);
+      expect(clash.body.error.message).toContain('tools.0 and tools.1');
+      expect((await api('GET', '/api/v1/virtual-servers/clash')).status).toBe(404);
+    });
+
+    it('names a missing server and a disabled tool by field (400)', async () => {
+      const answer = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'bad', name: 'x', tools: [{ server: 'alpha', tool: 'echo' }, { server: 'nope', tool: 'echo' }] } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.issues).toEqual([{ path: 'tools.1.server', message: 'no server with slug "nope"' }]);
+      const disabled = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'bad', name: 'x', tools: [{ server: 'beta', tool: 'delete_repo' }] } });
+      expect(disabled.body.error.issues).toEqual([{ path: 'tools.0.tool', message: 'is disabled on server "beta"' }]);
+    });
+
+    it('shares one slug namespace with servers', async () => {
+      expect((await api('POST', '/api/v1/virtual-servers', { body: { slug: 'alpha', name: 'x', tools } })).status).toBe(409);
+      expect((await api('POST', '/api/v1/servers', { body: server('combo') })).status).toBe(409);
+    });
+
+    it('refuses to delete a server a virtual server still exposes', async () => {
+      const answer = await api('DELETE', '/api/v1/servers/gamma');
+      expect(answer.status).toBe(409);
+      expect(answer.body.error.message).toContain('combo');
+    });
+
+    it('authorizes by its own collaborators, deny by default', async () => {
+      expect(await authorize(user('dev1@example.com', ['dev']), 'combo', 'list')).toMatchObject({ allowed: false, role: null });
+      expect((await api('POST', '/api/v1/virtual-servers/combo/collaborators', { body: { subject: 'team:dev', role: 'user' } })).status).toBe(201);
+      expect(await authorize(user('dev1@example.com', ['dev']), 'combo')).toMatchObject({ allowed: true, role: 'user' });
+      expect((await api('GET', '/api/v1/virtual-servers/combo', { token: tokens.stranger })).status).toBe(403);
+    });
+
+    it('stops a lost update with If-Match, and replaces the tool list', async () => {
+      const read = await api('GET', '/api/v1/virtual-servers/combo');
+      const changed = await api('PATCH', '/api/v1/virtual-servers/combo', { body: { tools: [tools[0]] }, headers: { 'if-match': read.headers.etag as string } });
+      expect(changed.status).toBe(200);
+      expect(changed.body.tools).toHaveLength(1);
+      expect((await api('PATCH', '/api/v1/virtual-servers/combo', { body: { name: 'late' }, headers: { 'if-match': read.headers.etag as string } })).status).toBe(412);
+    });
+  });
+
   describe('SSRF guard (OUTBOUND_ALLOW_PRIVATE unset)', () => {
     it.each([
       ['loopback', 'http://127.0.0.1:3001/mcp'],

@@ -37,6 +37,15 @@ export interface BusSubscription {
 
 export type Headers = Record<string, string>;
 
+/** One request a handler answered: for latency metrics. `outcome` is `ok` or the bus error code answered. */
+export interface HandledRequest {
+  subject: string;
+  queue: string;
+  seconds: number;
+  outcome: string;
+}
+export type HandlerObserver = (handled: HandledRequest) => void;
+
 export interface BusOptions {
   /** Prepended to every subject (and to the audit stream name), so test runs do not meet. */
   subjectPrefix?: string;
@@ -56,6 +65,7 @@ const tracer = trace.getTracer('@portcullis/bus');
 export abstract class Bus {
   protected readonly prefix: string;
   protected readonly defaultTimeoutMs: number;
+  private readonly handlerObservers = new Set<HandlerObserver>();
 
   constructor(protected readonly options: BusOptions = {}) {
     this.prefix = options.subjectPrefix ?? '';
@@ -73,6 +83,11 @@ export abstract class Bus {
   protected abstract consumeAuditStream(onEvent: (data: string, headers: Headers) => Promise<void>): Promise<BusSubscription>;
   /** Resolves when the transport can carry messages; rejects with the reason otherwise. */
   abstract ping(): Promise<void>;
+  /**
+   * Audit events stored on the bus but not yet acknowledged by the audit
+   * writer (the audit lag), or null when the transport cannot tell (no consumer yet).
+   */
+  abstract auditBacklog(): Promise<number | null>;
   abstract close(): Promise<void>;
 
   protected subjectOf(subject: string): string {
@@ -101,12 +116,20 @@ export abstract class Bus {
     });
   }
 
+  /** Calls `observer` after every request a handler of this bus answered; returns the function that stops it. */
+  observeHandlers(observer: HandlerObserver): () => void {
+    this.handlerObservers.add(observer);
+    return () => void this.handlerObservers.delete(observer);
+  }
+
   reply<S extends RequestSubject>(subject: S, queue: string, handler: RequestHandler<S>): BusSubscription {
     const contract = RequestContracts[subject];
     return this.listen(this.subjectOf(subject), queue, async (data, headers) => {
       const deadline = Number(headers[DEADLINE_HEADER]) || Date.now() + this.defaultTimeoutMs;
       return context.with(propagation.extract(ROOT_CONTEXT, headers), () =>
         tracer.startActiveSpan(`${subject} handle`, { kind: SpanKind.SERVER, attributes: { 'messaging.destination.name': subject } }, async (span) => {
+          const started = performance.now();
+          let outcome = 'ok';
           try {
             const request = parseOrThrow(contract.request, safeJson(data), 'INVALID_REQUEST', `request on ${subject}`);
             const response = await handler(request as RequestOf<S>, { subject, deadline });
@@ -116,9 +139,12 @@ export abstract class Bus {
             const busError = error instanceof BusError ? error : new BusError('INTERNAL', `${subject} failed`, undefined, { cause: error });
             if (!(error instanceof BusError)) this.options.onHandlerError?.(subject, error);
             span.setStatus({ code: SpanStatusCode.ERROR, message: busError.code });
+            outcome = busError.code;
             return JSON.stringify({ ok: false, error: busError.toBody() });
           } finally {
             span.end();
+            const handled = { subject, queue, seconds: (performance.now() - started) / 1000, outcome };
+            for (const observer of this.handlerObservers) observer(handled);
           }
         }),
       );

@@ -110,6 +110,10 @@ export class InProcessBus extends Bus {
     return this.auditLog.length;
   }
 
+  async auditBacklog(): Promise<number | null> {
+    return this.auditLog.length;
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { EventSubjects, RequestSubjects } from './subjects';
 import * as identity from './identity.contract';
 import * as identityProviders from './identity-provider.contract';
+import * as identityAdmin from './identity-admin.contract';
 import * as registry from './registry.contract';
 import * as access from './access.contract';
+import * as virtualServers from './virtual-server.contract';
 import * as vault from './vault.contract';
 import * as events from './events.contract';
 
@@ -18,9 +20,28 @@ export const RequestContracts = {
   [RequestSubjects.identityAdminIdentityProviderGet]: { request: identityProviders.IdentityProviderByNameRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
   [RequestSubjects.identityAdminIdentityProviderUpdate]: { request: identityProviders.UpdateIdentityProviderRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
   [RequestSubjects.identityAdminIdentityProviderDelete]: { request: identityProviders.IdentityProviderByNameRequestSchema, response: identityProviders.IdentityProviderResponseSchema },
+  [RequestSubjects.identityAdminUserList]: { request: identityAdmin.ListUsersRequestSchema, response: identityAdmin.ListUsersResponseSchema },
+  [RequestSubjects.identityAdminUserGet]: { request: identityAdmin.UserByIdRequestSchema, response: identityAdmin.UserResponseSchema },
+  [RequestSubjects.identityAdminUserSetActive]: { request: identityAdmin.SetUserActiveRequestSchema, response: identityAdmin.SetUserActiveResponseSchema },
+  [RequestSubjects.identityAdminTeamList]: { request: identityAdmin.ListTeamsRequestSchema, response: identityAdmin.ListTeamsResponseSchema },
+  [RequestSubjects.identityAdminTeamCreate]: { request: identityAdmin.CreateTeamRequestSchema, response: identityAdmin.TeamResponseSchema },
+  [RequestSubjects.identityAdminTeamGet]: { request: identityAdmin.TeamByNameRequestSchema, response: identityAdmin.TeamResponseSchema },
+  [RequestSubjects.identityAdminTeamDelete]: { request: identityAdmin.TeamByNameRequestSchema, response: identityAdmin.TeamResponseSchema },
+  [RequestSubjects.identityAdminTeamMemberAdd]: { request: identityAdmin.TeamMemberRequestSchema, response: identityAdmin.TeamResponseSchema },
+  [RequestSubjects.identityAdminTeamMemberRemove]: { request: identityAdmin.TeamMemberRequestSchema, response: identityAdmin.TeamResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountCreate]: { request: identityAdmin.CreateVirtualAccountRequestSchema, response: identityAdmin.VirtualAccountResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountList]: { request: identityAdmin.ListVirtualAccountsRequestSchema, response: identityAdmin.ListVirtualAccountsResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountGet]: { request: identityAdmin.VirtualAccountByNameRequestSchema, response: identityAdmin.VirtualAccountResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountUpdate]: { request: identityAdmin.UpdateVirtualAccountRequestSchema, response: identityAdmin.VirtualAccountResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountDelete]: { request: identityAdmin.VirtualAccountByNameRequestSchema, response: identityAdmin.VirtualAccountResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountTokenIssue]: { request: identityAdmin.IssueVirtualAccountTokenRequestSchema, response: identityAdmin.IssuedVirtualAccountTokenResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountTokenList]: { request: identityAdmin.ListVirtualAccountTokensRequestSchema, response: identityAdmin.ListVirtualAccountTokensResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountTokenRotate]: { request: identityAdmin.RotateVirtualAccountTokenRequestSchema, response: identityAdmin.RotatedVirtualAccountTokenResponseSchema },
+  [RequestSubjects.identityAdminVirtualAccountTokenRevoke]: { request: identityAdmin.RevokeVirtualAccountTokenRequestSchema, response: identityAdmin.VirtualAccountTokenResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
   [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },
+  [RequestSubjects.registryResolveVirtual]: { request: virtualServers.ResolveVirtualServerRequestSchema, response: virtualServers.ResolveVirtualServerResponseSchema },
   // registry contracts added later go here
   [RequestSubjects.vaultCredentialResolve]: { request: vault.ResolveCredentialRequestSchema, response: vault.ResolveCredentialResponseSchema },
   [RequestSubjects.vaultAdminServerHeadersPut]: { request: vault.PutServerHeadersRequestSchema, response: vault.PutServerHeadersResponseSchema },

@@ -40,9 +40,11 @@ export class MetricsRegistry {
     if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels);
   }
 
-  counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  /** `collect`, when given, runs at every scrape to bring the counter up to a total kept elsewhere. */
+  counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (counter: Counter<L>) => void | Promise<void>): Counter<L> {
     return (
-      this.existing(name, Counter, labelNames) ?? new Counter<L>({ name, help, labelNames, registers: [this.registry] })
+      this.existing(name, Counter, labelNames) ??
+      new Counter<L>({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect(this: Counter<L>) { return collect(this); } } : {}) })
     );
   }
 

@@ -26,7 +26,7 @@ export class ObservabilityModule {
           useFactory: () => new MetricsRegistry({ defaultLabels: { service: options.service } }),
         },
       ],
-      exports: [LOGGER, HealthRegistry, MetricsRegistry],
+      exports: [LOGGER, HealthRegistry, MetricsRegistry, OBSERVABILITY_OPTIONS],
     };
   }
 }

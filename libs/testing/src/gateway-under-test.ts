@@ -36,9 +36,11 @@ export async function startDistributedGateway(): Promise<GatewayUnderTest> {
   const specs: { app: string; env: Record<string, string>; health: string }[] = [
     { app: 'identity', env: { IDENTITY_PORT: String(identityPort), PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN: adminToken }, health: `http://127.0.0.1:${identityPort}` },
     { app: 'token-vault', env: { VAULT_PORT: String(vaultPort), VAULT_KEYS: generateVaultKeys() }, health: `http://127.0.0.1:${vaultPort}` },
-    { app: 'registry', env: { REGISTRY_PORT: String(registryPort) }, health: `http://127.0.0.1:${registryPort}` },
+    // The e2e upstreams listen on loopback, which the SSRF guard refuses by default.
+    { app: 'registry', env: { REGISTRY_PORT: String(registryPort), OUTBOUND_ALLOW_PRIVATE: 'true' }, health: `http://127.0.0.1:${registryPort}` },
     { app: 'audit', env: { AUDIT_PORT: String(auditPort) }, health: `http://127.0.0.1:${auditPort}` },
-    { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl }, health: edgeUrl },
+    // Its own audit spool: a spool left by another run would be replayed onto this run's bus.
+    { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl, AUDIT_SPOOL_DIR: await mkdtemp(join(tmpdir(), 'portcullis-spool-')) }, health: edgeUrl },
   ];
   const processes = specs.map((spec) => ServiceProcess.start(spec.app, { ...common, ...spec.env }));
   const stop = async () => {
@@ -87,6 +89,7 @@ export async function startAllInOne(options: AllInOneOptions = {}): Promise<AllI
     AUDIT_PORT: String(auditPort),
     EMBEDDED_POSTGRES_PORT: String(pgPort),
     LOG_LEVEL: 'debug',
+    OUTBOUND_ALLOW_PRIVATE: 'true',
   };
   if (adminToken) env.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN = adminToken;
   const process = ServiceProcess.start('all-in-one', env);

@@ -85,9 +85,14 @@ describe('audit trail: never lost', () => {
       expect(results.every((result) => result === 'published')).toBe(true);
     }
     expect((await stored()).length).toBe(before);
+    // The audit lag an operator sees: every event waits in JetStream for the durable consumer.
+    expect(await publisherBus.auditBacklog()).toBe(1000);
 
     await startAudit();
     const ids = await waitForRows(before + 1000);
+    const metrics = await (await fetch(`http://127.0.0.1:${auditPort}/metrics`)).text();
+    expect(metrics).toMatch(/^portcullis_audit_backlog_events\{service="audit"\} 0$/m);
+    expect(metrics).toMatch(/^portcullis_audit_write_duration_seconds_count\{service="audit"\} \d+$/m);
     expect(ids.length).toBe(before + 1000);
     expect(new Set(ids.slice(before))).toEqual(new Set(events.map((e) => e.id)));
     expect(await verify()).toEqual({ ok: true, checked: before + 1000 });

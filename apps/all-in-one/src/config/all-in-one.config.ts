@@ -18,6 +18,11 @@ export const AllInOneConfigSchema = z.object({
   AUDIT_PORT: Settings.port(8082),
   HOST: Settings.host('127.0.0.1'),
   LOG_LEVEL: Settings.logLevel(),
+  /** Allow upstream URLs on private, loopback and link-local addresses (the registry's SSRF guard off). */
+  OUTBOUND_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 export type AllInOneConfig = z.infer<typeof AllInOneConfigSchema>;
 

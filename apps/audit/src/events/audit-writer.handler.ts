@@ -14,6 +14,7 @@ export class AuditWriterHandler implements OnApplicationBootstrap, BeforeApplica
   private subscription: BusSubscription | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly written: ReturnType<MetricsRegistry['counter']>;
+  private readonly writeDuration: ReturnType<MetricsRegistry['histogram']>;
 
   constructor(
     private readonly bus: Bus,
@@ -22,6 +23,13 @@ export class AuditWriterHandler implements OnApplicationBootstrap, BeforeApplica
     metrics: MetricsRegistry,
   ) {
     this.written = metrics.counter('portcullis_audit_events_consumed_total', 'Audit events consumed from the stream, by result', ['result']);
+    this.writeDuration = metrics.histogram('portcullis_audit_write_duration_seconds', 'Time to append one event to the chain (lock, insert, commit)', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+    // The audit lag: events the stream holds that the writer has not acknowledged yet. Unset when the bus cannot tell.
+    metrics.gauge('portcullis_audit_backlog_events', 'Audit events on the bus not yet stored (JetStream pending + unacknowledged for audit-writer)', [], async (gauge) => {
+      const backlog = await this.bus.auditBacklog().catch(() => null);
+      if (backlog === null) gauge.reset();
+      else gauge.set(backlog);
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -37,8 +45,10 @@ export class AuditWriterHandler implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async write(event: AuditEvent): Promise<void> {
+    const stopTimer = this.writeDuration.startTimer();
     try {
       const result = await this.events.record(event);
+      stopTimer();
       this.written.inc({ result: result.stored ? 'stored' : 'duplicate' });
       if (result.stored) this.log.debug({ eventId: event.id, seq: result.seq, action: event.action }, 'audit event stored');
       else this.log.debug({ eventId: event.id }, 'duplicate audit event acknowledged');

@@ -187,6 +187,13 @@ describe(`${EventsController.name} export and live tail`, () => {
     });
   });
 
+  describe('GET /metrics', () => {
+    it('reports the audit lag (events on the bus not yet stored)', async () => {
+      const text = await (await fetch(`${baseUrl}/metrics`)).text();
+      expect(text).toMatch(/^portcullis_audit_backlog_events\{service="audit"\} 0$/m);
+    });
+  });
+
   describe('GET /api/v1/audit/stream', () => {
     /** Opens the tail and collects `{ id, data }` frames until `count` arrived. */
     async function openTail(path: string, headers: Record<string, string> = {}) {
@@ -239,6 +246,26 @@ describe(`${EventsController.name} export and live tail`, () => {
       await app.get(EventsService).record(fresh);
       expect((await tail.until(1)).map((f) => f.data.id)).toEqual([fresh.id]);
       await tail.close();
+    });
+
+    it('ends open tails at shutdown instead of holding the server open', async () => {
+      const bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
+      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, async () => ({ principal: principal('admin-2', true), expiresAt: null }));
+      const second = await NestFactory.create<NestFastifyApplication>(
+        AuditModule.register({ bus, closeBusOnShutdown: true, logger: createLogger({ service: 'audit', level: 'silent' }), databaseUrl: database.url }),
+        new FastifyAdapter(),
+        { logger: false },
+      );
+      await second.listen(0, '127.0.0.1');
+      const response = await fetch(`http://127.0.0.1:${(second.getHttpServer().address() as AddressInfo).port}/api/v1/audit/stream`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(response.status).toBe(200);
+      const ended = response.text();
+      const started = Date.now();
+      await second.close();
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expect(ended).resolves.toContain('retry: 2000');
     });
 
     it('refuses a Last-Event-ID that is not a seq', async () => {

@@ -29,8 +29,18 @@ export class EventsStreamService implements BeforeApplicationShutdown {
     return lastEventId ?? (await this.repository.lastSeq());
   }
 
-  beforeApplicationShutdown(): void {
+  private readonly open = new Set<Promise<void>>();
+
+  /** Ends the tails and waits (briefly) until their responses are finished, before the HTTP server closes. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.shutdown.abort();
+    await Promise.race([Promise.allSettled([...this.open]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
+  /** Runs one tail's response; shutdown waits for it. */
+  track(response: Promise<void>): Promise<void> {
+    this.open.add(response);
+    return response.finally(() => this.open.delete(response));
   }
 
   async *frames(filter: EventFilter, afterSeq: number, clientGone: AbortSignal): AsyncGenerator<string> {

@@ -68,7 +68,7 @@ export class EventsController {
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     try {
       // pipeline waits for 'drain', so a slow client pauses the tail instead of growing a buffer.
-      await pipeline(Readable.from(this.streams.frames(filter, afterSeq, closed.signal), { objectMode: false }), reply.raw);
+      await this.streams.track(pipeline(Readable.from(this.streams.frames(filter, afterSeq, closed.signal), { objectMode: false }), reply.raw));
     } catch (error) {
       if (!closed.signal.aborted) this.log.warn({ err: error }, 'audit stream ended with an error');
     }

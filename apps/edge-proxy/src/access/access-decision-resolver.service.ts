@@ -32,7 +32,7 @@ export class AccessDecisionResolver {
   }
 
   /** @throws UnknownServerError when the registry no longer knows the target; DependencyUnavailableError when it is down. */
-  async decide(principal: Principal, target: ServerTarget): Promise<AccessDecision> {
+  async decide(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): Promise<AccessDecision> {
     const key = JSON.stringify([principal.id, principal.actor?.id ?? null, [...principal.teams].sort(), principal.isAdmin, target.id, target.slug]);
     try {
       const cached = await this.cache.getOrLoad(key, async () => {
@@ -56,5 +56,10 @@ export class AccessDecisionResolver {
   forgetPrincipals(principalIds: readonly string[]): number {
     const ids = new Set(principalIds);
     return this.cache.deleteWhere((entry) => entry.principalIds.some((id) => ids.has(id)));
+  }
+
+  /** Hit and miss counts of this resolver's cache, for metrics. */
+  cacheStats(): Readonly<{ hits: number; misses: number }> {
+    return this.cache.stats;
   }
 }

@@ -4,10 +4,11 @@ import { CacheInvalidationHandler } from './cache-invalidation.handler';
 import { CredentialResolver } from './credential-resolver.service';
 import { PrincipalResolver } from './principal-resolver.service';
 import { TargetResolver } from './target-resolver.service';
+import { VirtualServerResolver } from './virtual-server-resolver.service';
 
 /** Who is calling, which upstream they name, and which credential to inject: the three cached bus look-ups of the hot path. */
 @Module({
-  providers: [PrincipalResolver, TargetResolver, CredentialResolver, AccessDecisionResolver, CacheInvalidationHandler],
-  exports: [PrincipalResolver, TargetResolver, CredentialResolver, AccessDecisionResolver],
+  providers: [PrincipalResolver, TargetResolver, CredentialResolver, AccessDecisionResolver, VirtualServerResolver, CacheInvalidationHandler],
+  exports: [PrincipalResolver, TargetResolver, CredentialResolver, AccessDecisionResolver, VirtualServerResolver],
 })
 export class AccessModule {}

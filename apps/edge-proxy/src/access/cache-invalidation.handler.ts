@@ -6,6 +6,7 @@ import { AccessDecisionResolver } from './access-decision-resolver.service';
 import { CredentialResolver } from './credential-resolver.service';
 import { PrincipalResolver } from './principal-resolver.service';
 import { TargetResolver } from './target-resolver.service';
+import { VirtualServerResolver } from './virtual-server-resolver.service';
 
 /** Listens for the invalidation events every edge replica hears and drops what they name from the caches. */
 @Injectable()
@@ -18,6 +19,7 @@ export class CacheInvalidationHandler implements OnApplicationBootstrap, OnModul
     private readonly targets: TargetResolver,
     private readonly credentials: CredentialResolver,
     private readonly decisions: AccessDecisionResolver,
+    private readonly virtualServers: VirtualServerResolver,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -35,6 +37,7 @@ export class CacheInvalidationHandler implements OnApplicationBootstrap, OnModul
         const credentials = this.credentials.forgetServer(event.serverId, null);
         // Collaborators and policies reach many servers (through groups): every decision goes.
         this.decisions.forgetAll();
+        this.virtualServers.forgetAll();
         this.logger.debug({ slug: event.slug, targets, credentials }, 'registry changed: cache entries dropped');
       }),
       this.bus.on(EventSubjects.vaultChanged, (event) => {

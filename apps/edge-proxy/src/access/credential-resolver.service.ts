@@ -58,4 +58,9 @@ export class CredentialResolver {
     const ids = new Set(principalIds);
     return this.cache.deleteWhere((entry) => ids.has(entry.principalId));
   }
+
+  /** Hit and miss counts of this resolver's cache, for metrics. */
+  cacheStats(): Readonly<{ hits: number; misses: number }> {
+    return this.cache.stats;
+  }
 }

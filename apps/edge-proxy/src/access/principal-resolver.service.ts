@@ -51,4 +51,9 @@ export class PrincipalResolver {
         (principal.actor !== undefined && principalIds.has(principal.actor.id)),
     );
   }
+
+  /** Hit and miss counts of this resolver's cache, for metrics. */
+  cacheStats(): Readonly<{ hits: number; misses: number }> {
+    return this.cache.stats;
+  }
 }

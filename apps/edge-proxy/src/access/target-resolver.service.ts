@@ -40,4 +40,9 @@ export class TargetResolver {
   forget(slug: string, serverId: string): number {
     return this.cache.deleteWhere((target, key) => key === slug || target.slug === slug || target.id === serverId);
   }
+
+  /** Hit and miss counts of this resolver's cache, for metrics. */
+  cacheStats(): Readonly<{ hits: number; misses: number }> {
+    return this.cache.stats;
+  }
 }

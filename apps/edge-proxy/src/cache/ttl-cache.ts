@@ -22,6 +22,8 @@ export class TtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly inFlight = new Map<string, Promise<V>>();
   private generation = 0;
+  /** Lookups served from the cache, and lookups that had to load (joining a load in flight counts as a miss). */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(
     private readonly clock: Clock,
@@ -41,7 +43,11 @@ export class TtlCache<V> {
   /** The cached value, or the one `load` produces; concurrent misses on one key share a single load. */
   async getOrLoad(key: string, load: () => Promise<Loaded<V>>): Promise<V> {
     const cached = this.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.stats.hits++;
+      return cached;
+    }
+    this.stats.misses++;
     const pending = this.inFlight.get(key);
     if (pending) return pending;
 

@@ -13,6 +13,11 @@ describe('loadEdgeProxyConfig', () => {
     });
   });
 
+  it('takes the audit spool folder, leaving the default (<tmpdir>/portcullis-spool) to the module when unset or empty', () => {
+    expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', AUDIT_SPOOL_DIR: '/var/spool/portcullis' }).AUDIT_SPOOL_DIR).toBe('/var/spool/portcullis');
+    expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', AUDIT_SPOOL_DIR: '' }).AUDIT_SPOOL_DIR).toBeUndefined();
+  });
+
   it('derives the default public URL from the port and trims a trailing slash from a given one', () => {
     expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', EDGE_PORT: '9000' }).PUBLIC_URL).toBe('http://localhost:9000');
     expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', PUBLIC_URL: 'https://gw.example.com/' }).PUBLIC_URL).toBe('https://gw.example.com');

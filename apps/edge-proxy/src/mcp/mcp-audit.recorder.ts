@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import { AuditEvent, Principal, PrincipalRef, ResolvedCredential } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { AuditSpool } from '../audit-spool/audit-spool.service';
 import { Clock } from '../clock';
+import { annotateExchangeSpan } from './exchange-span';
 import type { JsonRpcCall } from './json-rpc';
 
 export type AuditOutcome = 'success' | 'error';
@@ -34,6 +36,14 @@ export class McpAuditRecorder {
   ) {}
 
   record(exchange: ForwardedExchange): void {
+    annotateExchangeSpan(trace.getActiveSpan(), {
+      principalId: exchange.principal.id,
+      actorId: exchange.principal.actor?.id,
+      server: exchange.server,
+      tools: exchange.calls.map((call) => call.tool),
+      credentialKind: exchange.credential.credentialKind,
+      outcome: exchange.outcome,
+    });
     const ts = this.clock.now().toISOString();
     for (const call of exchange.calls) {
       const event: AuditEvent = {
@@ -57,6 +67,54 @@ export class McpAuditRecorder {
       });
     }
   }
+
+  recordDenials(denied: DeniedRequests): void {
+    annotateExchangeSpan(trace.getActiveSpan(), {
+      principalId: denied.principal.id,
+      actorId: denied.principal.actor?.id,
+      server: denied.server,
+      tools: denied.calls.map((call) => call.tool),
+      credentialKind: null,
+      outcome: 'denied',
+    });
+    for (const event of denialEvents(denied, this.clock.now().toISOString())) {
+      this.spool.publish(event).catch((error: unknown) => {
+        this.logger.error({ err: error, auditEventId: event.id, action: event.action, server: event.server }, 'audit event could not be published');
+      });
+    }
+  }
+}
+
+/** Requests the edge refused on access grounds: each becomes one `access.denied` audit event. */
+export interface DeniedRequests {
+  calls: readonly JsonRpcCall[];
+  principal: Principal;
+  server: string;
+  /** Why, from the access decision; never an argument or a header. */
+  reason: string;
+  traceId: string | null;
+}
+
+/** Audits access denials on the same path as forwarded requests (off the hot path, spooled when the bus is down). */
+export function denialEvents(denied: DeniedRequests, ts: string): AuditEvent[] {
+  // A GET or DELETE carries no JSON-RPC request: it is still one denial.
+  const calls: readonly (JsonRpcCall | null)[] = denied.calls.length > 0 ? denied.calls : [null];
+  return calls.map((call) => ({
+    id: randomUUID(),
+    ts,
+    traceId: denied.traceId,
+    principal: party(denied.principal),
+    actor: denied.principal.actor ? party(denied.principal.actor) : null,
+    action: 'access.denied',
+    method: call?.method ?? null,
+    server: denied.server,
+    tool: call?.tool ?? null,
+    credentialKind: null,
+    credentialId: null,
+    outcome: 'denied',
+    reason: denied.reason.slice(0, 1000),
+    latencyMs: null,
+  }));
 }
 
 function party(who: PrincipalRef): NonNullable<AuditEvent['principal']> {

@@ -1,20 +1,24 @@
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import type { Principal, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import type { AccessDecision, Principal, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
 import { bearerToken } from '../access/bearer-token';
 import { CredentialResolver } from '../access/credential-resolver.service';
 import { PrincipalResolver } from '../access/principal-resolver.service';
 import { TargetResolver } from '../access/target-resolver.service';
+import { VirtualServerResolver } from '../access/virtual-server-resolver.service';
 import { Clock } from '../clock';
-import { EdgeError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
+import { AccessDeniedError, EdgeError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
 import { JsonRpcCall, parseJsonRpcBody } from './json-rpc';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
+import { needsToolFiltering, RefusedCall, refusalBody, refusedToolCalls, ToolsListFilter } from './tool-access';
 import { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
+import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
 
@@ -27,6 +31,7 @@ interface Exchange {
   credential: ResolvedCredential;
   calls: JsonRpcCall[];
   traceId: string | null;
+  decision: AccessDecision;
 }
 
 /**
@@ -41,6 +46,9 @@ export class McpProxyService {
     private readonly principals: PrincipalResolver,
     private readonly targets: TargetResolver,
     private readonly credentials: CredentialResolver,
+    private readonly decisions: AccessDecisionResolver,
+    private readonly virtualServers: VirtualServerResolver,
+    private readonly virtual: VirtualServerProxy,
     private readonly upstream: UpstreamClient,
     private readonly audit: McpAuditRecorder,
     private readonly metrics: McpMetrics,
@@ -67,13 +75,22 @@ export class McpProxyService {
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
     const principal = await this.principals.authenticate(bearerToken(request.headers.authorization));
     const calls = request.method === 'POST' ? parseJsonRpcBody(request.body).calls : [];
+    // A virtual server is answered by the edge itself (tools only); the slug namespace is shared with servers.
+    const virtualServer = await this.virtualServers.find(slug);
+    if (virtualServer) return this.virtual.handle(request, reply, principal, virtualServer, calls, isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null);
     const target = await this.targets.resolve(slug);
-    // registry.authorize (may this principal list/call this server, which tools) goes here; until RBAC lands every authenticated principal may use every server.
+    const decision = await this.decisions.decide(principal, target);
+    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
+    if (decision.role === null) {
+      this.audit.recordDenials({ calls, principal, server: target.slug, reason: decision.reason, traceId });
+      throw new AccessDeniedError(slug);
+    }
+    const refused = refusedToolCalls(calls, decision);
+    if (refused.length > 0) return this.refuse(request, reply, { calls, principal, slug: target.slug, refused, traceId });
     if (target.transport !== 'streamable-http') throw new UnsupportedTransportError(slug, target.transport);
     const credential = await this.credentials.resolve(principal, target);
 
-    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
-    const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId };
+    const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision };
     const aborted = new AbortController();
     // 'close' before the response finished means the client went away: stop the upstream request or stream too.
     reply.raw.once('close', () => {
@@ -108,12 +125,14 @@ export class McpProxyService {
 
   /** Pipes the upstream answer (JSON or an event stream) to the client chunk by chunk, never buffering it whole. */
   private async stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange): Promise<void> {
+    const filter = this.toolsListFilter(upstream, exchange);
     reply.hijack();
     reply.raw.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers));
     // An event stream may stay silent for a long time; the client should see the headers now.
     reply.raw.flushHeaders();
     try {
-      await pipeline(upstream.body, reply.raw);
+      if (filter) await pipeline(upstream.body, filter, reply.raw);
+      else await pipeline(upstream.body, reply.raw);
     } catch (error) {
       // Client disconnects end event streams all the time; the upstream request is cancelled with the pipeline.
       this.logger.debug({ err: error, server: exchange.slug }, 'response stream ended early');
@@ -122,6 +141,38 @@ export class McpProxyService {
     }
     const ok = upstream.statusCode < 300;
     this.finish(exchange, ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
+  }
+
+  /**
+   * A rewriter for answers to `tools/list` (only those: everything else
+   * streams untouched), hiding tools the decision does not show and applying
+   * description overrides. An answer it cannot read is refused, never passed unfiltered.
+   */
+  private toolsListFilter(upstream: UpstreamResponse, exchange: Exchange): ToolsListFilter | null {
+    const listIds = new Set(exchange.calls.filter((call) => call.method === 'tools/list').map((call) => call.id));
+    if (listIds.size === 0 || upstream.statusCode !== 200 || !needsToolFiltering(exchange.decision)) return null;
+    const type = String(upstream.headers['content-type'] ?? '').toLowerCase();
+    const encoding = String(upstream.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const mode = type.startsWith('text/event-stream') ? 'sse' : type.startsWith('application/json') ? 'json' : null;
+    if (mode === null || encoding !== 'identity') {
+      upstream.body.dump().catch(() => undefined);
+      this.finish(exchange, 'error', 'tools/list answer could not be filtered');
+      throw new UpstreamProtocolError(exchange.slug, `tools/list answered as ${type || 'no content type'}${encoding === 'identity' ? '' : `, ${encoding}`}`);
+    }
+    return new ToolsListFilter(mode, listIds, exchange.decision);
+  }
+
+  /** Answers refused tool calls here, like unknown tools, without contacting the upstream; each one is audited. */
+  private async refuse(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    denied: { calls: JsonRpcCall[]; principal: Principal; slug: string; refused: RefusedCall[]; traceId: string | null },
+  ): Promise<void> {
+    for (const { call, reason } of denied.refused) {
+      this.audit.recordDenials({ calls: [call], principal: denied.principal, server: denied.slug, reason, traceId: denied.traceId });
+    }
+    const batch = typeof request.body === 'string' && request.body.trimStart().startsWith('[');
+    await reply.status(200).type('application/json').send(refusalBody(denied.calls, denied.refused, batch));
   }
 
   private finish(exchange: Exchange, outcome: AuditOutcome, reason: string | null): void {

@@ -1,15 +1,18 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
 import { AuditSpoolModule } from '../audit-spool/audit-spool.module';
+import { EdgeCacheMetrics } from './cache.metrics';
 import { McpAuditRecorder } from './mcp-audit.recorder';
 import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpProxyService } from './mcp-proxy.service';
 import { UpstreamClient } from './upstream.client';
+import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
+import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
 
 @Module({
   imports: [AccessModule, AuditSpoolModule],
   controllers: [McpController],
-  providers: [McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics],
+  providers: [McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
 })
 export class McpModule {}

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ServerTarget } from '@portcullis/contracts';
 import { Agent, Dispatcher } from 'undici';
 import { ClientDisconnectedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
@@ -16,6 +17,8 @@ export interface UpstreamRequest {
 
 export type UpstreamResponse = Dispatcher.ResponseData;
 
+const tracer = trace.getTracer('@portcullis/edge-proxy');
+
 /** Sends requests to upstream MCP servers over one shared keep-alive connection pool. */
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
@@ -32,6 +35,27 @@ export class UpstreamClient implements OnModuleDestroy {
    */
   async send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     const url = new URL(target.url);
+    // A child of the request's span, open until the answer's body ends; origin only (a path or query may hold a secret).
+    const span = tracer.startSpan(`upstream ${request.method}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': request.method, 'server.address': url.hostname, 'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80), 'portcullis.server': target.slug },
+    });
+    // The upstream continues the trace from this span, not from the edge's.
+    propagation.inject(trace.setSpan(context.active(), span), request.headers);
+    try {
+      const response = await this.dispatch(target, url, request);
+      span.setAttribute('http.response.status_code', response.statusCode);
+      if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.statusCode}` });
+      response.body.once('close', () => span.end());
+      return response;
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as { code?: string }).code ?? 'error' });
+      span.end();
+      throw error;
+    }
+  }
+
+  private async dispatch(target: ServerTarget, url: URL, request: UpstreamRequest): Promise<UpstreamResponse> {
     try {
       return await this.agent.request({
         origin: url.origin,

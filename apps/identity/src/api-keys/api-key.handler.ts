@@ -18,8 +18,8 @@ export class ApiKeyHandler implements OnApplicationBootstrap, OnModuleDestroy {
     const queue = ServiceQueues.identity;
     this.subscriptions = [
       this.bus.reply(RequestSubjects.identityAdminApiKeyCreate, queue, (request) => this.apiKeys.create(request).catch(rethrow)),
-      this.bus.reply(RequestSubjects.identityAdminApiKeyList, queue, async () => ({ items: await this.apiKeys.list() })),
-      this.bus.reply(RequestSubjects.identityAdminApiKeyRevoke, queue, async ({ id }) => ({ apiKey: await this.apiKeys.revoke(id).catch(rethrow) })),
+      this.bus.reply(RequestSubjects.identityAdminApiKeyList, queue, async ({ ownerUserId }) => ({ items: await this.apiKeys.list(ownerUserId) })),
+      this.bus.reply(RequestSubjects.identityAdminApiKeyRevoke, queue, async ({ id, ownerUserId }) => ({ apiKey: await this.apiKeys.revoke(id, ownerUserId).catch(rethrow) })),
     ];
   }
 

@@ -36,8 +36,12 @@ export class ApiKeyRepository {
     return manager.getRepository(ApiKeyEntity).findOne({ where: { id }, relations: { user: true } }) as Promise<ApiKeyWithOwner | null>;
   }
 
-  list(): Promise<ApiKeyWithOwner[]> {
-    return this.dataSource.getRepository(ApiKeyEntity).find({ relations: { user: true }, order: { createdAt: 'DESC', id: 'ASC' } }) as Promise<ApiKeyWithOwner[]>;
+  list(ownerUserId?: string): Promise<ApiKeyWithOwner[]> {
+    return this.dataSource.getRepository(ApiKeyEntity).find({
+      where: ownerUserId === undefined ? {} : { userId: ownerUserId },
+      relations: { user: true },
+      order: { createdAt: 'DESC', id: 'ASC' },
+    }) as Promise<ApiKeyWithOwner[]>;
   }
 
   /** Sets `revoked_at` once; revoking again keeps the first time. */

@@ -3,7 +3,8 @@ import { Bus } from '@portcullis/bus';
 import { ApiKeyView, CreateApiKeyRequest, EventSubjects } from '@portcullis/contracts';
 import { generateToken } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { UserEntity } from '../users/user.entity';
 import { Clock } from '../clock';
 import { ApiKeyNotFoundError, InvalidApiKeyRequestError } from '../errors';
 import { UserRepository } from '../users/user.repository';
@@ -34,9 +35,12 @@ export class ApiKeyService {
     if (expiresAt && expiresAt.getTime() <= now.getTime()) {
       throw new InvalidApiKeyRequestError('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }]);
     }
+    if ((request.ownerEmail === undefined) === (request.ownerUserId === undefined)) {
+      throw new InvalidApiKeyRequestError('name the owner by ownerEmail or ownerUserId', [{ path: 'ownerEmail', message: 'exactly one of ownerEmail and ownerUserId' }]);
+    }
     const { token, prefix, hash } = generateToken(API_KEY_SCHEME);
     const key = await this.dataSource.transaction(async (manager) => {
-      const user = await this.users.ensure({ email: request.ownerEmail, isAdmin: request.isAdmin, createdAt: now }, manager);
+      const user = await this.ownerOf(request, now, manager);
       const id = await this.apiKeys.insert(
         { userId: user.id, name: request.name, prefix, tokenHash: hash, isAdmin: request.isAdmin, createdAt: now, expiresAt },
         manager,
@@ -47,17 +51,32 @@ export class ApiKeyService {
     return { apiKey: toApiKeyView(key), token };
   }
 
-  async list(): Promise<ApiKeyView[]> {
-    return (await this.apiKeys.list()).map(toApiKeyView);
+  /** Every key, or only the keys of `ownerUserId`. */
+  async list(ownerUserId?: string): Promise<ApiKeyView[]> {
+    return (await this.apiKeys.list(ownerUserId)).map(toApiKeyView);
   }
 
-  /** Revokes a key and tells every edge to forget it at once. Revoking twice is harmless. */
-  async revoke(id: string): Promise<ApiKeyView> {
-    if (!(await this.apiKeys.findById(id))) throw new ApiKeyNotFoundError();
+  /**
+   * Revokes a key and tells every edge to forget it at once. Revoking twice is
+   * harmless. With `ownerUserId`, someone else's key is "not found", so a
+   * user cannot probe which key ids exist.
+   */
+  async revoke(id: string, ownerUserId?: string): Promise<ApiKeyView> {
+    const existing = await this.apiKeys.findById(id);
+    if (!existing || (ownerUserId !== undefined && existing.userId !== ownerUserId)) throw new ApiKeyNotFoundError();
     await this.apiKeys.revoke(id, this.clock.now());
     const key = (await this.apiKeys.findById(id))!;
     await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [key.id], principalIds: [] });
     this.log.info({ apiKeyId: key.id, prefix: key.prefix }, 'api key revoked');
     return toApiKeyView(key);
+  }
+
+  /** By e-mail: created if new (and made admin by an admin key). By id: must exist and be active, and is never promoted. */
+  private async ownerOf(request: CreateApiKeyRequest, now: Date, manager: EntityManager): Promise<UserEntity> {
+    if (request.ownerEmail !== undefined) return this.users.ensure({ email: request.ownerEmail, isAdmin: request.isAdmin, createdAt: now }, manager);
+    const user = await manager.getRepository(UserEntity).findOne({ where: { id: request.ownerUserId } });
+    if (!user || !user.active) throw new InvalidApiKeyRequestError('no active user with that id', [{ path: 'ownerUserId', message: 'no active user with that id' }]);
+    if (request.isAdmin && !user.isAdmin) throw new InvalidApiKeyRequestError('only an admin can hold an admin key', [{ path: 'isAdmin', message: 'the owner is not an admin' }]);
+    return user;
   }
 }

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { JwtModule } from '../jwt/jwt.module';
+import { UsersModule } from '../users/users.module';
+import { VirtualAccountsModule } from '../virtual-accounts/virtual-accounts.module';
 import { AuthenticationHandler } from './authentication.handler';
 import { AuthenticationService } from './authentication.service';
 
 @Module({
-  imports: [ApiKeysModule, JwtModule],
+  imports: [ApiKeysModule, JwtModule, UsersModule, VirtualAccountsModule],
   providers: [AuthenticationService, AuthenticationHandler],
 })
 export class AuthenticationModule {}

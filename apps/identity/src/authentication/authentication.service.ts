@@ -5,7 +5,11 @@ import { LOGGER, MetricsRegistry, type Logger } from '@portcullis/telemetry';
 import type { Counter } from 'prom-client';
 import { ApiKeyRepository } from '../api-keys/api-key.repository';
 import { Clock } from '../clock';
-import { IdentityProviderUnavailableError, InvalidCredentialError } from '../errors';
+import { CredentialRejection, IdentityProviderUnavailableError, InvalidCredentialError } from '../errors';
+import { virtualAccountPrincipalId } from '../virtual-accounts/dto/virtual-account.view';
+import { VIRTUAL_ACCOUNT_TOKEN_SCHEME } from '../virtual-accounts/virtual-account.service';
+import { VirtualAccountRepository } from '../virtual-accounts/virtual-account.repository';
+import { UserDirectoryRepository } from '../users/user-directory.repository';
 import { JwtAuthenticator, JwtRejection, looksLikeJwt } from '../jwt/jwt-authenticator.service';
 
 /** `last_used_at` is written at most this often per key, so authentication stays a read. */
@@ -18,6 +22,8 @@ export class AuthenticationService {
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly jwts: JwtAuthenticator,
+    private readonly virtualAccounts: VirtualAccountRepository,
+    private readonly users: UserDirectoryRepository,
     private readonly clock: Clock,
     metrics: MetricsRegistry,
     @Inject(LOGGER) private readonly log: Logger,
@@ -30,7 +36,34 @@ export class AuthenticationService {
    * `InvalidCredentialError` to the caller; only logs and metrics tell why.
    */
   async authenticate(token: string): Promise<AuthenticateResponse> {
-    return looksLikeJwt(token) ? this.authenticateJwt(token) : this.authenticateApiKey(token);
+    if (looksLikeJwt(token)) return this.authenticateJwt(token);
+    return token.startsWith(`${VIRTUAL_ACCOUNT_TOKEN_SCHEME}_`) ? this.authenticateVirtualAccount(token) : this.authenticateApiKey(token);
+  }
+
+  /** A virtual account's token: `virtualaccount:<uuid>`, valid until revoked or its (grace-period) expiry. */
+  private async authenticateVirtualAccount(token: string): Promise<AuthenticateResponse> {
+    const now = this.clock.now();
+    const found = await this.virtualAccounts.findByTokenHash(hashToken(token));
+    let reason: CredentialRejection | undefined;
+    if (!found) reason = 'unknown';
+    else if (found.revoked_at) reason = 'revoked';
+    else if (found.expires_at && found.expires_at.getTime() <= now.getTime()) reason = 'expired';
+    if (reason !== undefined || !found) {
+      this.outcomes.inc({ outcome: reason });
+      this.log.debug({ virtualAccountTokenId: found?.id, reason }, 'bearer token refused');
+      throw new InvalidCredentialError(reason ?? 'unknown');
+    }
+    this.outcomes.inc({ outcome: 'success' });
+    if (!found.last_used_at || now.getTime() - found.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS) {
+      const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS + 1);
+      await this.virtualAccounts
+        .touchToken(found.id, now, staleBefore)
+        .catch((error: unknown) => this.log.warn({ err: error, virtualAccountTokenId: found.id }, 'could not record token use'));
+    }
+    return {
+      principal: { id: virtualAccountPrincipalId(found.virtual_account_id), kind: 'virtual_account', sub: found.account_name, teams: [], isAdmin: false, credentialId: found.id },
+      expiresAt: found.expires_at?.toISOString() ?? null,
+    };
   }
 
   /** An identity provider's access token: the reason for a refusal goes to the log (never the token), the caller learns only "invalid token". */
@@ -81,7 +114,7 @@ export class AuthenticationService {
         kind: 'user',
         sub: key.user.id,
         ...(key.user.email ? { email: key.user.email } : {}),
-        teams: [],
+        teams: await this.users.teamsOf(key.user.id),
         isAdmin: key.isAdmin && key.user.isAdmin,
         credentialId: key.id,
       },

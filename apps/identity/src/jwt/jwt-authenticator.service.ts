@@ -9,6 +9,7 @@ import { IdentityProviderRepository } from '../identity-providers/identity-provi
 import { claimValue, selectProvider } from './claim-rules';
 import { ExternalIdentityProvisioner } from './external-identity.provisioner';
 import { JwksCache } from './jwks-cache';
+import { virtualAccountPrincipalId } from '../virtual-accounts/dto/virtual-account.view';
 
 /** Three base64url segments (the last empty for `alg: none`): a JWS in compact form, not a gateway API key. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -104,7 +105,7 @@ export class JwtAuthenticator {
         name: string;
       }[];
       if (rows.length === 0) throw new JwtRejection('unknown_virtual_account', provider.name);
-      return { id: `virtual_account:${rows[0].id}`, kind: 'virtual_account', sub: rows[0].name, teams: [], isAdmin: false, idp: provider.name };
+      return { id: virtualAccountPrincipalId(rows[0].id), kind: 'virtual_account', sub: rows[0].name, teams: [], isAdmin: false, idp: provider.name };
     }
     if (settings.mapsTo === 'external') {
       return {

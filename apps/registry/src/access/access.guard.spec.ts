@@ -20,8 +20,8 @@ describe(isGranted.name, () => {
     for (const permission of RegistryRoleGrants.admin) expect(isGranted(principal(true), permission)).toBe(true);
   });
 
-  it('denies everything to anyone else (deny by default)', () => {
-    for (const permission of RegistryRoleGrants.admin.filter((p) => p !== 'groups:list')) expect(isGranted(principal(false), permission)).toBe(false);
+  it('denies everything but the member permissions to anyone else (deny by default)', () => {
+    for (const permission of RegistryRoleGrants.admin.filter((p) => !(RegistryRoleGrants.member as readonly string[]).includes(p))) expect(isGranted(principal(false), permission)).toBe(false);
   });
 });
 

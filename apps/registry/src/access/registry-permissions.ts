@@ -8,8 +8,27 @@ import type { AccessResource } from '../authorization/authorization.service';
  * principal holds a role on.
  */
 export const RegistryRoleGrants = {
-  admin: ['servers:read', 'servers:write', 'api-keys:read', 'api-keys:write', 'groups:write', 'groups:list', 'identity-providers:read', 'identity-providers:write'],
-  member: ['groups:list'],
+  admin: [
+    'servers:read',
+    'servers:write',
+    'api-keys:read',
+    'api-keys:write',
+    'api-keys:own',
+    'groups:write',
+    'groups:list',
+    'virtual-servers:read',
+    'virtual-servers:write',
+    'identity-providers:read',
+    'identity-providers:write',
+    'users:read',
+    'users:write',
+    'teams:read',
+    'teams:write',
+    'virtual-accounts:read',
+    'virtual-accounts:write',
+  ],
+  // `api-keys:own`: the routes under /api/v1/api-keys, scoped to the caller's own keys unless they also hold `api-keys:read`/`api-keys:write`.
+  member: ['groups:list', 'api-keys:own'],
 } as const;
 
 export type RegistryRole = keyof typeof RegistryRoleGrants;
@@ -26,6 +45,8 @@ export const ResourcePermissions = {
   'server:manage': { resource: 'server', param: 'slug', minimumRole: 'manager' },
   'group:read': { resource: 'group', param: 'name', minimumRole: 'viewer' },
   'group:manage': { resource: 'group', param: 'name', minimumRole: 'manager' },
+  'virtual-server:read': { resource: 'virtual-server', param: 'slug', minimumRole: 'viewer' },
+  'virtual-server:manage': { resource: 'virtual-server', param: 'slug', minimumRole: 'manager' },
 } as const satisfies Record<string, { resource: AccessResource; param: string; minimumRole: AccessRole }>;
 
 export type ResourcePermission = keyof typeof ResourcePermissions;

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { ApiKeyView, Principal, RequestSubjects } from '@portcullis/contracts';
+import { ApiKeyView, CreateApiKeyRequest, Principal, RequestSubjects } from '@portcullis/contracts';
+import { isGranted } from '../access/registry-permissions';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
-import { fromBusError, NotFoundError } from '../errors';
+import { ForbiddenError, fromBusError, NotFoundError } from '../errors';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
 import { ApiKeyIdSchema, CreateApiKeyBody } from './dto/api-key.dto';
 
@@ -17,18 +18,22 @@ export class ApiKeyService {
 
   /** The token in the answer is shown this once; identity keeps only its hash. */
   async create(body: CreateApiKeyBody, actor: Principal): Promise<{ apiKey: ApiKeyView; token: string }> {
-    const created = await this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyCreate, body, this.options()));
+    const created = await this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyCreate, ownerOf(body, actor), this.options()));
     this.log.info({ apiKeyId: created.apiKey.id, prefix: created.apiKey.prefix, isAdmin: created.apiKey.isAdmin, actor: actor.id }, 'api key created');
     return created;
   }
 
-  async list(): Promise<{ items: ApiKeyView[] }> {
-    return this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyList, {}, this.options()));
+  /** Admins see every key; anyone else only their own. */
+  async list(actor: Principal): Promise<{ items: ApiKeyView[] }> {
+    const request = isGranted(actor, 'api-keys:read') ? {} : { ownerUserId: ownUserId(actor) };
+    return this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyList, request, this.options()));
   }
 
+  /** Someone else's key is "not found" to a non-admin, so key ids cannot be probed. */
   async revoke(id: string, actor: Principal): Promise<ApiKeyView> {
     if (!ApiKeyIdSchema.safeParse(id).success) throw new NotFoundError('no API key with that id');
-    const { apiKey } = await this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyRevoke, { id }, this.options()));
+    const request = isGranted(actor, 'api-keys:write') ? { id } : { id, ownerUserId: ownUserId(actor) };
+    const { apiKey } = await this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyRevoke, request, this.options()));
     this.log.info({ apiKeyId: apiKey.id, prefix: apiKey.prefix, actor: actor.id }, 'api key revoked');
     return apiKey;
   }
@@ -45,3 +50,29 @@ export class ApiKeyService {
     }
   }
 }
+
+/**
+ * Whose key is created. An admin names any owner by e-mail (default: themselves).
+ * Anyone else gets a key for themselves only, never an admin one.
+ */
+function ownerOf(body: CreateApiKeyBody, actor: Principal): CreateApiKeyRequest {
+  if (isGranted(actor, 'api-keys:write')) {
+    return body.ownerEmail !== undefined ? { ...body, ownerEmail: body.ownerEmail } : { ...body, ownerEmail: undefined, ownerUserId: ownUserId(actor) };
+  }
+  const ownerUserId = ownUserId(actor);
+  if (body.isAdmin) throw new ForbiddenError('only an admin can create an admin key');
+  if (body.ownerEmail !== undefined && body.ownerEmail.toLowerCase() !== actor.email?.toLowerCase()) throw new ForbiddenError('a user can only create keys for themselves');
+  return { name: body.name, isAdmin: false, expiresAt: body.expiresAt, ownerUserId };
+}
+
+/**
+ * The user id of a principal that may hold its own keys: a gateway user acting
+ * for themselves. Virtual accounts, external principals and on-behalf-of
+ * tokens cannot mint keys (a key would outlive the token that made it).
+ */
+function ownUserId(actor: Principal): string {
+  if (actor.kind !== 'user' || actor.actor !== undefined || !actor.id.startsWith(USER_PREFIX)) throw new ForbiddenError('only a user can hold API keys');
+  return actor.id.slice(USER_PREFIX.length);
+}
+
+const USER_PREFIX = 'user:';

@@ -5,6 +5,8 @@ import { GroupEntity } from '../groups/group.entity';
 import { ServerEntity } from '../servers/server.entity';
 import { ToolPolicyEntity } from '../tools/tool-policy.entity';
 import { ToolSettingEntity } from '../tools/tool-setting.entity';
+import { VirtualServerToolEntity } from '../virtual-servers/virtual-server-tool.entity';
+import { VirtualServerEntity } from '../virtual-servers/virtual-server.entity';
 import type { TargetRules } from './policy-evaluator';
 
 /** Reads everything that decides access to a server or a group, in one consistent snapshot. */
@@ -26,6 +28,30 @@ export class AccessRulesRepository {
       collaborators: collaborators.map(({ subject, role }) => ({ subject, role })),
       tools: tools.map(({ tool, disabled, description }) => ({ tool, disabled, description })),
       policies: policies.map(({ subject, allow, deny }) => ({ subject, allow, deny })),
+    };
+  }
+
+  /**
+   * The rules of the virtual server `slug`: its own collaborators; the tool
+   * settings of the tools it exposes (a tool disabled on its server stays
+   * hidden), by the names it exposes them under. Null when there is none.
+   */
+  async forVirtualServer(slug: string): Promise<TargetRules | null> {
+    const virtualServer = await this.dataSource.getRepository(VirtualServerEntity).findOneBy({ slug });
+    if (!virtualServer) return null;
+    const [collaborators, tools] = await Promise.all([
+      this.dataSource.getRepository(CollaboratorEntity).findBy({ virtualServerId: virtualServer.id }),
+      this.dataSource.getRepository(VirtualServerToolEntity).findBy({ virtualServerId: virtualServer.id }),
+    ]);
+    const settings = tools.length === 0 ? [] : await this.dataSource.getRepository(ToolSettingEntity).findBy(tools.map((t) => ({ serverId: t.serverId, tool: t.tool })));
+    return {
+      slug,
+      collaborators: collaborators.map(({ subject, role }) => ({ subject, role })),
+      tools: tools.flatMap((t) => {
+        const setting = settings.find((s) => s.serverId === t.serverId && s.tool === t.tool);
+        return setting ? [{ tool: t.alias, disabled: setting.disabled, description: setting.description }] : [];
+      }),
+      policies: [],
     };
   }
 

@@ -52,6 +52,12 @@ describe(PolicyEvaluator.name, () => {
       expect(evaluator.evaluate(sneaky, rules({ collaborators: [{ subject: 'user:alice@example.com', role: 'user' }] }), 'call').allowed).toBe(false);
     });
 
+    it('stops a virtual account signed in through an IdP from matching an external grant of the same name', () => {
+      const viaIdp: Principal = { ...bot, idp: 'okta' };
+      expect(evaluator.evaluate(viaIdp, rules({ collaborators: [{ subject: 'external:okta/ci-bot', role: 'user' }] }), 'call').allowed).toBe(false);
+      expect(evaluator.evaluate(viaIdp, rules({ collaborators: [{ subject: 'virtualaccount:ci-bot', role: 'user' }] }), 'call').allowed).toBe(true);
+    });
+
     it('stops a user from matching a virtual account grant by choosing the same sub', () => {
       const user: Principal = { ...alice, sub: 'ci-bot' };
       expect(evaluator.evaluate(user, rules({ collaborators: [{ subject: 'virtualaccount:ci-bot', role: 'user' }] }), 'call').allowed).toBe(false);

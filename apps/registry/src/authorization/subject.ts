@@ -70,6 +70,7 @@ export function subjectsOf(party: Party): Set<string> {
   for (const team of party.teams) subjects.add(`team:${team}`);
   if (party.kind === 'user' && party.email) subjects.add(`user:${party.email.toLowerCase()}`);
   if (party.kind === 'virtual_account') subjects.add(`virtualaccount:${party.sub}`);
-  if (party.idp) subjects.add(`external:${party.idp}/${party.sub}`);
+  // A virtual account's sub is its own name, not an IdP subject: it must not match external grants.
+  if (party.idp && party.kind !== 'virtual_account') subjects.add(`external:${party.idp}/${party.sub}`);
   return subjects;
 }

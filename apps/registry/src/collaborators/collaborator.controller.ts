@@ -31,6 +31,31 @@ export class ServerCollaboratorController {
   }
 }
 
+/** `/virtual-servers/{slug}/collaborators`: a virtual server has its own collaborators. */
+@Controller('api/v1/virtual-servers/:slug/collaborators')
+export class VirtualServerCollaboratorController {
+  constructor(private readonly collaborators: CollaboratorService) {}
+
+  @Get()
+  @RequirePermission('virtual-server:read')
+  list(@Param('slug') slug: string): Promise<CollaboratorList> {
+    return this.collaborators.list({ kind: 'virtual-server', slug });
+  }
+
+  @Post()
+  @RequirePermission('virtual-server:manage')
+  add(@Param('slug') slug: string, @Body(body()) collaborator: CreateCollaboratorBody): Promise<CollaboratorView> {
+    return this.collaborators.add({ kind: 'virtual-server', slug }, collaborator);
+  }
+
+  @Delete(':subject')
+  @HttpCode(204)
+  @RequirePermission('virtual-server:manage')
+  remove(@Param('slug') slug: string, @Param('subject') subject: string): Promise<void> {
+    return this.collaborators.remove({ kind: 'virtual-server', slug }, subject);
+  }
+}
+
 /** `/groups/{name}/collaborators`: roles on every server of the group. */
 @Controller('api/v1/groups/:name/collaborators')
 export class GroupCollaboratorController {

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { CollaboratorRole } from '../authorization/policy-evaluator';
 
-/** A subject's role on one server or one group (exactly one of the two ids is set). */
+/** A subject's role on one server, group or virtual server (exactly one of the three ids is set). */
 @Entity({ name: 'collaborators' })
 export class CollaboratorEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -12,6 +12,9 @@ export class CollaboratorEntity {
 
   @Column({ name: 'group_id', type: 'uuid', nullable: true })
   groupId!: string | null;
+
+  @Column({ name: 'virtual_server_id', type: 'uuid', nullable: true })
+  virtualServerId!: string | null;
 
   @Column({ type: 'text' })
   subject!: string;

@@ -6,10 +6,12 @@ import { ConflictError, GroupNotFoundError, NotFoundError, ServerNotFoundError }
 import { RegistryChangeAnnouncer } from '../events/registry-change.announcer';
 import { GroupEntity } from '../groups/group.entity';
 import { ServerEntity } from '../servers/server.entity';
+import { VirtualServerEntity } from '../virtual-servers/virtual-server.entity';
+import { VirtualServerNotFoundError } from '../virtual-servers/virtual-server.service';
 import { CollaboratorEntity } from './collaborator.entity';
 import { CollaboratorList, CreateCollaboratorBody, CollaboratorView, toCollaboratorView } from './dto/collaborator.dto';
 
-export type CollaboratorTarget = { kind: 'server'; slug: string } | { kind: 'group'; name: string };
+export type CollaboratorTarget = { kind: 'server'; slug: string } | { kind: 'group'; name: string } | { kind: 'virtual-server'; slug: string };
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -33,7 +35,7 @@ export class CollaboratorService {
       const { where, servers } = await this.locate(target, manager);
       try {
         const row = await manager.getRepository(CollaboratorEntity).save(
-          manager.getRepository(CollaboratorEntity).create({ serverId: null, groupId: null, ...where, subject: body.subject, role: body.role, createdAt: this.clock.now() }),
+          manager.getRepository(CollaboratorEntity).create({ serverId: null, groupId: null, virtualServerId: null, ...where, subject: body.subject, role: body.role, createdAt: this.clock.now() }),
         );
         return { row, servers };
       } catch (error) {
@@ -59,7 +61,15 @@ export class CollaboratorService {
   }
 
   /** The row filter of the target's collaborators, and the servers a change to them touches. */
-  private async locate(target: CollaboratorTarget, manager: EntityManager): Promise<{ where: { serverId: string } | { groupId: string }; servers: ServerEntity[] }> {
+  private async locate(
+    target: CollaboratorTarget,
+    manager: EntityManager,
+  ): Promise<{ where: { serverId: string } | { groupId: string } | { virtualServerId: string }; servers: { id: string; slug: string }[] }> {
+    if (target.kind === 'virtual-server') {
+      const virtualServer = await manager.getRepository(VirtualServerEntity).findOneBy({ slug: target.slug });
+      if (!virtualServer) throw new VirtualServerNotFoundError(target.slug);
+      return { where: { virtualServerId: virtualServer.id }, servers: [virtualServer] };
+    }
     if (target.kind === 'server') {
       const server = await manager.getRepository(ServerEntity).findOneBy({ slug: target.slug });
       if (!server) throw new ServerNotFoundError(target.slug);

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { GroupCollaboratorController, ServerCollaboratorController } from './collaborator.controller';
+import { GroupCollaboratorController, ServerCollaboratorController, VirtualServerCollaboratorController } from './collaborator.controller';
 import { CollaboratorService } from './collaborator.service';
 
 @Module({
-  controllers: [ServerCollaboratorController, GroupCollaboratorController],
+  controllers: [ServerCollaboratorController, GroupCollaboratorController, VirtualServerCollaboratorController],
   providers: [CollaboratorService],
 })
 export class CollaboratorsModule {}

@@ -1,5 +1,6 @@
 import { CreateServers1763800000000 } from './1763800000000-create-servers.migration';
 import { CreateAccess1763900000000 } from './1763900000000-create-access.migration';
+import { CreateVirtualServers1764000000000 } from './1764000000000-create-virtual-servers.migration';
 
 /** Every migration of the `registry` schema, oldest first. */
-export const registryMigrations = [CreateServers1763800000000, CreateAccess1763900000000];
+export const registryMigrations = [CreateServers1763800000000, CreateAccess1763900000000, CreateVirtualServers1764000000000];

@@ -1,10 +1,37 @@
-import { ApiErrorBodySchema, ApiKeyViewSchema, CreateApiKeyResponseSchema, IdentityProviderViewSchema, ListApiKeysResponseSchema, ListIdentityProvidersResponseSchema } from '@portcullis/contracts';
+import {
+  ApiErrorBodySchema,
+  ApiKeyViewSchema,
+  CreateApiKeyResponseSchema,
+  IdentityProviderViewSchema,
+  IssuedVirtualAccountTokenResponseSchema,
+  ListApiKeysResponseSchema,
+  ListIdentityProvidersResponseSchema,
+  ListTeamsResponseSchema,
+  ListUsersResponseSchema,
+  ListVirtualAccountsResponseSchema,
+  ListVirtualAccountTokensResponseSchema,
+  RotatedVirtualAccountTokenResponseSchema,
+  SetUserActiveResponseSchema,
+  TeamViewSchema,
+  UserViewSchema,
+  VirtualAccountTokenResponseSchema,
+  VirtualAccountViewSchema,
+} from '@portcullis/contracts';
 import type { z } from 'zod';
 import type { RegistryPermission } from '../access/registry-permissions';
 import { CreateApiKeyBodySchema } from '../api-keys/dto/api-key.dto';
 import { CollaboratorListSchema, CollaboratorViewSchema, CreateCollaboratorBodySchema } from '../collaborators/dto/collaborator.dto';
 import { CreateGroupBodySchema, GroupPageSchema, GroupViewSchema, UpdateGroupBodySchema } from '../groups/dto/group.dto';
 import { ListQuerySchema } from '../http/list-query';
+import {
+  AddTeamMemberBodySchema,
+  CreateTeamBodySchema,
+  CreateVirtualAccountBodySchema,
+  IssueVirtualAccountTokenBodySchema,
+  ListUsersQuerySchema,
+  RotateVirtualAccountTokenBodySchema,
+  UpdateVirtualAccountBodySchema,
+} from '../identity-admin/dto/identity-admin.dto';
 import { CreateIdentityProviderBodySchema, UpdateIdentityProviderBodySchema } from '../identity-providers/dto/identity-provider.dto';
 import { CreateServerBodySchema, ListServersQuerySchema, ServerPageSchema, ServerViewSchema, UpdateServerBodySchema } from '../servers/dto/server.dto';
 import {
@@ -16,6 +43,7 @@ import {
   ToolSettingViewSchema,
   UpdateToolPolicyBodySchema,
 } from '../tools/dto/tool.dto';
+import { CreateVirtualServerBodySchema, UpdateVirtualServerBodySchema, VirtualServerPageSchema, VirtualServerViewSchema } from '../virtual-servers/dto/virtual-server.dto';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -65,14 +93,41 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'get', path: '/api/v1/groups/{name}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a group', permission: 'group:read', status: 200, response: CollaboratorListSchema },
   { method: 'post', path: '/api/v1/groups/{name}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on every server of a group', permission: 'group:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
   { method: 'delete', path: '/api/v1/groups/{name}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator of a group', permission: 'group:manage', status: 204 },
-  { method: 'get', path: '/api/v1/api-keys', tag: 'api keys', summary: 'List gateway API keys', permission: 'api-keys:read', status: 200, response: ListApiKeysResponseSchema },
-  { method: 'post', path: '/api/v1/api-keys', tag: 'api keys', summary: 'Create an API key (the token is shown once)', permission: 'api-keys:write', body: CreateApiKeyBodySchema, status: 201, response: CreateApiKeyResponseSchema },
-  { method: 'delete', path: '/api/v1/api-keys/{id}', tag: 'api keys', summary: 'Revoke an API key at every edge', permission: 'api-keys:write', status: 200, response: ApiKeyViewSchema },
+  { method: 'get', path: '/api/v1/virtual-servers', tag: 'virtual servers', summary: 'List virtual servers', permission: 'virtual-servers:read', query: ListQuerySchema, status: 200, response: VirtualServerPageSchema },
+  { method: 'post', path: '/api/v1/virtual-servers', tag: 'virtual servers', summary: 'Compose tools of several servers under one slug (name clashes refused)', permission: 'virtual-servers:write', body: CreateVirtualServerBodySchema, status: 201, response: VirtualServerViewSchema, etag: 'returns', errors: [409] },
+  { method: 'get', path: '/api/v1/virtual-servers/{slug}', tag: 'virtual servers', summary: 'Read a virtual server', permission: 'virtual-server:read', status: 200, response: VirtualServerViewSchema, etag: 'returns' },
+  { method: 'patch', path: '/api/v1/virtual-servers/{slug}', tag: 'virtual servers', summary: 'Rename a virtual server or replace its tools', permission: 'virtual-servers:write', body: UpdateVirtualServerBodySchema, status: 200, response: VirtualServerViewSchema, etag: 'checks', errors: [409, 412] },
+  { method: 'delete', path: '/api/v1/virtual-servers/{slug}', tag: 'virtual servers', summary: 'Delete a virtual server', permission: 'virtual-servers:write', status: 204 },
+  { method: 'get', path: '/api/v1/virtual-servers/{slug}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a virtual server', permission: 'virtual-server:read', status: 200, response: CollaboratorListSchema },
+  { method: 'post', path: '/api/v1/virtual-servers/{slug}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on a virtual server', permission: 'virtual-server:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
+  { method: 'delete', path: '/api/v1/virtual-servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator of a virtual server', permission: 'virtual-server:manage', status: 204 },
+  { method: 'get', path: '/api/v1/api-keys', tag: 'api keys', summary: 'List gateway API keys (non-admins: their own)', permission: 'api-keys:own', status: 200, response: ListApiKeysResponseSchema },
+  { method: 'post', path: '/api/v1/api-keys', tag: 'api keys', summary: 'Create an API key (the token is shown once; non-admins: for themselves, never admin)', permission: 'api-keys:own', body: CreateApiKeyBodySchema, status: 201, response: CreateApiKeyResponseSchema },
+  { method: 'delete', path: '/api/v1/api-keys/{id}', tag: 'api keys', summary: 'Revoke an API key at every edge (non-admins: their own)', permission: 'api-keys:own', status: 200, response: ApiKeyViewSchema },
   { method: 'get', path: '/api/v1/identity-providers', tag: 'identity providers', summary: 'List identity providers', permission: 'identity-providers:read', status: 200, response: ListIdentityProvidersResponseSchema },
   { method: 'post', path: '/api/v1/identity-providers', tag: 'identity providers', summary: "Trust a customer IdP's access tokens", permission: 'identity-providers:write', body: CreateIdentityProviderBodySchema, status: 201, response: IdentityProviderViewSchema, errors: [409] },
   { method: 'get', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Read an identity provider', permission: 'identity-providers:read', status: 200, response: IdentityProviderViewSchema },
   { method: 'patch', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Change an identity provider (every edge forgets whom it authenticated)', permission: 'identity-providers:write', body: UpdateIdentityProviderBodySchema, status: 200, response: IdentityProviderViewSchema },
   { method: 'delete', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Delete an identity provider (its tokens stop working at every edge)', permission: 'identity-providers:write', status: 200, response: IdentityProviderViewSchema },
+  { method: 'get', path: '/api/v1/users', tag: 'users', summary: 'List users (filter by email substring, team, active)', permission: 'users:read', query: ListUsersQuerySchema, status: 200, response: ListUsersResponseSchema },
+  { method: 'get', path: '/api/v1/users/{id}', tag: 'users', summary: 'Read a user with teams and identity-provider links', permission: 'users:read', status: 200, response: UserViewSchema },
+  { method: 'post', path: '/api/v1/users/{id}/deactivate', tag: 'users', summary: 'Deactivate a user: revokes every key and drops them at every edge', permission: 'users:write', status: 200, response: SetUserActiveResponseSchema, errors: [409] },
+  { method: 'post', path: '/api/v1/users/{id}/reactivate', tag: 'users', summary: 'Reactivate a user (revoked keys stay revoked)', permission: 'users:write', status: 200, response: SetUserActiveResponseSchema },
+  { method: 'get', path: '/api/v1/teams', tag: 'teams', summary: 'List teams with members', permission: 'teams:read', status: 200, response: ListTeamsResponseSchema },
+  { method: 'post', path: '/api/v1/teams', tag: 'teams', summary: 'Create a team', permission: 'teams:write', body: CreateTeamBodySchema, status: 201, response: TeamViewSchema, errors: [409] },
+  { method: 'get', path: '/api/v1/teams/{name}', tag: 'teams', summary: 'Read a team', permission: 'teams:read', status: 200, response: TeamViewSchema },
+  { method: 'delete', path: '/api/v1/teams/{name}', tag: 'teams', summary: 'Delete a team and its memberships', permission: 'teams:write', status: 200, response: TeamViewSchema },
+  { method: 'post', path: '/api/v1/teams/{name}/members', tag: 'teams', summary: 'Add a user to a team (kept whatever the groups claim says)', permission: 'teams:write', body: AddTeamMemberBodySchema, status: 200, response: TeamViewSchema },
+  { method: 'delete', path: '/api/v1/teams/{name}/members/{userId}', tag: 'teams', summary: 'Remove a user from a team', permission: 'teams:write', status: 200, response: TeamViewSchema },
+  { method: 'post', path: '/api/v1/virtual-accounts', tag: 'virtual accounts', summary: 'Create a virtual account (a service identity)', permission: 'virtual-accounts:write', body: CreateVirtualAccountBodySchema, status: 201, response: VirtualAccountViewSchema, errors: [409] },
+  { method: 'get', path: '/api/v1/virtual-accounts', tag: 'virtual accounts', summary: 'List virtual accounts', permission: 'virtual-accounts:read', status: 200, response: ListVirtualAccountsResponseSchema },
+  { method: 'get', path: '/api/v1/virtual-accounts/{name}', tag: 'virtual accounts', summary: 'Read a virtual account', permission: 'virtual-accounts:read', status: 200, response: VirtualAccountViewSchema },
+  { method: 'patch', path: '/api/v1/virtual-accounts/{name}', tag: 'virtual accounts', summary: 'Change description or token-exchange permission', permission: 'virtual-accounts:write', body: UpdateVirtualAccountBodySchema, status: 200, response: VirtualAccountViewSchema },
+  { method: 'delete', path: '/api/v1/virtual-accounts/{name}', tag: 'virtual accounts', summary: 'Delete a virtual account and its tokens (refused at every edge at once)', permission: 'virtual-accounts:write', status: 200, response: VirtualAccountViewSchema },
+  { method: 'get', path: '/api/v1/virtual-accounts/{name}/tokens', tag: 'virtual accounts', summary: 'List the tokens of a virtual account', permission: 'virtual-accounts:read', status: 200, response: ListVirtualAccountTokensResponseSchema },
+  { method: 'post', path: '/api/v1/virtual-accounts/{name}/tokens', tag: 'virtual accounts', summary: 'Issue a token (shown once)', permission: 'virtual-accounts:write', body: IssueVirtualAccountTokenBodySchema, status: 201, response: IssuedVirtualAccountTokenResponseSchema },
+  { method: 'post', path: '/api/v1/virtual-accounts/{name}/tokens/{id}/rotate', tag: 'virtual accounts', summary: 'Rotate a token; the old one works for graceSeconds more', permission: 'virtual-accounts:write', body: RotateVirtualAccountTokenBodySchema, status: 200, response: RotatedVirtualAccountTokenResponseSchema, errors: [409] },
+  { method: 'delete', path: '/api/v1/virtual-accounts/{name}/tokens/{id}', tag: 'virtual accounts', summary: 'Revoke a token at every edge', permission: 'virtual-accounts:write', status: 200, response: VirtualAccountTokenResponseSchema },
   { method: 'get', path: '/api/openapi.json', tag: 'documentation', summary: 'This document', permission: 'public', status: 200 },
   { method: 'get', path: '/api/docs', tag: 'documentation', summary: 'A browsable page of this document', permission: 'public', status: 200 },
 ];

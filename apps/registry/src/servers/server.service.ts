@@ -4,11 +4,12 @@ import { EventSubjects, Principal, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
-import { InvalidRequestError, ServerNotFoundError } from '../errors';
+import { ConflictError, InvalidRequestError, ServerNotFoundError } from '../errors';
 import { CreateServerBody, ServerPage, ServerView, SLUG_PATTERN, toServerTarget, toServerView, UpdateServerBody } from './dto/server.dto';
 import { checkIfMatch } from '../http/etag';
 import { OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
+import { SlugNamespace } from './slug-namespace';
 import { ServerEntity } from './server.entity';
 import { ServerChanges, ServerRepository } from './server.repository';
 
@@ -26,6 +27,7 @@ export class ServerService {
     private readonly servers: ServerRepository,
     private readonly vault: ServerVaultClient,
     private readonly outbound: OutboundUrlPolicy,
+    private readonly slugs: SlugNamespace,
     private readonly bus: Bus,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: Logger,
@@ -38,6 +40,7 @@ export class ServerService {
     let server: ServerEntity;
     try {
       server = await this.dataSource.transaction(async (manager) => {
+        await this.slugs.claim(body.slug, manager);
         const inserted = await this.servers.insert(
           {
             slug: body.slug,
@@ -128,6 +131,11 @@ export class ServerService {
     const server = await this.dataSource.transaction(async (manager) => {
       const current = await this.servers.findBySlugForUpdate(slug, manager);
       if (!current) throw new ServerNotFoundError(slug);
+      const [exposed] = (await manager.query(
+        `SELECT v.slug FROM "registry"."virtual_server_tools" t JOIN "registry"."virtual_servers" v ON v.id = t.virtual_server_id WHERE t.server_id = $1 LIMIT 1`,
+        [current.id],
+      )) as { slug: string }[];
+      if (exposed) throw new ConflictError(`server "${slug}" is exposed by virtual server "${exposed.slug}"; remove its tools there first`);
       await this.servers.delete(current.id, manager);
       await this.vault.deleteCredentials(current.id);
       return current;

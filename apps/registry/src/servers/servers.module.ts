@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { HostResolver, OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
+import { SlugNamespace } from './slug-namespace';
 import { ServerController } from './server.controller';
 import { ServerHandler } from './server.handler';
 import { ServerRepository } from './server.repository';
@@ -8,6 +9,7 @@ import { ServerService } from './server.service';
 
 @Module({
   controllers: [ServerController],
-  providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy],
+  providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy, SlugNamespace],
+  exports: [SlugNamespace],
 })
 export class ServersModule {}

@@ -9,6 +9,7 @@ export function toApiKeyView(key: ApiKeyWithOwner): ApiKeyView {
     prefix: key.prefix,
     // Keys are created for an e-mail, so their owners have one; users first seen through an IdP may not.
     ownerEmail: key.user.email ?? '',
+    ownerUserId: key.userId,
     isAdmin: key.isAdmin && key.user.isAdmin,
     createdAt: key.createdAt.toISOString(),
     expiresAt: key.expiresAt?.toISOString() ?? null,

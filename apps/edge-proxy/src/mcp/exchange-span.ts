@@ -1,0 +1,25 @@
+import type { Span } from '@opentelemetry/api';
+
+/** What a trace records about one exchange: who, where, which tool, which kind of credential, how it ended. Never a token or a header value. */
+export interface ExchangeFacts {
+  principalId: string;
+  actorId?: string;
+  server: string;
+  tools: readonly (string | null)[];
+  credentialKind: string | null;
+  outcome: string;
+}
+
+/** Sets the exchange's facts on its span (the same facts its audit events carry), so traces and the audit trail can be joined by trace id. */
+export function annotateExchangeSpan(span: Span | undefined, facts: ExchangeFacts): void {
+  if (!span?.isRecording()) return;
+  const tools = facts.tools.filter((tool): tool is string => tool !== null);
+  span.setAttributes({
+    'portcullis.principal.id': facts.principalId,
+    ...(facts.actorId ? { 'portcullis.actor.id': facts.actorId } : {}),
+    'portcullis.server': facts.server,
+    ...(tools.length > 0 ? { 'mcp.tool.name': tools.join(',') } : {}),
+    ...(facts.credentialKind ? { 'portcullis.credential.kind': facts.credentialKind } : {}),
+    'portcullis.outcome': facts.outcome,
+  });
+}

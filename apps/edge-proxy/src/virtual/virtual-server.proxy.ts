@@ -1,0 +1,188 @@
+import { Injectable } from '@nestjs/common';
+import { LATEST_PROTOCOL_VERSION, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { AccessDecision, isToolVisible, Principal, ResolvedCredential, roleRank, ServerTarget, VirtualServerTarget } from '@portcullis/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
+import { CredentialResolver } from '../access/credential-resolver.service';
+import { Clock } from '../clock';
+import { AccessDeniedError, EdgeError, InvalidMessageError } from '../errors';
+import type { JsonRpcCall, JsonRpcId } from '../mcp/json-rpc';
+import { McpAuditRecorder } from '../mcp/mcp-audit.recorder';
+import { UNKNOWN_TOOL_CODE } from '../mcp/tool-access';
+import { VirtualUpstreamClient } from './virtual-upstream.client';
+
+const METHOD_NOT_FOUND = -32601;
+const INTERNAL_ERROR = -32603;
+const NO_CREDENTIAL = { credentialKind: 'none', credentialId: null } as const;
+
+interface Request {
+  id: JsonRpcId;
+  method: string;
+  params: Record<string, unknown>;
+}
+
+type Answer = { jsonrpc: '2.0'; id: JsonRpcId } & ({ result: unknown } | { error: { code: number; message: string } });
+
+interface Context {
+  principal: Principal;
+  virtualServer: VirtualServerTarget;
+  decision: AccessDecision;
+  traceId: string | null;
+}
+
+/**
+ * `/mcp/{slug}` of a virtual server (DESIGN §9): the edge itself is the MCP
+ * server. Tools only: `initialize`, `ping`, `tools/list` (the chosen tools of
+ * every upstream, renamed, filtered by the caller's access) and `tools/call`
+ * (routed to the right upstream with that upstream's credential for the
+ * caller). Every other method answers method-not-found. Stateless: no
+ * session id, no server-to-client stream.
+ */
+@Injectable()
+export class VirtualServerProxy {
+  constructor(
+    private readonly decisions: AccessDecisionResolver,
+    private readonly credentials: CredentialResolver,
+    private readonly upstreams: VirtualUpstreamClient,
+    private readonly audit: McpAuditRecorder,
+    private readonly clock: Clock,
+  ) {}
+
+  async handle(request: FastifyRequest, reply: FastifyReply, principal: Principal, virtualServer: VirtualServerTarget, calls: JsonRpcCall[], traceId: string | null): Promise<void> {
+    const decision = await this.decisions.decide(principal, virtualServer);
+    if (decision.role === null) {
+      this.audit.recordDenials({ calls, principal, server: virtualServer.slug, reason: decision.reason, traceId });
+      throw new AccessDeniedError(virtualServer.slug);
+    }
+    if (request.method === 'DELETE') return void (await reply.status(204).send());
+    if (request.method !== 'POST') {
+      // No server-to-client stream: clients then simply do without one (streamable HTTP §GET).
+      return void (await reply.status(405).header('allow', 'POST, DELETE').type('application/json').send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed' } })));
+    }
+    const { requests, batch } = readRequests(request.body);
+    if (requests.length === 0) return void (await reply.status(202).send());
+    const context: Context = { principal, virtualServer, decision, traceId };
+    const answers = await Promise.all(requests.map((message) => this.answer(message, context)));
+    await reply.status(200).type('application/json').send(JSON.stringify(batch ? answers : answers[0]));
+  }
+
+  private async answer(message: Request, context: Context): Promise<Answer> {
+    const startedAt = this.clock.now().getTime();
+    const call: JsonRpcCall = { id: message.id, method: message.method.slice(0, 200), tool: message.method === 'tools/call' && typeof message.params['name'] === 'string' ? message.params['name'].slice(0, 500) : null };
+    let credential: Pick<ResolvedCredential, 'credentialKind' | 'credentialId'> = NO_CREDENTIAL;
+    try {
+      let result: unknown;
+      switch (message.method) {
+        case 'initialize':
+          result = this.initialize(message, context.virtualServer);
+          break;
+        case 'ping':
+          result = {};
+          break;
+        case 'tools/list':
+          result = { tools: await this.listTools(context) };
+          break;
+        case 'tools/call': {
+          const routed = this.route(call, context);
+          if (!routed) return { jsonrpc: '2.0', id: message.id, error: { code: UNKNOWN_TOOL_CODE, message: `Unknown tool: ${call.tool ?? ''}` } };
+          const resolved = await this.credentials.resolve(context.principal, routed.server);
+          credential = resolved;
+          const args = message.params['arguments'];
+          result = await this.upstreams.callTool(routed.server, resolved.headers, routed.tool, isObject(args) ? args : undefined);
+          break;
+        }
+        default:
+          return { jsonrpc: '2.0', id: message.id, error: { code: METHOD_NOT_FOUND, message: `Method not found: ${call.method}` } };
+      }
+      this.record(call, context, credential, 'success', null, startedAt);
+      return { jsonrpc: '2.0', id: message.id, result };
+    } catch (error) {
+      const { code, text } = describe(error);
+      this.record(call, context, credential, 'error', text, startedAt);
+      return { jsonrpc: '2.0', id: message.id, error: { code, message: text } };
+    }
+  }
+
+  private initialize(message: Request, virtualServer: VirtualServerTarget): unknown {
+    const requested = message.params['protocolVersion'];
+    return {
+      protocolVersion: typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
+      capabilities: { tools: { listChanged: false } },
+      serverInfo: { name: virtualServer.slug, title: virtualServer.name, version: '1.0.0' },
+    };
+  }
+
+  /** The visible tools of every upstream, under their virtual names; an upstream failing fails the listing (it names the upstream). */
+  private async listTools(context: Context): Promise<unknown[]> {
+    const visible = context.virtualServer.tools.filter((tool) => isToolVisible(context.decision, tool.name));
+    const servers = [...new Map(visible.map((tool) => [tool.server.id, tool.server])).values()];
+    const listed = await Promise.all(
+      servers.map(async (server) => {
+        const credential = await this.credentials.resolve(context.principal, server);
+        return { server, tools: await this.upstreams.listTools(server, credential.headers) };
+      }),
+    );
+    return visible.flatMap((entry) => {
+      const upstream = listed.find((l) => l.server.id === entry.server.id)?.tools.find((tool) => tool.name === entry.tool);
+      if (!upstream) return [];
+      return [{ ...upstream, name: entry.name, description: context.decision.descriptions[entry.name] ?? upstream.description }];
+    });
+  }
+
+  /** The upstream and tool a call goes to, or null (audited) when it is unknown, hidden, denied, or the caller may not call. */
+  private route(call: JsonRpcCall, context: Context): { server: ServerTarget; tool: string } | null {
+    const entry = call.tool === null ? undefined : context.virtualServer.tools.find((tool) => tool.name === call.tool);
+    const reason =
+      roleRank(context.decision.role) < roleRank('user')
+        ? `role ${context.decision.role ?? 'none'} may not call tools`
+        : entry === undefined
+          ? 'no such tool on the virtual server'
+          : !isToolVisible(context.decision, entry.name)
+            ? 'tool hidden, disabled or denied by policy'
+            : null;
+    if (reason !== null || entry === undefined) {
+      this.audit.recordDenials({ calls: [call], principal: context.principal, server: context.virtualServer.slug, reason: reason ?? 'no such tool', traceId: context.traceId });
+      return null;
+    }
+    return { server: entry.server, tool: entry.tool };
+  }
+
+  private record(call: JsonRpcCall, context: Context, credential: Pick<ResolvedCredential, 'credentialKind' | 'credentialId'>, outcome: 'success' | 'error', reason: string | null, startedAt: number): void {
+    this.audit.record({
+      calls: [call],
+      principal: context.principal,
+      server: context.virtualServer.slug,
+      credential,
+      outcome,
+      reason,
+      latencyMs: Math.max(0, this.clock.now().getTime() - startedAt),
+      traceId: context.traceId,
+    });
+  }
+}
+
+function readRequests(body: unknown): { requests: Request[]; batch: boolean } {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof body === 'string' ? body : '');
+  } catch {
+    throw new InvalidMessageError('Invalid Request: the body is not JSON');
+  }
+  const batch = Array.isArray(value);
+  const messages = (batch ? value : [value]) as unknown[];
+  const requests = messages.flatMap((m) => {
+    if (!isObject(m) || typeof m['method'] !== 'string' || !(typeof m['id'] === 'string' || typeof m['id'] === 'number')) return [];
+    return [{ id: m['id'], method: m['method'], params: isObject(m['params']) ? m['params'] : {} }];
+  });
+  return { requests, batch };
+}
+
+function describe(error: unknown): { code: number; text: string } {
+  if (error instanceof McpError) return { code: error.code, text: error.message.slice(0, 500) };
+  if (error instanceof EdgeError) return { code: error.jsonRpcCode, text: error.message };
+  return { code: INTERNAL_ERROR, text: 'Internal error' };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

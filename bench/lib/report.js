@@ -1,0 +1,137 @@
+'use strict';
+// The stdout table, the ratios gateway/direct and the issue 8 targets.
+const { round } = require('./load');
+
+const ORDER = ['direct', 'floor-nginx', 'floor-node-pipe', 'gateway-header', 'gateway-full-auth', 'scale-1000-servers', 'scale-10000-user-credentials', 'scale-1000-sessions'];
+
+function fmt(value, digits = 0) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function pad(text, width, right = false) {
+  text = String(text);
+  if (text.length >= width) return text;
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/** Compared with direct: throughput ratios, added latency, and the gateway's CPU per call. */
+function ratiosOf(report, id) {
+  const direct = report.scenarios.direct;
+  const s = report.scenarios[id];
+  if (!direct || !s) return null;
+  return {
+    throughputRatioC1: round(s.c1.callsPerSecond / direct.c1.callsPerSecond, 3),
+    throughputRatioC32: round(s.c32.callsPerSecond / direct.c32.callsPerSecond, 3),
+    addedP50MsC1: round(s.c1.p50Ms - direct.c1.p50Ms, 3),
+    addedP99MsC1: round(s.c1.p99Ms - direct.c1.p99Ms, 3),
+    p50RatioC1: round(s.c1.p50Ms / direct.c1.p50Ms, 3),
+    p99RatioC1: round(s.c1.p99Ms / direct.c1.p99Ms, 3),
+  };
+}
+
+/** The targets of issue 8, checked against the full-auth run when there is one, else the header run (and said so). */
+function targetsOf(report) {
+  const basis = report.scenarios['gateway-full-auth'] ? 'gateway-full-auth' : 'gateway-header';
+  const s = report.scenarios[basis];
+  const r = ratiosOf(report, basis);
+  if (!s || !r) return null;
+  const note = basis === 'gateway-full-auth' ? 'full auth' : 'measured on API key + header (full auth n/a)';
+  const targets = [
+    { target: 'added p50 latency at c=1 ≤ 1 ms', value: r.addedP50MsC1, unit: 'ms', met: r.addedP50MsC1 <= 1 },
+    { target: 'added p99 latency at c=1 ≤ 3 ms', value: r.addedP99MsC1, unit: 'ms', met: r.addedP99MsC1 <= 3 },
+    { target: 'edge CPU per warm call ≤ 250 µs (c=32)', value: s.c32.cpuUsPerCall.proxy, unit: 'µs', met: s.c32.cpuUsPerCall.proxy <= 250 },
+    { target: 'throughput at c=32 ≥ 0.6 × direct', value: r.throughputRatioC32, unit: '×', met: r.throughputRatioC32 >= 0.6 },
+  ];
+  const scale = report.scenarios['scale-1000-servers'];
+  if (scale) {
+    const base = report.scenarios['gateway-header'];
+    const throughput = round(scale.c32.callsPerSecond / base.c32.callsPerSecond, 3);
+    const p50 = round(scale.c1.p50Ms / base.c1.p50Ms, 3);
+    targets.push({ target: '1,000 servers: c=32 throughput within 10 % of the small run', value: throughput, unit: '×', met: throughput >= 0.9 });
+    targets.push({ target: '1,000 servers: c=1 p50 within 10 % of the small run', value: p50, unit: '×', met: p50 <= 1.1 });
+  }
+  return { basis, note, targets };
+}
+
+function printReport(report) {
+  const out = [];
+  const m = report.machine;
+  out.push('');
+  out.push(`Portcullis benchmark (${report.settings.mode}) — ${report.generatedAt} — commit ${report.commit}${report.dirty ? ' + uncommitted changes' : ''}`);
+  out.push(`machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, load average ${m.loadAverageAtEnd}`);
+  out.push(`upstream: ${report.upstream}`);
+  out.push(`calls per scenario: ${report.settings.prewarm} pre-warm at c=8; c=1 ${report.settings.warmupC1} warm-up + ${report.settings.callsC1}; c=32 ${report.settings.warmupC32} warm-up + ${report.settings.callsC32}`);
+  out.push('');
+  const head = [
+    pad('scenario', 44),
+    pad('c=1 calls/s', 12, true),
+    pad('p50 ms', 8, true),
+    pad('p99 ms', 8, true),
+    pad('c=32 calls/s', 13, true),
+    pad('p50 ms', 8, true),
+    pad('p99 ms', 8, true),
+    pad('proxy CPU µs/call c1/c32', 25, true),
+    pad('errors', 7, true),
+  ].join(' ');
+  out.push(head);
+  out.push('-'.repeat(head.length));
+  for (const id of ORDER) {
+    const s = report.scenarios[id];
+    if (s) {
+      const cpu = (r) => (r.cpuUsPerCall.proxy === undefined ? '—' : fmt(r.cpuUsPerCall.proxy));
+      out.push(
+        [
+          pad(s.label, 44),
+          pad(fmt(s.c1.callsPerSecond), 12, true),
+          pad(fmt(s.c1.p50Ms, 3), 8, true),
+          pad(fmt(s.c1.p99Ms, 3), 8, true),
+          pad(fmt(s.c32.callsPerSecond), 13, true),
+          pad(fmt(s.c32.p50Ms, 2), 8, true),
+          pad(fmt(s.c32.p99Ms, 2), 8, true),
+          pad(`${cpu(s.c1)} / ${cpu(s.c32)}`, 25, true),
+          pad(s.c1.errors + s.c32.errors, 7, true),
+        ].join(' '),
+      );
+    } else if (report.notAvailable[id]) {
+      out.push(`${pad(report.notAvailable[id].label, 44)} n/a (${report.notAvailable[id].reason})`);
+    }
+  }
+  out.push('');
+  out.push('proxy CPU = user+system time of the proxy process from /proc per measured call: nginx (master+worker), the Node pipe, or');
+  out.push('the all-in-one process (edge + every other service in it; its embedded PostgreSQL is in `proxyTree` in the JSON).');
+  out.push('');
+  out.push(pad('compared with direct', 44) + ['c=1 ×', 'c=32 ×', '+p50 ms c1', '+p99 ms c1'].map((h) => pad(h, 12, true)).join(''));
+  for (const id of ORDER) {
+    if (id === 'direct' || !report.scenarios[id]) continue;
+    const r = ratiosOf(report, id);
+    out.push(
+      pad(report.scenarios[id].label, 44) +
+        [fmt(r.throughputRatioC1, 2), fmt(r.throughputRatioC32, 2), fmt(r.addedP50MsC1, 3), fmt(r.addedP99MsC1, 3)].map((v) => pad(v, 12, true)).join(''),
+    );
+  }
+  if (report.targets) {
+    out.push('');
+    out.push(`issue 8 targets (${report.targets.note}):`);
+    for (const t of report.targets.targets) {
+      out.push(`  ${t.met ? 'met    ' : 'NOT met'}  ${pad(t.target, 62)} ${fmt(t.value, t.unit === 'µs' ? 0 : 3)} ${t.unit}`);
+    }
+  }
+  if (report.profile) {
+    out.push('');
+    out.push(`gateway CPU profile (${report.profile.windowed ? 'measured calls only' : 'whole run'}; ${report.profile.busyMs} ms busy of ${report.profile.sampledMs} ms sampled), self time:`);
+    out.push('  by owner:');
+    for (const o of report.profile.topOwners.slice(0, 15)) out.push(`    ${pad(fmt(o.percentOfBusy, 1), 5, true)} %  ${o.name}`);
+    out.push('  inclusive (time with this owner anywhere on the stack):');
+    for (const o of report.profile.inclusiveOwners.slice(0, 12)) out.push(`    ${pad(fmt(o.percentOfBusy, 1), 5, true)} %  ${o.name}`);
+    out.push('  top frames:');
+    for (const f of report.profile.topSelfFrames.slice(0, 25)) out.push(`    ${pad(fmt(f.percentOfBusy, 1), 5, true)} %  ${f.name}`);
+  }
+  if (report.profileIdle) {
+    out.push(`  while idle (${report.profileIdle.busyMs} ms busy of ${report.profileIdle.sampledMs} ms): ${report.profileIdle.topSelfFrames.slice(0, 5).map((f) => `${f.name} ${f.percentOfBusy} %`).join('; ')}`);
+  }
+  out.push('');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+module.exports = { printReport, targetsOf, ratiosOf };

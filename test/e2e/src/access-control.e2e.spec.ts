@@ -1,0 +1,131 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { EchoMcpServer, GatewayUnderTest, startDistributedGateway, startEchoMcpServer, startOidcProvider, TestOidcProvider } from '@portcullis/testing';
+import { admin, waitForAudit } from './gateway-scenario';
+
+/**
+ * Issue 4 as users meet it: two people from the customer's IdP in different
+ * teams, two real upstream MCP servers, groups, collaborators and a tool
+ * policy set through the admin API, enforced by the edge.
+ */
+describe('access control at the edge (five services over NATS, a real IdP, two real upstreams)', () => {
+  const AUDIENCE = 'https://gateway.e2e.example';
+  let gateway: GatewayUnderTest;
+  let idp: TestOidcProvider;
+  let alpha: EchoMcpServer;
+  let beta: EchoMcpServer;
+  let aliceToken: string;
+  let bobToken: string;
+  let policyId: string;
+  let policyEtag: string;
+
+  const clients: Client[] = [];
+  async function connect(slug: string, token: string): Promise<Client> {
+    const client = new Client({ name: 'access-e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.edgeUrl}/mcp/${slug}`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    clients.push(client);
+    return client;
+  }
+  const names = async (client: Client) => (await client.listTools()).tools.map((tool) => tool.name).sort();
+
+  beforeAll(async () => {
+    [gateway, idp, alpha, beta] = await Promise.all([
+      startDistributedGateway(),
+      startOidcProvider({ audience: AUDIENCE }),
+      startEchoMcpServer({ name: 'alpha' }),
+      startEchoMcpServer({ name: 'beta' }),
+    ]);
+    const provider = await admin(gateway, 'POST', '/api/v1/identity-providers', { name: 'acme', issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, audiences: [AUDIENCE], groupsClaim: 'groups' });
+    expect(provider.status).toBe(201);
+    for (const [slug, upstream] of [['alpha', alpha], ['beta', beta]] as const) {
+      expect((await admin(gateway, 'POST', '/api/v1/servers', { slug, name: slug, url: upstream.url, authType: 'none' })).status).toBe(201);
+    }
+    expect((await admin(gateway, 'POST', '/api/v1/groups', { name: 'dev-tools', servers: ['alpha'] })).status).toBe(201);
+    expect((await admin(gateway, 'POST', '/api/v1/groups/dev-tools/collaborators', { subject: 'team:dev', role: 'user' })).status).toBe(201);
+    expect((await admin(gateway, 'POST', '/api/v1/servers/beta/collaborators', { subject: 'team:ops', role: 'user' })).status).toBe(201);
+    const policy = await admin(gateway, 'POST', '/api/v1/servers/alpha/policies', { subject: 'team:dev', allow: ['*'], deny: ['request_*'] });
+    expect(policy.status).toBe(201);
+    policyId = policy.body.id;
+    aliceToken = await idp.mintAccessToken({ sub: 'alice', claims: { email: 'alice@acme.example', groups: ['dev'] } });
+    bobToken = await idp.mintAccessToken({ sub: 'bob', claims: { email: 'bob@acme.example', groups: ['ops'] } });
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((client) => client.close()));
+    await Promise.allSettled([alpha?.close(), beta?.close(), idp?.stop()]);
+    await gateway?.stop();
+  });
+
+  it('shows each team exactly the tools it may use, and refuses the rest like unknown tools', async () => {
+    const aliceOnAlpha = await connect('alpha', aliceToken);
+    expect(await names(aliceOnAlpha)).toEqual(['echo']);
+    expect(await aliceOnAlpha.callTool({ name: 'echo', arguments: { message: 'dev' } })).toMatchObject({ content: [{ type: 'text', text: 'dev' }] });
+    await expect(aliceOnAlpha.callTool({ name: 'request_headers', arguments: {} })).rejects.toMatchObject({ code: -32602 });
+
+    const bobOnBeta = await connect('beta', bobToken);
+    expect(await names(bobOnBeta)).toEqual(['echo', 'request_headers']);
+    expect(await bobOnBeta.callTool({ name: 'request_headers', arguments: {} })).toBeDefined();
+  });
+
+  it('answers 403 to a principal without any role on the server', async () => {
+    for (const [slug, token] of [['alpha', bobToken], ['beta', aliceToken]] as const) {
+      const response = await fetch(`${gateway.edgeUrl}/mcp/${slug}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'curl', version: '0' } } }),
+      });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: { data: { code: string } } }).error.data.code).toBe('forbidden');
+    }
+  });
+
+  it('records every denial in the audit trail', async () => {
+    const items = await waitForAudit(gateway, 'limit=200', (rows) => {
+      const denied = rows.filter((r) => r.action === 'access.denied');
+      return denied.some((r) => r.server === 'alpha' && r.tool === 'request_headers') && denied.some((r) => r.server === 'alpha' && r.method === 'initialize') && denied.some((r) => r.server === 'beta');
+    });
+    const toolDenial = items.find((r) => r.action === 'access.denied' && r.tool === 'request_headers');
+    expect(toolDenial).toMatchObject({ outcome: 'denied', principal: { kind: 'user', email: 'alice@acme.example' } });
+  });
+
+  it('applies a policy change to the next request through an already-warm edge (measured)', async () => {
+    const aliceOnAlpha = await connect('alpha', aliceToken);
+    expect(await names(aliceOnAlpha)).toEqual(['echo']);
+    const read = await fetch(`${gateway.registryUrl}/api/v1/servers/alpha/policies/${policyId}`, { headers: { authorization: `Bearer ${gateway.adminToken}` } });
+    expect(read.status).toBe(200);
+    policyEtag = read.headers.get('etag') ?? '';
+    expect(policyEtag).toMatch(/^"v\d+"$/);
+    const changed = await fetch(`${gateway.registryUrl}/api/v1/servers/alpha/policies/${policyId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json', 'if-match': policyEtag },
+      body: JSON.stringify({ deny: ['request_*', 'echo'] }),
+    });
+    expect(changed.status).toBe(200);
+    const changedAt = Date.now();
+    let visible = await names(aliceOnAlpha);
+    while (visible.includes('echo') && Date.now() - changedAt < 5000) visible = await names(aliceOnAlpha);
+    const elapsedMs = Date.now() - changedAt;
+    expect(visible).toEqual([]);
+    // DESIGN: edges drop stale decisions within one second.
+    expect(elapsedMs).toBeLessThan(1000);
+    await expect(aliceOnAlpha.callTool({ name: 'echo', arguments: { message: 'x' } })).rejects.toMatchObject({ code: -32602 });
+    // A second admin holding the old ETag cannot silently undo it.
+    const stale = await fetch(`${gateway.registryUrl}/api/v1/servers/alpha/policies/${policyId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json', 'if-match': policyEtag },
+      body: JSON.stringify({ deny: [] }),
+    });
+    expect(stale.status).toBe(412);
+  });
+
+  it('refuses bad input with 400/409 and a clear message, saving nothing', async () => {
+    const badGlob = await admin(gateway, 'POST', '/api/v1/servers/beta/policies', { subject: 'team:ops', deny: ['no spaces'] });
+    expect(badGlob.status).toBe(400);
+    expect(badGlob.body.error.issues).toEqual([{ path: 'deny.0', message: expect.stringContaining('glob') }]);
+    expect((await admin(gateway, 'POST', '/api/v1/servers', { slug: 'alpha', name: 'again', url: alpha.url, authType: 'none' })).status).toBe(409);
+    const unknownField = await admin(gateway, 'POST', '/api/v1/groups', { name: 'x', servers: [], owner: 'me' });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body.error.issues).toEqual([{ path: 'owner', message: 'is not a known field' }]);
+    expect((await admin(gateway, 'GET', '/api/v1/groups/x')).status).toBe(404);
+  });
+});
