@@ -28,8 +28,8 @@ const UPSTREAM_SECRET = `upstream-${randomBytes(12).toString('hex')}`;
 
 /**
  * DESIGN §3/§4: one agent tool call is one trace across edge → identity →
- * registry → token-vault (on cache misses) with the upstream call as a child
- * span. Every service in one process on the in-process bus, spans kept in memory.
+ * registry → token-vault (on cache misses) → audit, with the upstream call as
+ * a child span. Every service in one process on the in-process bus, spans kept in memory.
  */
 describe('tracing one tool call end to end', () => {
   const exporter = new InMemorySpanExporter();
@@ -109,8 +109,9 @@ describe('tracing one tool call end to end', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('traced');
-    // The root span ends after the response; give it a moment.
-    for (let i = 0; i < 50 && !exporter.getFinishedSpans().some((s) => s.name === 'mcp POST'); i++) await new Promise((r) => setTimeout(r, 10));
+    // The root span ends after the response, and the audit writer stores the event after that; give them a moment.
+    const done = () => ['mcp POST', 'audit.tool.call consume'].every((name) => exporter.getFinishedSpans().some((s) => s.name === name));
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
     const root = exporter.getFinishedSpans().find((s) => s.name === 'mcp POST')!;
     expect(root).toBeDefined();
     return exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === root.spanContext().traceId);
@@ -144,16 +145,21 @@ describe('tracing one tool call end to end', () => {
     expect(parentOf(upstream, spans)).toBe(root);
     expect(upstream.attributes).toMatchObject({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
 
+    // The audit event is published in the request's trace, and stored by the audit service under it.
+    const [published] = named(spans, 'audit.tool.call publish');
+    expect(parentOf(published, spans)).toBe(root);
+    expect(parentOf(named(spans, 'audit.tool.call consume')[0], spans)).toBe(published);
+
     // The upstream saw this trace, continued from the upstream span.
     const traceparent = echo.requests[echo.requests.length - 1]['traceparent'];
     expect(traceparent).toBe(`00-${root.spanContext().traceId}-${upstream.spanContext().spanId}-01`);
   });
 
-  it('makes a warm call a trace of the edge and the upstream only: no bus round trip', async () => {
+  it('makes a warm call a trace of the edge, the upstream and the audit event only: no bus round trip', async () => {
     const session = await upstreamSession();
     await toolCall(session, 2);
     const spans = await toolCall(session, 3);
-    expect(spans.map((s) => s.name).sort()).toEqual(['mcp POST', 'upstream POST']);
+    expect(spans.map((s) => s.name).sort()).toEqual(['audit.tool.call consume', 'audit.tool.call publish', 'mcp POST', 'upstream POST']);
     expect(parentOf(named(spans, 'upstream POST')[0], spans)?.name).toBe('mcp POST');
   });
 

@@ -179,9 +179,30 @@ describe('registry access control (real PostgreSQL; identity and registry on one
       expect((await api('GET', '/api/v1/servers/gamma', { token: tokens.stranger })).status).toBe(403);
     });
 
+    it('shows a non-admin only the servers it holds a role on, directly or through a group', async () => {
+      const slugs = async (token: string) => (await api('GET', '/api/v1/servers', { token })).body.items.map((s: { slug: string }) => s.slug);
+      // manager: both servers of group dev; viewer: alpha directly, beta through team:everyone; stranger: beta only.
+      expect(await slugs(tokens.manager)).toEqual(['alpha', 'beta']);
+      expect(await slugs(tokens.viewer)).toEqual(['alpha', 'beta']);
+      expect(await slugs(tokens.stranger)).toEqual(['beta']);
+      expect((await api('GET', '/api/v1/servers?name=alp', { token: tokens.stranger })).body).toMatchObject({ items: [], total: 0 });
+      expect((await api('GET', '/api/v1/servers')).body.total).toBeGreaterThanOrEqual(4);
+    });
+
     it('shows a non-admin only the groups it holds a role on', async () => {
       expect((await api('GET', '/api/v1/groups', { token: tokens.manager })).body.items.map((g: { name: string }) => g.name)).toEqual(['dev']);
       expect((await api('GET', '/api/v1/groups', { token: tokens.stranger })).body).toMatchObject({ items: [], total: 0 });
+    });
+
+    it("changes a collaborator's role in place, and refuses a bad subject in the path", async () => {
+      const path = `/api/v1/servers/gamma/collaborators/${encodeURIComponent('user:Changer@example.com')}`;
+      expect((await api('PUT', path, { body: { role: 'viewer' } })).body).toMatchObject({ subject: 'user:changer@example.com', role: 'viewer' });
+      expect((await api('PUT', path, { body: { role: 'manager' } })).body).toMatchObject({ role: 'manager' });
+      expect((await api('GET', '/api/v1/servers/gamma/collaborators')).body.items.filter((c: { subject: string }) => c.subject === 'user:changer@example.com')).toHaveLength(1);
+      const bad = await api('PUT', '/api/v1/servers/gamma/collaborators/nobody', { body: { role: 'viewer' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.issues[0].path).toBe('subject');
+      expect((await api('DELETE', path)).status).toBe(204);
     });
 
     it('removes a collaborator named by its URL-encoded subject', async () => {

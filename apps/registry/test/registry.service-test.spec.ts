@@ -566,6 +566,9 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'PATCH /api/v1/virtual-servers/github',
         'POST /api/v1/virtual-servers',
         'POST /api/v1/virtual-servers/github/collaborators',
+        'PUT /api/v1/servers/github/collaborators/:subject',
+        'PUT /api/v1/groups/:name/collaborators/:subject',
+        'PUT /api/v1/virtual-servers/github/collaborators/:subject',
       ].sort());
     });
 
@@ -600,9 +603,9 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
     });
 
     it('refuses a valid key without admin rights on every route with 403 (privilege escalation)', async () => {
-      // Listing groups is open to every principal and shows only groups they hold a role on (tested with groups);
+      // Listing groups and servers is open to every principal and shows only what they hold a role on (tested in access.service-test);
       // the API-key routes are every user's for their own keys (tested with API keys).
-      for (const route of protectedRoutes(registry).filter((r) => r.permission !== 'groups:list' && r.permission !== 'api-keys:own')) {
+      for (const route of protectedRoutes(registry).filter((r) => r.permission !== 'groups:list' && r.permission !== 'servers:list' && r.permission !== 'api-keys:own')) {
         const answer = await call(route.method, route.url, { token: userToken, body: route.method === 'GET' || route.method === 'DELETE' ? undefined : { name: 'x', ownerEmail: 'evil@example.com', isAdmin: true } });
         expect({ route: `${route.method} ${route.url}`, status: answer.status, code: answer.body?.error?.code }).toEqual({ route: `${route.method} ${route.url}`, status: 403, code: 'forbidden' });
       }

@@ -177,21 +177,44 @@ export abstract class Bus {
   /** Appends an audit event durably; resolves once the stream has acknowledged it. */
   async publishAudit(event: AuditEvent): Promise<void> {
     const checked = parseOrThrow(AuditEventSchema, event, 'INVALID_REQUEST', 'audit event');
-    const headers: Headers = {};
-    propagation.inject(context.active(), headers);
-    await this.appendAudit(this.subjectOf(auditSubjectOf(checked.action)), JSON.stringify(checked), checked.id, headers);
+    const subject = auditSubjectOf(checked.action);
+    return tracer.startActiveSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': subject } }, async (span) => {
+      try {
+        const headers: Headers = {};
+        propagation.inject(context.active(), headers);
+        await this.appendAudit(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   /** Delivers each stored audit event to `handler` until it resolves (at least once). */
   async consumeAudit(handler: AuditHandler): Promise<BusSubscription> {
-    return this.consumeAuditStream(async (data) => {
+    return this.consumeAuditStream(async (data, headers) => {
       const parsed = AuditEventSchema.safeParse(safeJson(data));
       // An event that can never be valid is dropped rather than redelivered forever.
       if (!parsed.success) {
         this.options.onHandlerError?.('audit', new BusError('INVALID_REQUEST', 'invalid audit event dropped'));
         return;
       }
-      await handler(parsed.data);
+      // The writer's work joins the trace of the request that produced the event.
+      const subject = auditSubjectOf(parsed.data.action);
+      await context.with(propagation.extract(ROOT_CONTEXT, headers), () =>
+        tracer.startActiveSpan(`${subject} consume`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.destination.name': subject } }, async (span) => {
+          try {
+            await handler(parsed.data);
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: 'error' });
+            throw error;
+          } finally {
+            span.end();
+          }
+        }),
+      );
     });
   }
 }

@@ -14,7 +14,7 @@ export class InProcessBus extends Bus {
   readonly transportName = 'in-process';
   private readonly requestListeners = new Map<string, RequestListener[]>();
   private readonly eventListeners = new Map<string, Set<EventListener>>();
-  private readonly auditLog: { subject: string; data: string; messageId: string }[] = [];
+  private readonly auditLog: { subject: string; data: string; messageId: string; headers: Headers }[] = [];
   private readonly auditIds = new Set<string>();
   private auditConsumer: ((data: string, headers: Headers) => Promise<void>) | null = null;
   private draining = false;
@@ -68,11 +68,11 @@ export class InProcessBus extends Bus {
     return { unsubscribe: async () => void set.delete(onEvent) };
   }
 
-  protected async appendAudit(subject: string, data: string, messageId: string): Promise<void> {
+  protected async appendAudit(subject: string, data: string, messageId: string, headers: Headers): Promise<void> {
     this.assertOpen();
     if (this.auditIds.has(messageId)) return; // same de-duplication as JetStream's message id
     this.auditIds.add(messageId);
-    this.auditLog.push({ subject, data, messageId });
+    this.auditLog.push({ subject, data, messageId, headers: { ...headers } });
     this.drainAudit();
   }
 
@@ -92,7 +92,7 @@ export class InProcessBus extends Bus {
         while (this.auditLog.length && this.auditConsumer && !this.closed) {
           const next = this.auditLog[0];
           try {
-            await this.auditConsumer(next.data, {});
+            await this.auditConsumer(next.data, { ...next.headers });
             this.auditLog.shift();
           } catch (error) {
             this.options.onHandlerError?.('audit', error);

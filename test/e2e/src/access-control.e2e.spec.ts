@@ -5,8 +5,9 @@ import { admin, waitForAudit } from './gateway-scenario';
 
 /**
  * Issue 4 as users meet it: two people from the customer's IdP in different
- * teams, two real upstream MCP servers, groups, collaborators and a tool
- * policy set through the admin API, enforced by the edge.
+ * teams and one virtual account, two real upstream MCP servers and a virtual
+ * server composed of both; groups, collaborators and tool policies set
+ * through the admin API, enforced by the edge.
  */
 describe('access control at the edge (five services over NATS, a real IdP, two real upstreams)', () => {
   const AUDIENCE = 'https://gateway.e2e.example';
@@ -16,6 +17,7 @@ describe('access control at the edge (five services over NATS, a real IdP, two r
   let beta: EchoMcpServer;
   let aliceToken: string;
   let bobToken: string;
+  let botToken: string;
   let policyId: string;
   let policyEtag: string;
 
@@ -46,6 +48,25 @@ describe('access control at the edge (five services over NATS, a real IdP, two r
     const policy = await admin(gateway, 'POST', '/api/v1/servers/alpha/policies', { subject: 'team:dev', allow: ['*'], deny: ['request_*'] });
     expect(policy.status).toBe(201);
     policyId = policy.body.id;
+    // The virtual account may use beta's echo only, and see (not call) the virtual server.
+    expect((await admin(gateway, 'POST', '/api/v1/virtual-accounts', { name: 'ci-bot' })).status).toBe(201);
+    const issued = await admin(gateway, 'POST', '/api/v1/virtual-accounts/ci-bot/tokens', {});
+    expect(issued.status).toBe(201);
+    botToken = issued.body.token;
+    expect((await admin(gateway, 'POST', '/api/v1/servers/beta/collaborators', { subject: 'virtualaccount:ci-bot', role: 'user' })).status).toBe(201);
+    expect((await admin(gateway, 'POST', '/api/v1/servers/beta/policies', { subject: 'virtualaccount:ci-bot', allow: ['echo'] })).status).toBe(201);
+    const combo = await admin(gateway, 'POST', '/api/v1/virtual-servers', {
+      slug: 'combo',
+      name: 'Combo',
+      tools: [
+        { server: 'alpha', tool: 'echo', alias: 'alpha_echo' },
+        { server: 'beta', tool: 'echo', alias: 'beta_echo' },
+        { server: 'beta', tool: 'request_headers', alias: 'beta_headers' },
+      ],
+    });
+    expect(combo.status).toBe(201);
+    expect((await admin(gateway, 'POST', '/api/v1/virtual-servers/combo/collaborators', { subject: 'team:dev', role: 'user' })).status).toBe(201);
+    expect((await admin(gateway, 'POST', '/api/v1/virtual-servers/combo/collaborators', { subject: 'virtualaccount:ci-bot', role: 'viewer' })).status).toBe(201);
     aliceToken = await idp.mintAccessToken({ sub: 'alice', claims: { email: 'alice@acme.example', groups: ['dev'] } });
     bobToken = await idp.mintAccessToken({ sub: 'bob', claims: { email: 'bob@acme.example', groups: ['ops'] } });
   });
@@ -67,8 +88,26 @@ describe('access control at the edge (five services over NATS, a real IdP, two r
     expect(await bobOnBeta.callTool({ name: 'request_headers', arguments: {} })).toBeDefined();
   });
 
+  it('shows the virtual account only the tools of its policy', async () => {
+    const botOnBeta = await connect('beta', botToken);
+    expect(await names(botOnBeta)).toEqual(['echo']);
+    await expect(botOnBeta.callTool({ name: 'request_headers', arguments: {} })).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it('serves the virtual server: tools of both upstreams renamed, each call routed to its upstream', async () => {
+    const aliceOnCombo = await connect('combo', aliceToken);
+    expect(await names(aliceOnCombo)).toEqual(['alpha_echo', 'beta_echo', 'beta_headers']);
+    expect(await aliceOnCombo.callTool({ name: 'beta_echo', arguments: { message: 'to beta' } })).toMatchObject({ content: [{ type: 'text', text: 'to beta' }] });
+    expect(await aliceOnCombo.callTool({ name: 'alpha_echo', arguments: { message: 'to alpha' } })).toMatchObject({ content: [{ type: 'text', text: 'to alpha' }] });
+    await expect(aliceOnCombo.callTool({ name: 'echo', arguments: { message: 'x' } })).rejects.toMatchObject({ code: -32602 });
+    // A viewer sees the list but calls nothing.
+    const botOnCombo = await connect('combo', botToken);
+    expect(await names(botOnCombo)).toEqual(['alpha_echo', 'beta_echo', 'beta_headers']);
+    await expect(botOnCombo.callTool({ name: 'beta_echo', arguments: { message: 'x' } })).rejects.toMatchObject({ code: -32602 });
+  });
+
   it('answers 403 to a principal without any role on the server', async () => {
-    for (const [slug, token] of [['alpha', bobToken], ['beta', aliceToken]] as const) {
+    for (const [slug, token] of [['alpha', bobToken], ['beta', aliceToken], ['alpha', botToken], ['combo', bobToken]] as const) {
       const response = await fetch(`${gateway.edgeUrl}/mcp/${slug}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -82,9 +121,15 @@ describe('access control at the edge (five services over NATS, a real IdP, two r
   it('records every denial in the audit trail', async () => {
     const items = await waitForAudit(gateway, 'limit=200', (rows) => {
       const denied = rows.filter((r) => r.action === 'access.denied');
-      return denied.some((r) => r.server === 'alpha' && r.tool === 'request_headers') && denied.some((r) => r.server === 'alpha' && r.method === 'initialize') && denied.some((r) => r.server === 'beta');
+      return (
+        denied.some((r) => r.server === 'alpha' && r.tool === 'request_headers') &&
+        denied.some((r) => r.server === 'alpha' && r.method === 'initialize') &&
+        denied.some((r) => r.server === 'beta' && r.principal?.kind === 'virtual_account' && r.tool === 'request_headers') &&
+        denied.some((r) => r.server === 'combo' && r.tool === 'echo') &&
+        denied.some((r) => r.server === 'combo' && r.principal?.kind === 'virtual_account')
+      );
     });
-    const toolDenial = items.find((r) => r.action === 'access.denied' && r.tool === 'request_headers');
+    const toolDenial = items.find((r) => r.action === 'access.denied' && r.server === 'alpha' && r.tool === 'request_headers');
     expect(toolDenial).toMatchObject({ outcome: 'denied', principal: { kind: 'user', email: 'alice@acme.example' } });
   });
 
@@ -119,6 +164,11 @@ describe('access control at the edge (five services over NATS, a real IdP, two r
   });
 
   it('refuses bad input with 400/409 and a clear message, saving nothing', async () => {
+    const clash = await admin(gateway, 'POST', '/api/v1/virtual-servers', { slug: 'clash', name: 'x', tools: [{ server: 'alpha', tool: 'echo' }, { server: 'beta', tool: 'echo' }] });
+    expect(clash.status).toBe(409);
+    const missing = await admin(gateway, 'POST', '/api/v1/virtual-servers', { slug: 'missing', name: 'x', tools: [{ server: 'nowhere', tool: 'echo' }] });
+    expect(missing.body.error.issues).toEqual([{ path: 'tools.0.server', message: 'no server with slug "nowhere"' }]);
+    expect((await admin(gateway, 'GET', '/api/v1/virtual-servers/clash')).status).toBe(404);
     const badGlob = await admin(gateway, 'POST', '/api/v1/servers/beta/policies', { subject: 'team:ops', deny: ['no spaces'] });
     expect(badGlob.status).toBe(400);
     expect(badGlob.body.error.issues).toEqual([{ path: 'deny.0', message: expect.stringContaining('glob') }]);

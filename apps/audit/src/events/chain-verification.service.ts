@@ -14,11 +14,29 @@ export class ChainVerificationService {
    * the check began, in batches so the table never has to fit in memory.
    */
   async verify(batchSize = BATCH_SIZE): Promise<ChainVerdict> {
-    const upToSeq = await this.repository.lastSeq();
+    return this.verifyRange({}, batchSize);
+  }
+
+  /**
+   * Recomputes the links with `from <= seq <= to` (both optional). A range
+   * starting mid-chain starts from the stored hash of the row just before it:
+   * that row's own integrity is what a check of the range before proves.
+   */
+  async verifyRange(range: { from?: number; to?: number }, batchSize = BATCH_SIZE): Promise<ChainVerdict> {
+    const newest = await this.repository.lastSeq();
+    const upToSeq = range.to === undefined ? newest : Math.min(range.to, newest);
     // After retention the chain starts at the hash of the last removed row, recorded when it was removed.
     const checkpoint = await this.repository.latestRetentionCheckpoint();
-    const chain = new AuditChain(checkpoint?.anchorHash);
     let afterSeq = checkpoint?.deletedThroughSeq ?? 0;
+    let anchorHash = checkpoint?.anchorHash;
+    if (range.from !== undefined && range.from - 1 > afterSeq) {
+      const before = await this.repository.findLinkBefore(range.from);
+      if (before && before.seq > afterSeq) {
+        afterSeq = before.seq;
+        anchorHash = before.hash;
+      }
+    }
+    const chain = new AuditChain(anchorHash);
     for (;;) {
       const rows = await this.repository.findChainSlice(afterSeq, upToSeq, batchSize);
       for (const row of rows) {

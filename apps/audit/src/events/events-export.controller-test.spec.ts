@@ -273,4 +273,36 @@ describe(`${EventsController.name} export and live tail`, () => {
       expect((await get('/api/v1/audit/stream', USER_TOKEN)).status).toBe(403);
     });
   });
+  describe('GET /api/v1/audit/verify?from&to', () => {
+    const verify = async (query: string) => {
+      const response = await get(`/api/v1/audit/verify${query}`);
+      expect(response.status).toBe(200);
+      return response.json();
+    };
+
+    it('checks only the links in the range, starting from the stored link before it', async () => {
+      expect(await verify('?from=10000&to=10010')).toEqual({ ok: true, checked: 11 });
+      expect(await verify('?to=5')).toEqual({ ok: true, checked: 5 });
+    });
+
+    it('names the first broken link of a range after a row was altered', async () => {
+      const sql = new Client({ connectionString: database.url });
+      await sql.connect();
+      try {
+        await sql.query('ALTER TABLE audit.events DISABLE TRIGGER USER');
+        await sql.query(`UPDATE audit.events SET outcome = 'denied' WHERE seq = 15000`);
+        await sql.query('ALTER TABLE audit.events ENABLE TRIGGER USER');
+      } finally {
+        await sql.end();
+      }
+      expect(await verify('?from=14990&to=15010')).toEqual({ ok: false, checked: 11, firstBrokenSeq: 15000 });
+      expect(await verify('?from=14990&to=14999')).toEqual({ ok: true, checked: 10 });
+      expect(await verify('')).toMatchObject({ ok: false, firstBrokenSeq: 15000 });
+    });
+
+    it('refuses a range that ends before it starts', async () => {
+      expect((await get('/api/v1/audit/verify?from=10&to=5')).status).toBe(400);
+      expect((await get('/api/v1/audit/verify?from=abc')).status).toBe(400);
+    });
+  });
 });

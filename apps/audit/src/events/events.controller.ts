@@ -13,6 +13,7 @@ import type { ListEventsResponse, VerifyChainResponse } from './dto/audit-event-
 import { ExportEventsQuery, ExportEventsQuerySchema } from './dto/export-events.dto';
 import { ListEventsQuery, ListEventsQuerySchema } from './dto/list-events.dto';
 import { LastEventIdSchema, StreamEventsQuery, StreamEventsQuerySchema } from './dto/stream-events.dto';
+import { VerifyChainQuery, VerifyChainQuerySchema } from './dto/verify-chain.dto';
 import { EventsExportService } from './events-export.service';
 import { EventsStreamService } from './events-stream.service';
 import { EventsService } from './events.service';
@@ -76,7 +77,7 @@ export class EventsController {
 
   @Get('verify')
   @RequirePermission('audit:chain:verify')
-  verify(): Promise<VerifyChainResponse> {
-    return this.verification.verify();
+  verify(@Query(new ZodValidationPipe(VerifyChainQuerySchema, 'query')) query: VerifyChainQuery): Promise<VerifyChainResponse> {
+    return this.verification.verifyRange(query);
   }
 }

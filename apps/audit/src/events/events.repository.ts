@@ -96,6 +96,15 @@ export class EventsRepository {
     return rows[0] ? { deletedThroughSeq: Number(rows[0].deleted_through_seq), anchorHash: rows[0].anchor_hash } : null;
   }
 
+  /** The stored link just before `seq` (seqs can have gaps), or null when there is none. */
+  async findLinkBefore(seq: number): Promise<{ seq: number; hash: string } | null> {
+    const rows: { seq: string; hash: string }[] = await this.dataSource.query(
+      `SELECT "seq", "hash" FROM "audit"."events" WHERE "seq" < $1 ORDER BY "seq" DESC LIMIT 1`,
+      [seq],
+    );
+    return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
+  }
+
   /** Highest seq stored now, or 0 for an empty table. */
   async lastSeq(): Promise<number> {
     const rows: { seq: string | null }[] = await this.dataSource.query(`SELECT max("seq") AS "seq" FROM "audit"."events"`);

@@ -10,6 +10,7 @@ import type { AccessResource } from '../authorization/authorization.service';
 export const RegistryRoleGrants = {
   admin: [
     'servers:read',
+    'servers:list',
     'servers:write',
     'api-keys:read',
     'api-keys:write',
@@ -28,7 +29,7 @@ export const RegistryRoleGrants = {
     'virtual-accounts:write',
   ],
   // `api-keys:own`: the routes under /api/v1/api-keys, scoped to the caller's own keys unless they also hold `api-keys:read`/`api-keys:write`.
-  member: ['groups:list', 'api-keys:own'],
+  member: ['groups:list', 'servers:list', 'api-keys:own'],
 } as const;
 
 export type RegistryRole = keyof typeof RegistryRoleGrants;

@@ -32,16 +32,18 @@ export class AccessRulesRepository {
   }
 
   /**
-   * The rules of the virtual server `slug`: its own collaborators; the tool
+   * The rules of the virtual server `slug`: its own collaborators and tool
+   * policies (by the names it exposes); the tool
    * settings of the tools it exposes (a tool disabled on its server stays
    * hidden), by the names it exposes them under. Null when there is none.
    */
   async forVirtualServer(slug: string): Promise<TargetRules | null> {
     const virtualServer = await this.dataSource.getRepository(VirtualServerEntity).findOneBy({ slug });
     if (!virtualServer) return null;
-    const [collaborators, tools] = await Promise.all([
+    const [collaborators, tools, policies] = await Promise.all([
       this.dataSource.getRepository(CollaboratorEntity).findBy({ virtualServerId: virtualServer.id }),
       this.dataSource.getRepository(VirtualServerToolEntity).findBy({ virtualServerId: virtualServer.id }),
+      this.dataSource.getRepository(ToolPolicyEntity).findBy({ virtualServerId: virtualServer.id }),
     ]);
     const settings = tools.length === 0 ? [] : await this.dataSource.getRepository(ToolSettingEntity).findBy(tools.map((t) => ({ serverId: t.serverId, tool: t.tool })));
     return {
@@ -51,7 +53,7 @@ export class AccessRulesRepository {
         const setting = settings.find((s) => s.serverId === t.serverId && s.tool === t.tool);
         return setting ? [{ tool: t.alias, disabled: setting.disabled, description: setting.description }] : [];
       }),
-      policies: [],
+      policies: policies.map(({ subject, allow, deny }) => ({ subject, allow, deny })),
     };
   }
 

@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { RequirePermission } from '../access/require-permission.decorator';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import { CollaboratorService } from './collaborator.service';
-import { CollaboratorList, CollaboratorView, CreateCollaboratorBody, CreateCollaboratorBodySchema } from './dto/collaborator.dto';
+import { CollaboratorList, CollaboratorView, CreateCollaboratorBody, CreateCollaboratorBodySchema, SetCollaboratorRoleBody, SetCollaboratorRoleBodySchema } from './dto/collaborator.dto';
 
 const body = () => new ZodValidationPipe(CreateCollaboratorBodySchema, 'collaborator');
+const roleBody = () => new ZodValidationPipe(SetCollaboratorRoleBodySchema, 'collaborator role');
 
 /** `/servers/{slug}/collaborators`: who holds which role on one server. Subjects in paths are URL-encoded. */
 @Controller('api/v1/servers/:slug/collaborators')
@@ -21,6 +22,12 @@ export class ServerCollaboratorController {
   @RequirePermission('server:manage')
   add(@Param('slug') slug: string, @Body(body()) collaborator: CreateCollaboratorBody): Promise<CollaboratorView> {
     return this.collaborators.add({ kind: 'server', slug }, collaborator);
+  }
+
+  @Put(':subject')
+  @RequirePermission('server:manage')
+  setRole(@Param('slug') slug: string, @Param('subject') subject: string, @Body(roleBody()) change: SetCollaboratorRoleBody): Promise<CollaboratorView> {
+    return this.collaborators.setRole({ kind: 'server', slug }, subject, change.role);
   }
 
   @Delete(':subject')
@@ -48,6 +55,12 @@ export class VirtualServerCollaboratorController {
     return this.collaborators.add({ kind: 'virtual-server', slug }, collaborator);
   }
 
+  @Put(':subject')
+  @RequirePermission('virtual-server:manage')
+  setRole(@Param('slug') slug: string, @Param('subject') subject: string, @Body(roleBody()) change: SetCollaboratorRoleBody): Promise<CollaboratorView> {
+    return this.collaborators.setRole({ kind: 'virtual-server', slug }, subject, change.role);
+  }
+
   @Delete(':subject')
   @HttpCode(204)
   @RequirePermission('virtual-server:manage')
@@ -71,6 +84,12 @@ export class GroupCollaboratorController {
   @RequirePermission('group:manage')
   add(@Param('name') name: string, @Body(body()) collaborator: CreateCollaboratorBody): Promise<CollaboratorView> {
     return this.collaborators.add({ kind: 'group', name }, collaborator);
+  }
+
+  @Put(':subject')
+  @RequirePermission('group:manage')
+  setRole(@Param('name') name: string, @Param('subject') subject: string, @Body(roleBody()) change: SetCollaboratorRoleBody): Promise<CollaboratorView> {
+    return this.collaborators.setRole({ kind: 'group', name }, subject, change.role);
   }
 
   @Delete(':subject')

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { parseSubject } from '../authorization/subject';
 import { Clock } from '../clock';
-import { ConflictError, GroupNotFoundError, NotFoundError, ServerNotFoundError } from '../errors';
+import { ConflictError, GroupNotFoundError, InvalidRequestError, NotFoundError, ServerNotFoundError } from '../errors';
 import { RegistryChangeAnnouncer } from '../events/registry-change.announcer';
 import { GroupEntity } from '../groups/group.entity';
 import { ServerEntity } from '../servers/server.entity';
@@ -44,6 +44,29 @@ export class CollaboratorService {
         }
         throw error;
       }
+    });
+    await this.announcer.announce(servers, 'updated');
+    return toCollaboratorView(row);
+  }
+
+  /** Sets the role of `rawSubject` (URL-decoded path segment), adding the collaborator when absent. */
+  async setRole(target: CollaboratorTarget, rawSubject: string, role: CollaboratorEntity['role']): Promise<CollaboratorView> {
+    const subject = parseSubject(rawSubject);
+    if (subject === null) {
+      throw new InvalidRequestError('invalid collaborator: subject must be user:<email>, team:<name>, virtualaccount:<name> or external:<provider>/<sub>', [
+        { path: 'subject', message: 'must be user:<email>, team:<name>, virtualaccount:<name> or external:<provider>/<sub>' },
+      ]);
+    }
+    const { row, servers } = await this.dataSource.transaction(async (manager) => {
+      const { where, servers } = await this.locate(target, manager);
+      const repository = manager.getRepository(CollaboratorEntity);
+      const current = await repository.findOne({ where: { ...where, subject }, lock: { mode: 'pessimistic_write' } });
+      if (current) {
+        await repository.update({ id: current.id }, { role });
+        return { row: { ...current, role }, servers };
+      }
+      const row = await repository.save(repository.create({ serverId: null, groupId: null, virtualServerId: null, ...where, subject, role, createdAt: this.clock.now() }));
+      return { row, servers };
     });
     await this.announcer.announce(servers, 'updated');
     return toCollaboratorView(row);

@@ -20,7 +20,7 @@ import {
 import type { z } from 'zod';
 import type { RegistryPermission } from '../access/registry-permissions';
 import { CreateApiKeyBodySchema } from '../api-keys/dto/api-key.dto';
-import { CollaboratorListSchema, CollaboratorViewSchema, CreateCollaboratorBodySchema } from '../collaborators/dto/collaborator.dto';
+import { CollaboratorListSchema, CollaboratorViewSchema, CreateCollaboratorBodySchema, SetCollaboratorRoleBodySchema } from '../collaborators/dto/collaborator.dto';
 import { CreateGroupBodySchema, GroupPageSchema, GroupViewSchema, UpdateGroupBodySchema } from '../groups/dto/group.dto';
 import { ListQuerySchema } from '../http/list-query';
 import {
@@ -69,13 +69,14 @@ export interface ApiRoute {
 export const ApiErrorSchema = ApiErrorBodySchema;
 
 export const API_ROUTES: readonly ApiRoute[] = [
-  { method: 'get', path: '/api/v1/servers', tag: 'servers', summary: 'List servers (filter by slug or name)', permission: 'servers:read', query: ListServersQuerySchema, status: 200, response: ServerPageSchema },
+  { method: 'get', path: '/api/v1/servers', tag: 'servers', summary: 'List servers (filter by slug or name; non-admins: the ones they hold a role on)', permission: 'servers:list', query: ListServersQuerySchema, status: 200, response: ServerPageSchema },
   { method: 'post', path: '/api/v1/servers', tag: 'servers', summary: 'Register a server; header values are write-only', permission: 'servers:write', body: CreateServerBodySchema, status: 201, response: ServerViewSchema, etag: 'returns', errors: [409] },
   { method: 'get', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Read a server', permission: 'server:read', status: 200, response: ServerViewSchema, etag: 'returns' },
   { method: 'patch', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Change a server (admins and managers)', permission: 'server:manage', body: UpdateServerBodySchema, status: 200, response: ServerViewSchema, etag: 'checks', errors: [412] },
   { method: 'delete', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Delete a server and its credentials', permission: 'servers:write', status: 204 },
   { method: 'get', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a server', permission: 'server:read', status: 200, response: CollaboratorListSchema },
   { method: 'post', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on a server', permission: 'server:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
+  { method: 'put', path: '/api/v1/servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: "Set a subject's role on a server (adds it when absent)", permission: 'server:manage', body: SetCollaboratorRoleBodySchema, status: 200, response: CollaboratorViewSchema },
   { method: 'delete', path: '/api/v1/servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator (subject URL-encoded)', permission: 'server:manage', status: 204 },
   { method: 'get', path: '/api/v1/servers/{slug}/tools', tag: 'tools', summary: 'List tool settings of a server', permission: 'server:read', status: 200, response: ToolSettingListSchema },
   { method: 'put', path: '/api/v1/servers/{slug}/tools/{tool}', tag: 'tools', summary: 'Disable a tool or override its description', permission: 'server:manage', body: PutToolSettingBodySchema, status: 200, response: ToolSettingViewSchema },
@@ -92,6 +93,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'delete', path: '/api/v1/groups/{name}', tag: 'groups', summary: 'Delete a group (its servers stay)', permission: 'groups:write', status: 204 },
   { method: 'get', path: '/api/v1/groups/{name}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a group', permission: 'group:read', status: 200, response: CollaboratorListSchema },
   { method: 'post', path: '/api/v1/groups/{name}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on every server of a group', permission: 'group:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
+  { method: 'put', path: '/api/v1/groups/{name}/collaborators/{subject}', tag: 'collaborators', summary: "Set a subject's role on a group", permission: 'group:manage', body: SetCollaboratorRoleBodySchema, status: 200, response: CollaboratorViewSchema },
   { method: 'delete', path: '/api/v1/groups/{name}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator of a group', permission: 'group:manage', status: 204 },
   { method: 'get', path: '/api/v1/virtual-servers', tag: 'virtual servers', summary: 'List virtual servers', permission: 'virtual-servers:read', query: ListQuerySchema, status: 200, response: VirtualServerPageSchema },
   { method: 'post', path: '/api/v1/virtual-servers', tag: 'virtual servers', summary: 'Compose tools of several servers under one slug (name clashes refused)', permission: 'virtual-servers:write', body: CreateVirtualServerBodySchema, status: 201, response: VirtualServerViewSchema, etag: 'returns', errors: [409] },
@@ -100,6 +102,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'delete', path: '/api/v1/virtual-servers/{slug}', tag: 'virtual servers', summary: 'Delete a virtual server', permission: 'virtual-servers:write', status: 204 },
   { method: 'get', path: '/api/v1/virtual-servers/{slug}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a virtual server', permission: 'virtual-server:read', status: 200, response: CollaboratorListSchema },
   { method: 'post', path: '/api/v1/virtual-servers/{slug}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on a virtual server', permission: 'virtual-server:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
+  { method: 'put', path: '/api/v1/virtual-servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: "Set a subject's role on a virtual server", permission: 'virtual-server:manage', body: SetCollaboratorRoleBodySchema, status: 200, response: CollaboratorViewSchema },
   { method: 'delete', path: '/api/v1/virtual-servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: 'Remove a collaborator of a virtual server', permission: 'virtual-server:manage', status: 204 },
   { method: 'get', path: '/api/v1/api-keys', tag: 'api keys', summary: 'List gateway API keys (non-admins: their own)', permission: 'api-keys:own', status: 200, response: ListApiKeysResponseSchema },
   { method: 'post', path: '/api/v1/api-keys', tag: 'api keys', summary: 'Create an API key (the token is shown once; non-admins: for themselves, never admin)', permission: 'api-keys:own', body: CreateApiKeyBodySchema, status: 201, response: CreateApiKeyResponseSchema },

@@ -36,10 +36,11 @@ export class ServerController {
     return withEtag(reply, await this.servers.create(body, actor));
   }
 
+  /** Admins see every server; anyone else only the servers they hold a role on (directly or through a group). */
   @Get()
-  @RequirePermission('servers:read')
-  list(@Query(new ZodValidationPipe(ListServersQuerySchema, 'query')) query: ListServersQuery): Promise<ServerPage> {
-    return this.servers.list(query.limit, query.offset, query.name);
+  @RequirePermission('servers:list')
+  list(@Query(new ZodValidationPipe(ListServersQuerySchema, 'query')) query: ListServersQuery, @CurrentPrincipal() principal: Principal): Promise<ServerPage> {
+    return this.servers.list(query.limit, query.offset, query.name, principal);
   }
 
   /** Collaborators with any role see the server; its header values never appear. */

@@ -35,9 +35,20 @@ export class ServerRepository {
     return manager.getRepository(ServerEntity).findOne({ where: { slug }, lock: { mode: 'pessimistic_write' } });
   }
 
-  list(limit: number, offset: number, name?: string): Promise<[ServerEntity[], number]> {
+  /**
+   * A page of servers; with `visibleTo` (one subject list per party: the
+   * principal, and its actor if any), only servers on which every party holds
+   * a role, directly or through the server's group.
+   */
+  list(limit: number, offset: number, name?: string, visibleTo: string[][] | null = null): Promise<[ServerEntity[], number]> {
     const builder = this.dataSource.getRepository(ServerEntity).createQueryBuilder('s').orderBy('s.slug', 'ASC').take(limit).skip(offset);
-    if (name) builder.where('(s.slug ILIKE :name OR s.name ILIKE :name)', { name: containsPattern(name) });
+    if (name) builder.andWhere('(s.slug ILIKE :name OR s.name ILIKE :name)', { name: containsPattern(name) });
+    (visibleTo ?? []).forEach((subjects, i) => {
+      builder.andWhere(
+        `EXISTS (SELECT 1 FROM "registry"."collaborators" c${i} WHERE (c${i}.server_id = s.id OR (s.group_id IS NOT NULL AND c${i}.group_id = s.group_id)) AND c${i}.subject = ANY(:subjects${i}))`,
+        { [`subjects${i}`]: subjects },
+      );
+    });
     return builder.getManyAndCount();
   }
 

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
 import { ConflictError, InvalidRequestError, ServerNotFoundError } from '../errors';
 import { CreateServerBody, ServerPage, ServerView, SLUG_PATTERN, toServerTarget, toServerView, UpdateServerBody } from './dto/server.dto';
+import { actorPartyOf, partyOf, subjectsOf } from '../authorization/subject';
 import { checkIfMatch } from '../http/etag';
 import { OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
@@ -77,8 +78,12 @@ export class ServerService {
     return toServerView(await this.find(slug));
   }
 
-  async list(limit: number, offset: number, name?: string): Promise<ServerPage> {
-    const [servers, total] = await this.servers.list(limit, offset, name);
+  async list(limit: number, offset: number, name: string | undefined, principal: Principal): Promise<ServerPage> {
+    const visibleTo =
+      principal.isAdmin && !principal.actor
+        ? null
+        : [[...subjectsOf(partyOf(principal))], ...(principal.actor ? [[...subjectsOf(actorPartyOf(principal.actor))]] : [])];
+    const [servers, total] = await this.servers.list(limit, offset, name, visibleTo);
     return { items: servers.map(toServerView), total, limit, offset };
   }
 

@@ -1,13 +1,16 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-/** Allow/deny tool globs for one subject on one server; deny wins. `allow` null: no allow-list. */
+/** Allow/deny tool globs for one subject on one server or virtual server (by the names it exposes); deny wins. `allow` null: no allow-list. */
 @Entity({ name: 'tool_policies' })
 export class ToolPolicyEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'server_id', type: 'uuid' })
-  serverId!: string;
+  @Column({ name: 'server_id', type: 'uuid', nullable: true })
+  serverId!: string | null;
+
+  @Column({ name: 'virtual_server_id', type: 'uuid', nullable: true })
+  virtualServerId!: string | null;
 
   @Column({ type: 'text' })
   subject!: string;

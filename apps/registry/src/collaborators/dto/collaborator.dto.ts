@@ -10,6 +10,10 @@ export const CreateCollaboratorBodySchema = z.strictObject({
 });
 export type CreateCollaboratorBody = z.output<typeof CreateCollaboratorBodySchema>;
 
+/** `PUT …/collaborators/{subject}`: sets the subject's role, adding it when absent. */
+export const SetCollaboratorRoleBodySchema = z.strictObject({ role: z.enum(CollaboratorRoles) });
+export type SetCollaboratorRoleBody = z.output<typeof SetCollaboratorRoleBodySchema>;
+
 export const CollaboratorViewSchema = z.object({ subject: z.string(), role: z.enum(CollaboratorRoles), createdAt: z.iso.datetime() });
 export type CollaboratorView = z.infer<typeof CollaboratorViewSchema>;
 export const CollaboratorListSchema = z.object({ items: z.array(CollaboratorViewSchema) });
