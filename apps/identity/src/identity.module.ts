@@ -17,6 +17,9 @@ import { TeamsModule } from './teams/teams.module';
 import { UserEntity } from './users/user.entity';
 import { UsersModule } from './users/users.module';
 import { VirtualAccountsModule } from './virtual-accounts/virtual-accounts.module';
+import { TokenExchangeModule } from './token-exchange/token-exchange.module';
+import { TOKEN_EXCHANGE_OPTIONS } from './token-exchange/token-exchange.options';
+import type { Keyring } from '@portcullis/crypto';
 
 export const IDENTITY_SCHEMA = 'identity';
 
@@ -30,6 +33,10 @@ export interface IdentityModuleOptions {
   bootstrapAdminToken?: string;
   /** The time source; tests pass a frozen one. */
   clock?: Clock;
+  /** Seals identity's private signing keys (`IDENTITY_KEYS`); without it identity issues no JWTs and token exchange is refused. */
+  keyring?: Keyring;
+  /** The gateway's public URL (`PUBLIC_URL`): `iss` and `aud` of the JWTs identity issues. Default `http://localhost:8080`. */
+  publicUrl?: string;
 }
 
 /** The whole identity service: `identity.authenticate` and `identity.admin.*` on the bus, health and metrics over HTTP. */
@@ -58,13 +65,15 @@ export class IdentityModule {
         UsersModule,
         TeamsModule,
         VirtualAccountsModule,
+        TokenExchangeModule,
         BootstrapModule.register({ bootstrapAdminToken: options.bootstrapAdminToken }),
       ],
       providers: [
         { provide: Clock, useValue: options.clock ?? new Clock() },
         { provide: APP_FILTER, useClass: IdentityExceptionFilter },
+        { provide: TOKEN_EXCHANGE_OPTIONS, useValue: { keyring: options.keyring, publicUrl: (options.publicUrl ?? 'http://localhost:8080').replace(/\/+$/, '') } },
       ],
-      exports: [Clock],
+      exports: [Clock, TOKEN_EXCHANGE_OPTIONS],
     };
   }
 }

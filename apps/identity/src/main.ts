@@ -25,6 +25,8 @@ async function bootstrap(): Promise<void> {
       logger,
       databaseUrl: config.DATABASE_URL,
       bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN,
+      keyring: config.IDENTITY_KEYS,
+      publicUrl: config.PUBLIC_URL,
     }),
     new FastifyAdapter(),
     { logger: new PinoNestLogger(logger) },

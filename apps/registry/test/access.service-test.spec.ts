@@ -319,6 +319,16 @@ describe('registry access control (real PostgreSQL; identity and registry on one
       expect((await api('GET', '/api/v1/virtual-servers/combo', { token: tokens.stranger })).status).toBe(403);
     });
 
+    it('applies tool policies by the names the virtual server exposes', async () => {
+      const created = await api('POST', '/api/v1/virtual-servers/combo/policies', { body: { subject: 'team:dev', deny: ['alpha_*'] } });
+      expect(created.status).toBe(201);
+      const decision = await authorize(user('dev1@example.com', ['dev']), 'combo');
+      expect(['alpha_echo', 'echo'].filter((tool) => isToolVisible(decision, tool))).toEqual(['echo']);
+      expect((await api('GET', '/api/v1/virtual-servers/combo/policies')).body.items).toHaveLength(1);
+      expect((await api('GET', `/api/v1/servers/alpha/policies/${created.body.id}`)).status).toBe(404);
+      expect((await api('DELETE', `/api/v1/virtual-servers/combo/policies/${created.body.id}`)).status).toBe(204);
+    });
+
     it('stops a lost update with If-Match, and replaces the tool list', async () => {
       const read = await api('GET', '/api/v1/virtual-servers/combo');
       const changed = await api('PATCH', '/api/v1/virtual-servers/combo', { body: { tools: [tools[0]] }, headers: { 'if-match': read.headers.etag as string } });

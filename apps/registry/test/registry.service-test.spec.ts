@@ -569,6 +569,11 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'PUT /api/v1/servers/github/collaborators/:subject',
         'PUT /api/v1/groups/:name/collaborators/:subject',
         'PUT /api/v1/virtual-servers/github/collaborators/:subject',
+        'GET /api/v1/virtual-servers/github/policies',
+        'POST /api/v1/virtual-servers/github/policies',
+        'GET /api/v1/virtual-servers/github/policies/:id',
+        'PATCH /api/v1/virtual-servers/github/policies/:id',
+        'DELETE /api/v1/virtual-servers/github/policies/:id',
       ].sort());
     });
 

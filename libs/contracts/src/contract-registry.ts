@@ -3,6 +3,7 @@ import { EventSubjects, RequestSubjects } from './subjects';
 import * as identity from './identity.contract';
 import * as identityProviders from './identity-provider.contract';
 import * as identityAdmin from './identity-admin.contract';
+import * as tokenExchange from './token-exchange.contract';
 import * as registry from './registry.contract';
 import * as access from './access.contract';
 import * as virtualServers from './virtual-server.contract';
@@ -38,6 +39,8 @@ export const RequestContracts = {
   [RequestSubjects.identityAdminVirtualAccountTokenList]: { request: identityAdmin.ListVirtualAccountTokensRequestSchema, response: identityAdmin.ListVirtualAccountTokensResponseSchema },
   [RequestSubjects.identityAdminVirtualAccountTokenRotate]: { request: identityAdmin.RotateVirtualAccountTokenRequestSchema, response: identityAdmin.RotatedVirtualAccountTokenResponseSchema },
   [RequestSubjects.identityAdminVirtualAccountTokenRevoke]: { request: identityAdmin.RevokeVirtualAccountTokenRequestSchema, response: identityAdmin.VirtualAccountTokenResponseSchema },
+  [RequestSubjects.identityExchange]: { request: tokenExchange.TokenExchangeRequestSchema, response: tokenExchange.TokenExchangeResponseSchema },
+  [RequestSubjects.identityJwks]: { request: tokenExchange.JwksRequestSchema, response: tokenExchange.JwksResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
   [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },

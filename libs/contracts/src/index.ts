@@ -4,6 +4,7 @@ export * from './principal.schema';
 export * from './identity.contract';
 export * from './identity-provider.contract';
 export * from './identity-admin.contract';
+export * from './token-exchange.contract';
 export * from './registry.contract';
 export * from './access.contract';
 export * from './virtual-server.contract';

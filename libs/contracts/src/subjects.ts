@@ -30,6 +30,8 @@ export const RequestSubjects = {
   identityAdminVirtualAccountTokenList: 'identity.admin.virtual-account.token.list',
   identityAdminVirtualAccountTokenRotate: 'identity.admin.virtual-account.token.rotate',
   identityAdminVirtualAccountTokenRevoke: 'identity.admin.virtual-account.token.revoke',
+  identityExchange: 'identity.exchange',
+  identityJwks: 'identity.jwks',
   // identity subjects added later go here
   registryResolve: 'registry.resolve',
   registryAuthorize: 'registry.authorize',

@@ -11,6 +11,7 @@ import { VIRTUAL_ACCOUNT_TOKEN_SCHEME } from '../virtual-accounts/virtual-accoun
 import { VirtualAccountRepository } from '../virtual-accounts/virtual-account.repository';
 import { UserDirectoryRepository } from '../users/user-directory.repository';
 import { JwtAuthenticator, JwtRejection, looksLikeJwt } from '../jwt/jwt-authenticator.service';
+import { GatewayJwtService } from '../token-exchange/gateway-jwt.service';
 
 /** `last_used_at` is written at most this often per key, so authentication stays a read. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -22,6 +23,7 @@ export class AuthenticationService {
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly jwts: JwtAuthenticator,
+    private readonly gatewayJwts: GatewayJwtService,
     private readonly virtualAccounts: VirtualAccountRepository,
     private readonly users: UserDirectoryRepository,
     private readonly clock: Clock,
@@ -69,7 +71,8 @@ export class AuthenticationService {
   /** An identity provider's access token: the reason for a refusal goes to the log (never the token), the caller learns only "invalid token". */
   private async authenticateJwt(token: string): Promise<AuthenticateResponse> {
     try {
-      const authenticated = await this.jwts.authenticate(token);
+      // A JWT the gateway issued itself (token exchange) is checked against identity's own keys only.
+      const authenticated = this.gatewayJwts.isGatewayJwt(token) ? await this.gatewayJwts.authenticate(token) : await this.jwts.authenticate(token);
       this.outcomes.inc({ outcome: 'success' });
       return authenticated;
     } catch (error) {

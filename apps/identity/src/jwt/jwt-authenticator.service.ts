@@ -140,7 +140,7 @@ function groupsOf(value: unknown): string[] {
 }
 
 /** jose's stable error codes → why we refused; anything else (the JWKS could not be fetched) means we could not tell. */
-function rejectionOf(error: unknown, provider: string): Error {
+export function rejectionOf(error: unknown, provider: string): Error {
   if (error instanceof jose.JWTExpired) return new JwtRejection('expired', provider);
   if (error instanceof jose.JWTClaimValidationFailed) {
     const byClaim: Record<string, CredentialRejection> = { nbf: 'not_yet_valid', iat: 'not_yet_valid', aud: 'wrong_audience', iss: 'wrong_issuer', typ: 'wrong_token_type' };

@@ -42,6 +42,11 @@ export class ToolSettingController {
   }
 }
 
+function withEtag(reply: FastifyReply, versioned: { view: ToolPolicyView; version: number }): ToolPolicyView {
+  void reply.header('etag', etagOf(versioned.version));
+  return versioned.view;
+}
+
 /** `/servers/{slug}/policies`: allow/deny tool globs per subject; deny wins. */
 @Controller('api/v1/servers/:slug/policies')
 export class ToolPolicyController {
@@ -50,7 +55,7 @@ export class ToolPolicyController {
   @Get()
   @RequirePermission('server:read')
   list(@Param('slug') slug: string): Promise<ToolPolicyList> {
-    return this.tools.listPolicies(slug);
+    return this.tools.listPolicies({ kind: 'server', slug });
   }
 
   @Post()
@@ -60,17 +65,13 @@ export class ToolPolicyController {
     @Body(new ZodValidationPipe(CreateToolPolicyBodySchema, 'tool policy')) body: CreateToolPolicyBody,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ToolPolicyView> {
-    const { view, version } = await this.tools.createPolicy(slug, body);
-    void reply.header('etag', etagOf(version));
-    return view;
+    return withEtag(reply, await this.tools.createPolicy({ kind: 'server', slug }, body));
   }
 
   @Get(':id')
   @RequirePermission('server:read')
   async get(@Param('slug') slug: string, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<ToolPolicyView> {
-    const { view, version } = await this.tools.getPolicy(slug, id);
-    void reply.header('etag', etagOf(version));
-    return view;
+    return withEtag(reply, await this.tools.getPolicy({ kind: 'server', slug }, id));
   }
 
   @Patch(':id')
@@ -82,15 +83,60 @@ export class ToolPolicyController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ToolPolicyView> {
-    const { view, version } = await this.tools.updatePolicy(slug, id, body, ifMatch);
-    void reply.header('etag', etagOf(version));
-    return view;
+    return withEtag(reply, await this.tools.updatePolicy({ kind: 'server', slug }, id, body, ifMatch));
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequirePermission('server:manage')
   remove(@Param('slug') slug: string, @Param('id') id: string): Promise<void> {
-    return this.tools.removePolicy(slug, id);
+    return this.tools.removePolicy({ kind: 'server', slug }, id);
+  }
+}
+
+/** `/virtual-servers/{slug}/policies`: the same, on the names a virtual server exposes. */
+@Controller('api/v1/virtual-servers/:slug/policies')
+export class VirtualServerPolicyController {
+  constructor(private readonly tools: ToolService) {}
+
+  @Get()
+  @RequirePermission('virtual-server:read')
+  list(@Param('slug') slug: string): Promise<ToolPolicyList> {
+    return this.tools.listPolicies({ kind: 'virtual-server', slug });
+  }
+
+  @Post()
+  @RequirePermission('virtual-server:manage')
+  async create(
+    @Param('slug') slug: string,
+    @Body(new ZodValidationPipe(CreateToolPolicyBodySchema, 'tool policy')) body: CreateToolPolicyBody,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ToolPolicyView> {
+    return withEtag(reply, await this.tools.createPolicy({ kind: 'virtual-server', slug }, body));
+  }
+
+  @Get(':id')
+  @RequirePermission('virtual-server:read')
+  async get(@Param('slug') slug: string, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<ToolPolicyView> {
+    return withEtag(reply, await this.tools.getPolicy({ kind: 'virtual-server', slug }, id));
+  }
+
+  @Patch(':id')
+  @RequirePermission('virtual-server:manage')
+  async update(
+    @Param('slug') slug: string,
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(UpdateToolPolicyBodySchema, 'tool policy change')) body: UpdateToolPolicyBody,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ToolPolicyView> {
+    return withEtag(reply, await this.tools.updatePolicy({ kind: 'virtual-server', slug }, id, body, ifMatch));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequirePermission('virtual-server:manage')
+  remove(@Param('slug') slug: string, @Param('id') id: string): Promise<void> {
+    return this.tools.removePolicy({ kind: 'virtual-server', slug }, id);
   }
 }

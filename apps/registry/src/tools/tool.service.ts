@@ -17,12 +17,22 @@ import {
   toToolSettingView,
   UpdateToolPolicyBody,
 } from './dto/tool.dto';
+import { VirtualServerEntity } from '../virtual-servers/virtual-server.entity';
+import { VirtualServerNotFoundError } from '../virtual-servers/virtual-server.service';
 import { ToolPolicyEntity } from './tool-policy.entity';
 import { ToolSettingEntity } from './tool-setting.entity';
 
 const UNIQUE_VIOLATION = '23505';
 
-/** Per-tool settings and per-subject tool policies of a server. */
+/** Tool policies live on a server or on a virtual server (by the names it exposes). */
+export type PolicyTarget = { kind: 'server' | 'virtual-server'; slug: string };
+
+interface Located {
+  where: { serverId: string } | { virtualServerId: string };
+  owner: { id: string; slug: string };
+}
+
+/** Per-tool settings of a server, and per-subject tool policies of a server or virtual server. */
 @Injectable()
 export class ToolService {
   constructor(
@@ -59,61 +69,73 @@ export class ToolService {
     await this.announcer.announce([server], 'updated');
   }
 
-  async listPolicies(slug: string): Promise<ToolPolicyList> {
-    const server = await this.server(slug, this.dataSource.manager);
-    const rows = await this.dataSource.getRepository(ToolPolicyEntity).find({ where: { serverId: server.id }, order: { subject: 'ASC' } });
+  async listPolicies(target: PolicyTarget): Promise<ToolPolicyList> {
+    const { where } = await this.locate(target, this.dataSource.manager);
+    const rows = await this.dataSource.getRepository(ToolPolicyEntity).find({ where, order: { subject: 'ASC' } });
     return { items: rows.map(toToolPolicyView) };
   }
 
-  async getPolicy(slug: string, id: string): Promise<{ view: ToolPolicyView; version: number }> {
-    const server = await this.server(slug, this.dataSource.manager);
-    const row = await this.policy(server, id, this.dataSource.manager);
+  async getPolicy(target: PolicyTarget, id: string): Promise<{ view: ToolPolicyView; version: number }> {
+    const located = await this.locate(target, this.dataSource.manager);
+    const row = await this.policy(located, id, this.dataSource.manager);
     return { view: toToolPolicyView(row), version: row.version };
   }
 
-  async createPolicy(slug: string, body: CreateToolPolicyBody): Promise<{ view: ToolPolicyView; version: number }> {
+  async createPolicy(target: PolicyTarget, body: CreateToolPolicyBody): Promise<{ view: ToolPolicyView; version: number }> {
     const now = this.clock.now();
-    const { server, row } = await this.dataSource.transaction(async (manager) => {
-      const server = await this.server(slug, manager);
+    const { owner, row } = await this.dataSource.transaction(async (manager) => {
+      const { where, owner } = await this.locate(target, manager);
       try {
-        const row = await manager
-          .getRepository(ToolPolicyEntity)
-          .save(manager.getRepository(ToolPolicyEntity).create({ serverId: server.id, subject: body.subject, allow: body.allow, deny: body.deny, version: 1, createdAt: now, updatedAt: now }));
-        return { server, row };
+        const repository = manager.getRepository(ToolPolicyEntity);
+        const row = await repository.save(
+          repository.create({ serverId: null, virtualServerId: null, ...where, subject: body.subject, allow: body.allow, deny: body.deny, version: 1, createdAt: now, updatedAt: now }),
+        );
+        return { owner, row };
       } catch (error) {
         if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
-          throw new ConflictError(`server "${slug}" already has a tool policy for "${body.subject}"; change that one`, { cause: error });
+          throw new ConflictError(`"${target.slug}" already has a tool policy for "${body.subject}"; change that one`, { cause: error });
         }
         throw error;
       }
     });
-    await this.announcer.announce([server], 'updated');
+    await this.announcer.announce([owner], 'updated');
     return { view: toToolPolicyView(row), version: row.version };
   }
 
-  async updatePolicy(slug: string, id: string, body: UpdateToolPolicyBody, ifMatch: string | undefined): Promise<{ view: ToolPolicyView; version: number }> {
-    const { server, row } = await this.dataSource.transaction(async (manager) => {
-      const server = await this.server(slug, manager);
-      const current = await this.policy(server, id, manager, true);
+  async updatePolicy(target: PolicyTarget, id: string, body: UpdateToolPolicyBody, ifMatch: string | undefined): Promise<{ view: ToolPolicyView; version: number }> {
+    const { owner, row } = await this.dataSource.transaction(async (manager) => {
+      const located = await this.locate(target, manager);
+      const current = await this.policy(located, id, manager, true);
       checkIfMatch(ifMatch, current.version, 'the tool policy');
       await manager.getRepository(ToolPolicyEntity).update(
         { id: current.id },
         { ...(body.allow !== undefined && { allow: body.allow }), ...(body.deny !== undefined && { deny: body.deny }), version: current.version + 1, updatedAt: this.clock.now() },
       );
-      return { server, row: await manager.getRepository(ToolPolicyEntity).findOneByOrFail({ id: current.id }) };
+      return { owner: located.owner, row: await manager.getRepository(ToolPolicyEntity).findOneByOrFail({ id: current.id }) };
     });
-    await this.announcer.announce([server], 'updated');
+    await this.announcer.announce([owner], 'updated');
     return { view: toToolPolicyView(row), version: row.version };
   }
 
-  async removePolicy(slug: string, id: string): Promise<void> {
-    const server = await this.dataSource.transaction(async (manager) => {
-      const server = await this.server(slug, manager);
-      const row = await this.policy(server, id, manager, true);
+  async removePolicy(target: PolicyTarget, id: string): Promise<void> {
+    const owner = await this.dataSource.transaction(async (manager) => {
+      const located = await this.locate(target, manager);
+      const row = await this.policy(located, id, manager, true);
       await manager.getRepository(ToolPolicyEntity).delete({ id: row.id });
-      return server;
+      return located.owner;
     });
-    await this.announcer.announce([server], 'updated');
+    await this.announcer.announce([owner], 'updated');
+  }
+
+  /** The row filter of the target's policies, and the server or virtual server a change to them is announced for. */
+  private async locate(target: PolicyTarget, manager: EntityManager): Promise<Located> {
+    if (target.kind === 'server') {
+      const server = await this.server(target.slug, manager);
+      return { where: { serverId: server.id }, owner: server };
+    }
+    const virtualServer = await manager.getRepository(VirtualServerEntity).findOneBy({ slug: target.slug });
+    if (!virtualServer) throw new VirtualServerNotFoundError(target.slug);
+    return { where: { virtualServerId: virtualServer.id }, owner: virtualServer };
   }
 
   private async server(slug: string, manager: EntityManager): Promise<ServerEntity> {
@@ -122,12 +144,13 @@ export class ToolService {
     return server;
   }
 
-  private async policy(server: ServerEntity, id: string, manager: EntityManager, forUpdate = false): Promise<ToolPolicyEntity> {
+  private async policy(located: Located, id: string, manager: EntityManager, forUpdate = false): Promise<ToolPolicyEntity> {
     const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
     const row = valid
-      ? await manager.getRepository(ToolPolicyEntity).findOne({ where: { id, serverId: server.id }, ...(forUpdate && { lock: { mode: 'pessimistic_write' as const } }) })
+      ? await manager.getRepository(ToolPolicyEntity).findOne({ where: { id, ...located.where }, ...(forUpdate && { lock: { mode: 'pessimistic_write' as const } }) })
       : null;
-    if (!row) throw new NotFoundError(`server "${server.slug}" has no tool policy ${id.slice(0, 40)}`);
+    if (!row) throw new NotFoundError(`"${located.owner.slug}" has no tool policy ${id.slice(0, 40)}`);
     return row;
   }
+
 }

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ToolPolicyController, ToolSettingController } from './tool.controller';
+import { ToolPolicyController, ToolSettingController, VirtualServerPolicyController } from './tool.controller';
 import { ToolService } from './tool.service';
 
 @Module({
-  controllers: [ToolSettingController, ToolPolicyController],
+  controllers: [ToolSettingController, ToolPolicyController, VirtualServerPolicyController],
   providers: [ToolService],
 })
 export class ToolsModule {}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { UsersModule } from '../users/users.module';
+import { GatewayJwtService } from './gateway-jwt.service';
+import { SigningKeyService } from './signing-key.service';
+
+/** identity's own signing keys and the JWTs it signs with them. */
+@Module({
+  imports: [UsersModule],
+  providers: [SigningKeyService, GatewayJwtService],
+  exports: [SigningKeyService, GatewayJwtService],
+})
+export class GatewayTokensModule {}
