@@ -270,16 +270,33 @@ describe.each(transports)('$name', (transport) => {
   });
 
   describe('audit', () => {
+    // Each case gets its own stream and durable consumer: a consumer closed by an earlier
+    // case can leave a pull request on the server that would hold the next case's first event.
+    let own: Ends;
+    const consumers: BusSubscription[] = [];
+
+    beforeEach(async () => {
+      own = await transport.open(options());
+    });
+
+    afterEach(async () => {
+      await Promise.all(consumers.splice(0).map((s) => s.unsubscribe()));
+      await own.caller.close();
+      await own.server.close();
+      await transport.dispose(own);
+    });
+
     /** Collects the events a consumer acknowledged, keeping only those this test appended. */
     async function consume(mine: AuditEvent[], handler: (event: AuditEvent) => Promise<void> = async () => undefined) {
       const ids = new Set(mine.map((e) => e.id));
       const received: string[] = [];
-      await serve(
-        server.consumeAudit(async (event) => {
+      consumers.push(
+        await own.server.consumeAudit(async (event) => {
           await handler(event);
           if (ids.has(event.id)) received.push(event.id);
         }),
       );
+      await Promise.all([own.server.ping(), own.caller.ping()]);
       return received;
     }
 
@@ -287,13 +304,13 @@ describe.each(transports)('$name', (transport) => {
       const events = Array.from({ length: 50 }, () => auditEvent());
       const received = await consume(events);
 
-      for (const event of events) await caller.publishAudit(event);
+      for (const event of events) await own.caller.publishAudit(event);
       await eventually(() => expect(received).toEqual(events.map((e) => e.id)));
     });
 
     it('keeps events appended while no consumer runs, until one starts', async () => {
       const events = [auditEvent(), auditEvent({ action: 'access.denied', outcome: 'denied' })];
-      for (const event of events) await caller.publishAudit(event);
+      for (const event of events) await own.caller.publishAudit(event);
 
       const received = await consume(events);
       await eventually(() => expect(received).toEqual(events.map((e) => e.id)));
@@ -303,9 +320,9 @@ describe.each(transports)('$name', (transport) => {
       const [event, sentinel] = [auditEvent(), auditEvent()];
       const received = await consume([event, sentinel]);
 
-      await caller.publishAudit(event);
-      await caller.publishAudit(event);
-      await caller.publishAudit(sentinel);
+      await own.caller.publishAudit(event);
+      await own.caller.publishAudit(event);
+      await own.caller.publishAudit(sentinel);
       // Delivery is in order, so once the sentinel arrives any duplicate would have too.
       await eventually(() => expect(received).toEqual([event.id, sentinel.id]));
     });
@@ -317,14 +334,14 @@ describe.each(transports)('$name', (transport) => {
         if (event.id === events[0].id && ++attempts === 1) throw new Error('audit store unavailable');
       });
 
-      for (const event of events) await caller.publishAudit(event);
+      for (const event of events) await own.caller.publishAudit(event);
       await eventually(() => expect(received).toEqual(events.map((e) => e.id)));
       expect(attempts).toBe(2);
     });
 
     it('refuses an audit event that breaks its contract, so no unlisted field is stored', async () => {
       const withSecret = { ...auditEvent(), accessToken: 'ya29.secret' } as AuditEvent;
-      await expectCode(caller.publishAudit(withSecret), 'INVALID_REQUEST');
+      await expectCode(own.caller.publishAudit(withSecret), 'INVALID_REQUEST');
     });
   });
 
