@@ -65,6 +65,7 @@ async function main(): Promise<void> {
         publicUrl,
         maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
         auditSpoolDir: config.AUDIT_SPOOL_DIR ?? join(dataFolder.path, 'spool'),
+        outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
       }), logger, { port: config.EDGE_PORT, host: config.HOST }),
     });
   } catch (error) {

@@ -62,7 +62,7 @@ describe('tracing one tool call end to end', () => {
     await create(AuditModule.register(runtime('audit')));
     const registry = await create(RegistryModule.register({ ...runtime('registry'), outboundAllowPrivate: true }), true);
     const edge = await create(
-      EdgeProxyModule.register({ ...runtime('edge-proxy'), publicUrl: 'http://localhost:8080', maxRequestBytes: 1 << 20, auditSpoolDir: spoolDir }),
+      EdgeProxyModule.register({ ...runtime('edge-proxy'), publicUrl: 'http://localhost:8080', maxRequestBytes: 1 << 20, auditSpoolDir: spoolDir, outboundAllowPrivate: true }),
       true,
     );
     edgeUrl = `http://127.0.0.1:${(edge.getHttpServer().address() as AddressInfo).port}`;

@@ -9,6 +9,7 @@ import { McpModule } from './mcp/mcp.module';
 import { PublicUrls } from './public-urls';
 import { RawBodyParser } from './raw-body.parser';
 import { WellKnownModule } from './well-known/well-known.module';
+import { TokenExchangeModule } from './token-exchange/token-exchange.module';
 
 /**
  * The whole edge-proxy: the public MCP endpoint and its well-known documents.
@@ -27,6 +28,7 @@ export class EdgeProxyModule {
         BusModule.forRoot({ bus: options.bus, closeOnShutdown: options.closeBusOnShutdown }),
         McpModule,
         WellKnownModule,
+        TokenExchangeModule,
       ],
       providers: [
         { provide: EDGE_PROXY_OPTIONS, useValue: options },

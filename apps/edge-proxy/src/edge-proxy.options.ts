@@ -14,6 +14,8 @@ export interface EdgeProxyModuleOptions {
   auditSpoolDir?: string;
   /** How often a non-empty audit spool is offered to the bus again (default 2000 ms). */
   auditSpoolReplayIntervalMs?: number;
+  /** Whether upstreams may be on private, loopback or link-local addresses (`OUTBOUND_ALLOW_PRIVATE`); default false: refused at connect time. */
+  outboundAllowPrivate?: boolean;
 }
 
 /** Injection token of the {@link EdgeProxyModuleOptions} given to `EdgeProxyModule.register`. */

@@ -181,3 +181,14 @@ export class ClientDisconnectedError extends EdgeError {
     super('The client closed the connection before the upstream answered', options);
   }
 }
+
+/** SSRF guard at connect time: the upstream's host is, or now resolves to, a private, loopback or link-local address. */
+export class UpstreamAddressRefusedError extends EdgeError {
+  readonly code = 'upstream_address_refused';
+  readonly httpStatus = 502;
+  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
+
+  constructor(slug: string, options?: { cause?: unknown }) {
+    super(`upstream MCP server '${shorten(slug)}' resolves to a private, loopback or link-local address, which this gateway refuses (OUTBOUND_ALLOW_PRIVATE)`, options);
+  }
+}

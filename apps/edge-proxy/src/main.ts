@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'edge-proxy', level: config.LOG_LEVEL });
   const bus = await NatsBus.connect({ servers: config.NATS_URL, name: 'portcullis-edge-proxy', subjectPrefix: config.BUS_SUBJECT_PREFIX });
   const app = await NestFactory.create<NestFastifyApplication>(
-    EdgeProxyModule.register({ bus, closeBusOnShutdown: true, logger, publicUrl: config.PUBLIC_URL, maxRequestBytes: config.MAX_REQUEST_BYTES, auditSpoolDir: config.AUDIT_SPOOL_DIR }),
+    EdgeProxyModule.register({ bus, closeBusOnShutdown: true, logger, publicUrl: config.PUBLIC_URL, maxRequestBytes: config.MAX_REQUEST_BYTES, auditSpoolDir: config.AUDIT_SPOOL_DIR, outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }),
     new FastifyAdapter(),
     { logger: new PinoNestLogger(logger) },
   );

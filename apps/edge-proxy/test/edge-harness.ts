@@ -112,6 +112,8 @@ export interface StartEdgeOptions {
   maxRequestBytes?: number;
   /** Whether the stand-in identity, registry and vault answer on the bus (default true). */
   services?: boolean;
+  /** `outboundAllowPrivate` of the edge (default true: test upstreams are on loopback). */
+  outboundAllowPrivate?: boolean;
 }
 
 export async function startEdge(options: StartEdgeOptions = {}): Promise<RunningEdge> {
@@ -130,6 +132,8 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<Running
       maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
       // Its own spool, so parallel test workers never replay each other's events.
       auditSpoolDir: mkdtempSync(join(tmpdir(), 'portcullis-edge-spool-')),
+      // Test upstreams listen on loopback; the SSRF guard's own test turns this off.
+      outboundAllowPrivate: options.outboundAllowPrivate ?? true,
     }),
     new FastifyAdapter(),
     { logger: false },

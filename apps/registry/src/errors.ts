@@ -142,3 +142,10 @@ export function fromBusError(dependency: Dependency, error: unknown): Error {
       return new DependencyFailedError(dependency, { cause: error });
   }
 }
+
+/** An upstream server a save must consult (to list its tools) could not be reached: nothing is saved. */
+export class UpstreamUnreachableError extends RegistryError {
+  constructor(slug: string, options?: { cause?: unknown }) {
+    super('dependency_unavailable', `upstream server "${slug.slice(0, 100)}" could not be reached to list its tools; nothing was saved`, options);
+  }
+}

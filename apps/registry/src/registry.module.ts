@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { Bus, BusModule } from '@portcullis/bus';
 import { PersistenceModule } from '@portcullis/persistence';
 import { Logger, ObservabilityModule } from '@portcullis/telemetry';
 import { AccessModule } from './access/access.module';
+import { AdminAuditInterceptor } from './admin-audit/admin-audit.interceptor';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthorizationModule } from './authorization/authorization.module';
 import { Clock } from './clock';
@@ -79,6 +80,7 @@ export class RegistryModule {
         { provide: Clock, useValue: options.clock ?? new Clock() },
         { provide: REGISTRY_SETTINGS, useValue: settings },
         { provide: APP_FILTER, useClass: RegistryExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: AdminAuditInterceptor },
         RegistryChangeAnnouncer,
       ],
       exports: [Clock, REGISTRY_SETTINGS, RegistryChangeAnnouncer],

@@ -7,7 +7,7 @@ import { BusError, InProcessBus } from '@portcullis/bus';
 import { EventOf, EventSubjects, isToolVisible, Principal, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
 import { IdentityModule } from '@portcullis/identity';
 import { createLogger, ObservabilityController } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { createTestDatabase, EchoMcpServer, startEchoMcpServer, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { RegistryModule } from '../src/registry.module';
 import { API_ROUTES } from '../src/openapi/api-routes';
@@ -31,6 +31,7 @@ describe('registry access control (real PostgreSQL; identity and registry on one
   let identity: NestFastifyApplication;
   let registry: NestFastifyApplication;
   let guarded: NestFastifyApplication;
+  let upstream: EchoMcpServer;
   const tokens: Record<'manager' | 'viewer' | 'stranger', string> = { manager: '', viewer: '', stranger: '' };
   const changes: EventOf<typeof EventSubjects.registryChanged>[] = [];
 
@@ -62,7 +63,7 @@ describe('registry access control (real PostgreSQL; identity and registry on one
   }
 
   function server(slug: string) {
-    return { slug, name: slug, url: 'http://127.0.0.1:9/mcp', authType: 'none' };
+    return { slug, name: slug, url: upstream.url, authType: 'none' };
   }
 
   const authorize = (principal: Principal, slug: string, action: 'list' | 'call' | 'manage' = 'call') => bus.request(RequestSubjects.registryAuthorize, { principal, slug, action });
@@ -70,6 +71,8 @@ describe('registry access control (real PostgreSQL; identity and registry on one
 
   beforeAll(async () => {
     database = await createTestDatabase('registry_access');
+    // A real MCP server: saving a virtual server lists its tools upstream.
+    upstream = await startEchoMcpServer();
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     bus.on(EventSubjects.registryChanged, (event) => void changes.push(event));
     // Servers without credentials: nothing reaches the vault, so no stand-in is needed.
@@ -95,6 +98,7 @@ describe('registry access control (real PostgreSQL; identity and registry on one
     await identity?.close();
     await bus?.close();
     await database?.drop();
+    await upstream?.close();
   });
 
   describe('groups', () => {
@@ -299,6 +303,30 @@ describe('registry access control (real PostgreSQL; identity and registry on one
       expect(answer.body.error.issues).toEqual([{ path: 'tools.1.server', message: 'no server with slug "nope"' }]);
       const disabled = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'bad', name: 'x', tools: [{ server: 'beta', tool: 'delete_repo' }] } });
       expect(disabled.body.error.issues).toEqual([{ path: 'tools.0.tool', message: 'is disabled on server "beta"' }]);
+    });
+
+    it('refuses a tool the upstream does not have (400 naming tools.1.tool), saving nothing', async () => {
+      const answer = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'ghost', name: 'x', tools: [{ server: 'alpha', tool: 'echo' }, { server: 'gamma', tool: 'no_such_tool', alias: 'g' }] } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.message).toContain('tools[1].tool');
+      expect(answer.body.error.issues).toEqual([{ path: 'tools.1.tool', message: 'no tool "no_such_tool" on server "gamma"' }]);
+      expect((await api('GET', '/api/v1/virtual-servers/ghost')).status).toBe(404);
+    });
+
+    it('answers 503 naming the server when its upstream is unreachable, saving nothing', async () => {
+      expect((await api('POST', '/api/v1/servers', { body: { ...server('down'), url: 'http://127.0.0.1:9/mcp' } })).status).toBe(201);
+      const answer = await api('POST', '/api/v1/virtual-servers', { body: { slug: 'dark', name: 'x', tools: [{ server: 'down', tool: 'echo' }] } });
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.message).toContain('upstream server "down" could not be reached');
+      expect((await api('GET', '/api/v1/virtual-servers/dark')).status).toBe(404);
+    });
+
+    it('stops SSRF at tool listing: a saved loopback upstream is not contacted when private addresses are refused', async () => {
+      const before = upstream.requests.length;
+      const answer = await call(guarded, 'POST', '/api/v1/virtual-servers', { body: { slug: 'sneaky', name: 'x', tools: [{ server: 'alpha', tool: 'echo' }] } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.issues[0].path).toBe('tools.0.server');
+      expect(upstream.requests.length).toBe(before);
     });
 
     it('shares one slug namespace with servers', async () => {

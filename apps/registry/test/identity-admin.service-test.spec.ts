@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InProcessBus } from '@portcullis/bus';
-import { EventOf, EventSubjects } from '@portcullis/contracts';
+import { AuditEvent, EventOf, EventSubjects, RequestSubjects } from '@portcullis/contracts';
 import { IdentityModule } from '@portcullis/identity';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
@@ -17,6 +17,7 @@ describe('identity admin API (users, teams, virtual accounts, own API keys)', ()
   let identity: NestFastifyApplication;
   let registry: NestFastifyApplication;
   const revocations: EventOf<typeof EventSubjects.identityRevoked>[] = [];
+  const audit: AuditEvent[] = [];
 
   async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = ADMIN_TOKEN) {
     const response = await registry.inject({
@@ -33,6 +34,7 @@ describe('identity admin API (users, teams, virtual accounts, own API keys)', ()
     database = await createTestDatabase('registry-identity-admin');
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     bus.on(EventSubjects.identityRevoked, (event) => void revocations.push(event));
+    await bus.consumeAudit(async (event) => void audit.push(event));
     const logger = createLogger({ service: 'test', level: 'silent' });
     identity = await NestFactory.create<NestFastifyApplication>(
       IdentityModule.register({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN }),
@@ -54,6 +56,76 @@ describe('identity admin API (users, teams, virtual accounts, own API keys)', ()
     await identity?.close();
     await bus?.close();
     await database?.drop();
+  });
+
+  describe('admin audit trail', () => {
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+    it('records one admin.change per change and credential.revoked per revocation, with the admin as principal and no secret', async () => {
+      audit.length = 0;
+      const key = await call('POST', '/api/v1/api-keys', { name: 'audited', ownerEmail: 'dave@example.com' });
+      expect((await call('DELETE', `/api/v1/api-keys/${key.body.apiKey.id}`)).status).toBe(200);
+      expect((await call('POST', '/api/v1/virtual-accounts', { name: 'audit-bot' })).status).toBe(201);
+      const issued = await call('POST', '/api/v1/virtual-accounts/audit-bot/tokens', {});
+      expect((await call('DELETE', `/api/v1/virtual-accounts/audit-bot/tokens/${issued.body.virtualAccountToken.id}`)).status).toBe(200);
+      expect((await call('POST', `/api/v1/users/${key.body.apiKey.ownerUserId}/deactivate`)).status).toBe(200);
+      await settle();
+
+      expect(audit.filter((e) => e.action === 'admin.change').map((e) => e.reason)).toEqual([
+        'api-key.create audited',
+        `api-key.revoke ${key.body.apiKey.id}`,
+        'virtual-account.create audit-bot',
+        'virtual-account.token.issue audit-bot',
+        `virtual-account.token.revoke audit-bot ${issued.body.virtualAccountToken.id}`,
+        `user.deactivate ${key.body.apiKey.ownerUserId}`,
+      ]);
+      expect(audit.filter((e) => e.action === 'credential.revoked').map((e) => [e.credentialKind, e.credentialId])).toEqual([
+        ['api-key', key.body.apiKey.id],
+        ['virtual-account-token', issued.body.virtualAccountToken.id],
+        ['user', null],
+      ]);
+      expect(new Set(audit.map((e) => e.principal?.kind))).toEqual(new Set(['user']));
+      expect(audit.every((e) => e.outcome === 'success')).toBe(true);
+      const stored = JSON.stringify(audit);
+      for (const secret of [key.body.token, issued.body.token, ADMIN_TOKEN]) expect(stored).not.toContain(secret);
+      // Leaves no deactivated user behind for the user-listing tests.
+      expect((await call('POST', `/api/v1/users/${key.body.apiKey.ownerUserId}/reactivate`)).status).toBe(200);
+      await settle();
+    });
+
+    it('records nothing for a change that failed or a read', async () => {
+      audit.length = 0;
+      expect((await call('POST', '/api/v1/virtual-accounts', { name: 'audit-bot' })).status).toBe(409);
+      expect((await call('GET', '/api/v1/virtual-accounts')).status).toBe(200);
+      await settle();
+      expect(audit).toEqual([]);
+    });
+  });
+
+  describe('auditor role', () => {
+    it('grants and withdraws the auditor role, carried on the principal of the user\'s keys', async () => {
+      const key = await call('POST', '/api/v1/api-keys', { name: 'compliance', ownerEmail: 'auditor@example.com' });
+      const userId = key.body.apiKey.ownerUserId;
+      expect((await call('PATCH', `/api/v1/users/${userId}`, { auditor: true })).body).toMatchObject({ id: userId, isAuditor: true, isAdmin: false });
+      const { principal } = await bus.request(RequestSubjects.identityAuthenticate, { token: key.body.token });
+      expect(principal).toMatchObject({ isAuditor: true, isAdmin: false });
+      expect((await call('PATCH', `/api/v1/users/${userId}`, { auditor: false })).body.isAuditor).toBe(false);
+      expect((await bus.request(RequestSubjects.identityAuthenticate, { token: key.body.token })).principal.isAuditor).toBeUndefined();
+    });
+
+    it('names a bad field (400) and answers 404 for an unknown user', async () => {
+      const bad = await call('PATCH', `/api/v1/users/${randomUUID()}`, { auditor: 'yes', admin: true });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['admin', 'auditor']);
+      expect((await call('PATCH', `/api/v1/users/${randomUUID()}`, { auditor: true })).status).toBe(404);
+    });
+
+    it('stops privilege escalation: an auditor cannot grant the role or change the registry', async () => {
+      const key = await call('POST', '/api/v1/api-keys', { name: 'nosy', ownerEmail: 'nosy@example.com' });
+      await call('PATCH', `/api/v1/users/${key.body.apiKey.ownerUserId}`, { auditor: true });
+      expect((await call('PATCH', `/api/v1/users/${key.body.apiKey.ownerUserId}`, { auditor: false }, key.body.token)).status).toBe(403);
+      expect((await call('POST', '/api/v1/teams', { name: 'auditors' }, key.body.token)).status).toBe(403);
+    });
   });
 
   describe('users', () => {

@@ -542,6 +542,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'PATCH /api/v1/identity-providers/:name',
         'PATCH /api/v1/servers/github',
         'PATCH /api/v1/servers/github/policies/:id',
+        'PATCH /api/v1/users/:id',
         'PATCH /api/v1/virtual-accounts/:name',
         'POST /api/v1/api-keys',
         'POST /api/v1/groups',

@@ -41,6 +41,7 @@ export const RequestContracts = {
   [RequestSubjects.identityAdminVirtualAccountTokenRevoke]: { request: identityAdmin.RevokeVirtualAccountTokenRequestSchema, response: identityAdmin.VirtualAccountTokenResponseSchema },
   [RequestSubjects.identityExchange]: { request: tokenExchange.TokenExchangeRequestSchema, response: tokenExchange.TokenExchangeResponseSchema },
   [RequestSubjects.identityJwks]: { request: tokenExchange.JwksRequestSchema, response: tokenExchange.JwksResponseSchema },
+  [RequestSubjects.identityAdminUserUpdate]: { request: identityAdmin.UpdateUserRequestSchema, response: identityAdmin.UserResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
   [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },

@@ -10,6 +10,8 @@ export const UserViewSchema = z.object({
   email: z.string().nullable(),
   displayName: z.string().nullable(),
   isAdmin: z.boolean(),
+  /** May read the audit trail (compliance API) without being an admin. */
+  isAuditor: z.boolean(),
   active: z.boolean(),
   createdAt: z.iso.datetime(),
   teams: z.array(z.string()),
@@ -29,6 +31,8 @@ export const ListUsersResponseSchema = z.object({ items: z.array(UserViewSchema)
 export const UserByIdRequestSchema = z.object({ id: z.uuid() });
 export const UserResponseSchema = z.object({ user: UserViewSchema });
 export const SetUserActiveRequestSchema = z.object({ id: z.uuid(), active: z.boolean() });
+/** Changes a user's roles; only `auditor` for now. */
+export const UpdateUserRequestSchema = z.object({ id: z.uuid(), auditor: z.boolean().optional() });
 /** `revokedApiKeys`: how many keys a deactivation revoked (0 on reactivation: revoked keys stay revoked). */
 export const SetUserActiveResponseSchema = z.object({ user: UserViewSchema, revokedApiKeys: z.number().int().nonnegative() });
 

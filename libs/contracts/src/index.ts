@@ -13,3 +13,4 @@ export * from './events.contract';
 export * from './audit.contract';
 export * from './contract-registry';
 export * from './http-error.schema';
+export * from './private-address';

@@ -15,6 +15,8 @@ export const PrincipalSchema = PrincipalRefSchema.extend({
   displayName: z.string().optional(),
   teams: z.array(z.string()),
   isAdmin: z.boolean(),
+  /** May read the audit trail (compliance API), nothing more; absent means false. */
+  isAuditor: z.boolean().optional(),
   idp: z.string().optional(),
   /** The gateway credential (API key id) that authenticated this call. */
   credentialId: z.string().optional(),

@@ -32,6 +32,7 @@ export const RequestSubjects = {
   identityAdminVirtualAccountTokenRevoke: 'identity.admin.virtual-account.token.revoke',
   identityExchange: 'identity.exchange',
   identityJwks: 'identity.jwks',
+  identityAdminUserUpdate: 'identity.admin.user.update',
   // identity subjects added later go here
   registryResolve: 'registry.resolve',
   registryAuthorize: 'registry.authorize',

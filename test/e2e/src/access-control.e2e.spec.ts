@@ -163,6 +163,48 @@ describe('access control at the edge (five services over NATS, a real IdP, two r
     expect(stale.status).toBe(412);
   });
 
+  it('checks the tools of a virtual server upstream with the shared header from the vault, refusing a missing one (400 naming tools.1.tool)', async () => {
+    const secret = `upstream-key-${Date.now()}`;
+    expect((await admin(gateway, 'POST', '/api/v1/servers', { slug: 'keyed', name: 'keyed', url: beta.url, authType: 'header', headers: { 'X-Upstream-Key': secret } })).status).toBe(201);
+    const seen = beta.requests.length;
+    const missing = await admin(gateway, 'POST', '/api/v1/virtual-servers', { slug: 'keyed-combo', name: 'x', tools: [{ server: 'keyed', tool: 'echo' }, { server: 'keyed', tool: 'delete_everything', alias: 'd' }] });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.issues).toEqual([{ path: 'tools.1.tool', message: 'no tool "delete_everything" on server "keyed"' }]);
+    expect((await admin(gateway, 'GET', '/api/v1/virtual-servers/keyed-combo')).status).toBe(404);
+    // The registry listed the tools with the vault's shared header, as the edge would.
+    expect(beta.requests.slice(seen).some((request) => request['x-upstream-key'] === secret)).toBe(true);
+    expect((await admin(gateway, 'POST', '/api/v1/virtual-servers', { slug: 'keyed-combo', name: 'x', tools: [{ server: 'keyed', tool: 'echo' }] })).status).toBe(201);
+  });
+
+  it('records admin changes and revocations in the audit trail, without secrets', async () => {
+    const key = await admin(gateway, 'POST', '/api/v1/api-keys', { name: 'short-lived', ownerEmail: 'erin@acme.example' });
+    expect(key.status).toBe(201);
+    expect((await admin(gateway, 'DELETE', `/api/v1/api-keys/${key.body.apiKey.id}`)).status).toBe(200);
+    const items = await waitForAudit(gateway, 'limit=500', (rows) =>
+      rows.some((r) => r.action === 'credential.revoked' && r.credentialId === key.body.apiKey.id) && rows.some((r) => r.action === 'admin.change' && r.reason === 'server.create keyed'),
+    );
+    expect(items.find((r) => r.action === 'admin.change' && r.reason === 'server.create keyed')).toMatchObject({ server: 'keyed', outcome: 'success', principal: { kind: 'user' } });
+    expect(items.filter((r) => r.action === 'admin.change' && r.reason === `api-key.revoke ${key.body.apiKey.id}`)).toHaveLength(1);
+    const trail = JSON.stringify(items);
+    for (const secret of [key.body.token, gateway.adminToken, 'upstream-key-']) expect(trail).not.toContain(secret);
+  });
+
+  it('lets an auditor read and export the audit trail but change nothing; a plain user gets 403', async () => {
+    const auditorKey = await admin(gateway, 'POST', '/api/v1/api-keys', { name: 'compliance', ownerEmail: 'auditor@acme.example' });
+    const plainKey = await admin(gateway, 'POST', '/api/v1/api-keys', { name: 'plain', ownerEmail: 'plain@acme.example' });
+    expect((await admin(gateway, 'PATCH', `/api/v1/users/${auditorKey.body.apiKey.ownerUserId}`, { auditor: true })).body).toMatchObject({ isAuditor: true, isAdmin: false });
+    const read = (path: string, token: string) => fetch(`${gateway.auditUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await read('/api/v1/audit/events?limit=5', auditorKey.body.token)).status).toBe(200);
+    const exported = await read('/api/v1/audit/export?format=ndjson', auditorKey.body.token);
+    expect(exported.status).toBe(200);
+    await exported.body?.cancel();
+    expect((await read('/api/v1/audit/events?limit=5', plainKey.body.token)).status).toBe(403);
+    expect((await read('/api/v1/audit/export?format=ndjson', plainKey.body.token)).status).toBe(403);
+    // Privilege escalation: reading the trail grants no admin write.
+    expect((await admin(gateway, 'POST', '/api/v1/servers', { slug: 'auditor-made', name: 'x', url: alpha.url, authType: 'none' }, auditorKey.body.token)).status).toBe(403);
+    expect((await admin(gateway, 'PATCH', `/api/v1/users/${auditorKey.body.apiKey.ownerUserId}`, { auditor: false }, auditorKey.body.token)).status).toBe(403);
+  });
+
   it('refuses bad input with 400/409 and a clear message, saving nothing', async () => {
     const clash = await admin(gateway, 'POST', '/api/v1/virtual-servers', { slug: 'clash', name: 'x', tools: [{ server: 'alpha', tool: 'echo' }, { server: 'beta', tool: 'echo' }] });
     expect(clash.status).toBe(409);

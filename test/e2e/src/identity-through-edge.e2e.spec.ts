@@ -52,7 +52,7 @@ async function startGateway(bus: Bus, databaseUrl: string) {
   const audit = await create(AuditModule.register(runtime), true);
   const registry = await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true);
   const edge = await create(
-    EdgeProxyModule.register({ ...runtime, publicUrl: 'https://gateway.identity-e2e.example', maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'identity-e2e-spool-')) }),
+    EdgeProxyModule.register({ ...runtime, publicUrl: 'https://gateway.identity-e2e.example', maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'identity-e2e-spool-')), outboundAllowPrivate: true }),
     true,
   );
   const url = (app: INestApplication) => `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;

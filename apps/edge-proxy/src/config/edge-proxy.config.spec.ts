@@ -10,7 +10,13 @@ describe('loadEdgeProxyConfig', () => {
       HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
       MAX_REQUEST_BYTES: DEFAULT_MAX_REQUEST_BYTES,
+      OUTBOUND_ALLOW_PRIVATE: false,
     });
+  });
+
+  it('keeps the connect-time SSRF guard on unless OUTBOUND_ALLOW_PRIVATE is exactly true', () => {
+    expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', OUTBOUND_ALLOW_PRIVATE: 'true' }).OUTBOUND_ALLOW_PRIVATE).toBe(true);
+    expect(() => loadEdgeProxyConfig({ NATS_URL: 'nats://n', OUTBOUND_ALLOW_PRIVATE: 'yes' })).toThrow(/OUTBOUND_ALLOW_PRIVATE/);
   });
 
   it('takes the audit spool folder, leaving the default (<tmpdir>/portcullis-spool) to the module when unset or empty', () => {

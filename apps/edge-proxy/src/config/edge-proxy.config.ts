@@ -19,6 +19,11 @@ export const EdgeProxyConfigSchema = z
     BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
     /** Where audit events wait on local disk while NATS cannot take them; default `<tmpdir>/portcullis-spool`. */
     AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
+    /** Allow upstreams on private, loopback and link-local addresses (SSRF guard at connect time off). */
+    OUTBOUND_ALLOW_PRIVATE: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true'),
   })
   .transform((env) => ({ ...env, PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.EDGE_PORT}`).replace(/\/+$/, '') }));
 export type EdgeProxyConfig = z.infer<typeof EdgeProxyConfigSchema>;

@@ -1,8 +1,11 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { isIP } from 'node:net';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ServerTarget } from '@portcullis/contracts';
+import { isPrivateAddress, type ServerTarget } from '@portcullis/contracts';
 import { Agent, Dispatcher } from 'undici';
-import { ClientDisconnectedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
+import { EDGE_PROXY_OPTIONS, type EdgeProxyModuleOptions } from '../edge-proxy.options';
+import { ClientDisconnectedError, UpstreamAddressRefusedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
+import { PRIVATE_ADDRESS_REFUSED, privateAddressError, privateAddressRefusingLookup } from './checked-lookup';
 
 /** How long opening a connection to an upstream may take. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 5000;
@@ -22,11 +25,18 @@ const tracer = trace.getTracer('@portcullis/edge-proxy');
 /** Sends requests to upstream MCP servers over one shared keep-alive connection pool. */
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
-  private readonly agent = new Agent({
-    keepAliveTimeout: 10_000,
-    keepAliveMaxTimeout: 60_000,
-    connect: { timeout: UPSTREAM_CONNECT_TIMEOUT_MS },
-  });
+  private readonly allowPrivate: boolean;
+  private readonly agent: Agent;
+
+  constructor(@Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions) {
+    // SSRF guard at connect time (DESIGN §9): unless allowed, every connection's resolved address must be public.
+    this.allowPrivate = options.outboundAllowPrivate === true;
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      connect: { timeout: UPSTREAM_CONNECT_TIMEOUT_MS, ...(!this.allowPrivate && { lookup: privateAddressRefusingLookup }) },
+    });
+  }
 
   /**
    * Resolves once the upstream has answered with its status and headers; the
@@ -56,6 +66,9 @@ export class UpstreamClient implements OnModuleDestroy {
   }
 
   private async dispatch(target: ServerTarget, url: URL, request: UpstreamRequest): Promise<UpstreamResponse> {
+    // An address literal never goes through `lookup`, so it is checked here.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (!this.allowPrivate && isIP(host) && isPrivateAddress(host)) throw new UpstreamAddressRefusedError(target.slug, { cause: privateAddressError() });
     try {
       return await this.agent.request({
         origin: url.origin,
@@ -71,6 +84,7 @@ export class UpstreamClient implements OnModuleDestroy {
     } catch (error) {
       if (request.signal.aborted) throw new ClientDisconnectedError({ cause: error });
       const code = (error as { code?: unknown }).code;
+      if (code === PRIVATE_ADDRESS_REFUSED || (error as { cause?: { code?: unknown } }).cause?.code === PRIVATE_ADDRESS_REFUSED) throw new UpstreamAddressRefusedError(target.slug, { cause: error });
       if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new UpstreamTimeoutError(target.slug, target.timeoutMs, { cause: error });
       if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new UpstreamTimeoutError(target.slug, UPSTREAM_CONNECT_TIMEOUT_MS, { cause: error });
       throw new UpstreamUnreachableError(target.slug, { cause: error });

@@ -119,6 +119,8 @@ export class AuthenticationService {
         ...(key.user.email ? { email: key.user.email } : {}),
         teams: await this.users.teamsOf(key.user.id),
         isAdmin: key.isAdmin && key.user.isAdmin,
+        // Only when granted: absent means false, so principals of everyone else stay as they were.
+        ...(key.user.isAuditor && { isAuditor: true }),
         credentialId: key.id,
       },
       expiresAt: key.expiresAt?.toISOString() ?? null,

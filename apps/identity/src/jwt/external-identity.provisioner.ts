@@ -8,6 +8,7 @@ export interface ProvisionedUser {
   email: string | null;
   displayName: string | null;
   isAdmin: boolean;
+  isAuditor: boolean;
   active: boolean;
   teams: string[];
 }
@@ -26,6 +27,7 @@ interface UserRow {
   email: string | null;
   display_name: string | null;
   is_admin: boolean;
+  is_auditor: boolean;
   active: boolean;
 }
 
@@ -48,13 +50,13 @@ export class ExternalIdentityProvisioner {
         `SELECT t.name FROM "identity"."team_members" m JOIN "identity"."teams" t ON t.id = m.team_id WHERE m.user_id = $1 ORDER BY t.name`,
         [user.id],
       )) as { name: string }[];
-      return { id: user.id, email: user.email, displayName: user.display_name, isAdmin: user.is_admin, active: user.active, teams: rows.map((r) => r.name) };
+      return { id: user.id, email: user.email, displayName: user.display_name, isAdmin: user.is_admin, isAuditor: user.is_auditor, active: user.active, teams: rows.map((r) => r.name) };
     });
   }
 
   private async linkedUser(manager: EntityManager, identity: ExternalIdentity): Promise<UserRow | undefined> {
     const rows = (await manager.query(
-      `SELECT u.id, u.email, u.display_name, u.is_admin, u.active FROM "identity"."user_identities" i JOIN "identity"."users" u ON u.id = i.user_id
+      `SELECT u.id, u.email, u.display_name, u.is_admin, u.is_auditor, u.active FROM "identity"."user_identities" i JOIN "identity"."users" u ON u.id = i.user_id
         WHERE i.provider_id = $1 AND i.subject = $2`,
       [identity.providerId, identity.subject],
     )) as UserRow[];
@@ -70,7 +72,7 @@ export class ExternalIdentityProvisioner {
     const email = identity.email === null ? null : normalizeEmail(identity.email);
     let user: UserRow | undefined;
     if (email !== null) {
-      const existing = ((await manager.query(`SELECT id, email, display_name, is_admin, active FROM "identity"."users" WHERE email = $1`, [email])) as UserRow[])[0];
+      const existing = ((await manager.query(`SELECT id, email, display_name, is_admin, is_auditor, active FROM "identity"."users" WHERE email = $1`, [email])) as UserRow[])[0];
       if (existing) {
         const [{ others }] = (await manager.query(`SELECT count(*)::int AS others FROM "identity"."user_identities" WHERE user_id = $1 AND provider_id <> $2`, [
           existing.id,
@@ -83,7 +85,7 @@ export class ExternalIdentityProvisioner {
     user ??= (
       (await manager.query(
         `INSERT INTO "identity"."users" (email, display_name, is_admin, active, created_at) VALUES ($1, $2, false, true, $3)
-          RETURNING id, email, display_name, is_admin, active`,
+          RETURNING id, email, display_name, is_admin, is_auditor, active`,
         [email, identity.displayName, now],
       )) as UserRow[]
     )[0];

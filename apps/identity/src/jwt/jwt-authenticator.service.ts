@@ -128,6 +128,7 @@ export class JwtAuthenticator {
       ...(user.displayName ? { displayName: user.displayName } : {}),
       teams: user.teams,
       isAdmin: user.isAdmin,
+      ...(user.isAuditor && { isAuditor: true }),
       idp: provider.name,
     };
   }

@@ -2,6 +2,7 @@ import { CreateUsersAndApiKeys1763800000000 } from './1763800000000-create-users
 import { CreateIdentityProviders1763900000000 } from './1763900000000-create-identity-providers.migration';
 import { CreateVirtualAccountTokens1764000000000 } from './1764000000000-create-virtual-account-tokens.migration';
 import { CreateSigningKeys1764100000000 } from './1764100000000-create-signing-keys.migration';
+import { AddUserAuditor1764200000000 } from './1764200000000-add-user-auditor.migration';
 
 /** Every migration of the `identity` schema, oldest first. */
-export const identityMigrations = [CreateUsersAndApiKeys1763800000000, CreateIdentityProviders1763900000000, CreateVirtualAccountTokens1764000000000, CreateSigningKeys1764100000000];
+export const identityMigrations = [CreateUsersAndApiKeys1763800000000, CreateIdentityProviders1763900000000, CreateVirtualAccountTokens1764000000000, CreateSigningKeys1764100000000, AddUserAuditor1764200000000];

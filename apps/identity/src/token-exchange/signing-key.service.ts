@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { JwksResponse } from '@portcullis/contracts';
 import { EnvelopeCipher } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
@@ -15,6 +15,8 @@ export const SIGNING_KEY_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 export const SUPERSEDED_KEY_GRACE_MS = 24 * 3600 * 1000;
 /** Another replica may have rotated: an unknown `kid` reloads the keys from the database at most this often. */
 export const UNKNOWN_KID_RELOAD_MS = 30_000;
+/** How often a running replica re-checks the key's age (rotating if due) and re-reads the keys. */
+export const ROTATION_CHECK_MS = 3600 * 1000;
 const LOCK_ID = 0x5349474e; // 'SIGN'
 
 interface SigningKeyRow {
@@ -29,12 +31,13 @@ type SigningKey = Parameters<SignJWT['sign']>[0];
 
 /** identity's ES256 signing keys: private halves sealed with the keyring, public halves published as a JWKS. */
 @Injectable()
-export class SigningKeyService implements OnApplicationBootstrap {
+export class SigningKeyService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly cipher?: EnvelopeCipher;
   private published: PublicJwk[] = [];
   private verifier: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
   private active?: { kid: string; key: SigningKey };
   private lastReload = 0;
+  private rotationTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,6 +57,19 @@ export class SigningKeyService implements OnApplicationBootstrap {
       this.log.info('no identity keyring: token exchange is disabled');
       return;
     }
+    await this.rotate();
+    this.rotationTimer = setInterval(() => {
+      this.rotate().catch((error: unknown) => this.log.error({ err: error }, 'signing key rotation check failed'));
+    }, ROTATION_CHECK_MS);
+    this.rotationTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.rotationTimer);
+  }
+
+  /** At start and hourly: a new key if the active one is due, then the keys as they now are (another replica may have rotated). */
+  async rotate(): Promise<void> {
     await this.ensureActiveKey();
     await this.reload();
   }

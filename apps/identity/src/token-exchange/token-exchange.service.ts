@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PrincipalRef, TokenExchangeRequest, TokenExchangeResponse, TokenTypes } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
-import { DataSource } from 'typeorm';
 import { AuthenticationService } from '../authentication/authentication.service';
 import { InvalidCredentialError } from '../errors';
 import { looksLikeJwt } from '../jwt/jwt-authenticator.service';
+import { VirtualAccountRepository } from '../virtual-accounts/virtual-account.repository';
 import { GatewayJwtService } from './gateway-jwt.service';
 import { SigningKeyService } from './signing-key.service';
 
@@ -29,7 +29,7 @@ export class TokenExchangeService {
     private readonly authentication: AuthenticationService,
     private readonly gatewayJwts: GatewayJwtService,
     private readonly keys: SigningKeyService,
-    private readonly dataSource: DataSource,
+    private readonly virtualAccounts: VirtualAccountRepository,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -51,10 +51,7 @@ export class TokenExchangeService {
     }
     if (actor.kind !== 'virtual_account') return refusal('unauthorized_client', 'actor_not_virtual_account', 'only a virtual account may exchange tokens', undefined, actor);
     const accountId = actor.id.slice('virtualaccount:'.length);
-    const rows = (await this.dataSource.query(`SELECT can_exchange FROM "identity"."virtual_accounts" WHERE id = $1 AND deactivated_at IS NULL`, [accountId])) as {
-      can_exchange: boolean;
-    }[];
-    if (!rows[0]?.can_exchange) return refusal('unauthorized_client', 'actor_cannot_exchange', 'this virtual account may not exchange tokens', undefined, actor);
+    if (!(await this.virtualAccounts.findById(accountId))?.can_exchange) return refusal('unauthorized_client', 'actor_cannot_exchange', 'this virtual account may not exchange tokens', undefined, actor);
 
     // The subject: a user, by an identity provider's JWT or the user's API key.
     if (request.subjectTokenType === TokenTypes.jwt && !looksLikeJwt(request.subjectToken)) {

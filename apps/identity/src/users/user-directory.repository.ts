@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { UserRow } from './dto/user.view';
 
 const USER_ROWS = `
-  SELECT u.id, u.email, u.display_name, u.is_admin, u.active, u.created_at,
+  SELECT u.id, u.email, u.display_name, u.is_admin, u.is_auditor, u.active, u.created_at,
     (SELECT array_agg(t.name ORDER BY t.name) FROM "identity"."team_members" m JOIN "identity"."teams" t ON t.id = m.team_id WHERE m.user_id = u.id) AS teams,
     (SELECT json_agg(json_build_object('identityProvider', p.name, 'subject', i.subject) ORDER BY p.name, i.subject)
        FROM "identity"."user_identities" i JOIN "identity"."identity_providers" p ON p.id = i.provider_id WHERE i.user_id = u.id) AS identities
@@ -51,6 +51,10 @@ export class UserDirectoryRepository {
   }
 
   /** Sets `active`; on deactivation revokes every live API key of the user in the same transaction and returns their ids. */
+  async setAuditor(id: string, auditor: boolean): Promise<void> {
+    await this.dataSource.query(`UPDATE "identity"."users" SET is_auditor = $2 WHERE id = $1`, [id, auditor]);
+  }
+
   async setActive(id: string, active: boolean, now: Date): Promise<string[]> {
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`UPDATE "identity"."users" SET active = $2 WHERE id = $1`, [id, active]);

@@ -15,6 +15,9 @@ export class UserEntity {
   @Column({ name: 'is_admin', type: 'boolean' })
   isAdmin!: boolean;
 
+  @Column({ name: 'is_auditor', type: 'boolean', default: false })
+  isAuditor!: boolean;
+
   @Column({ type: 'boolean' })
   active!: boolean;
 

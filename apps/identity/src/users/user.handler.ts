@@ -19,6 +19,7 @@ export class UserHandler implements OnApplicationBootstrap, OnModuleDestroy {
     this.subscriptions = [
       this.bus.reply(RequestSubjects.identityAdminUserList, queue, async (filter) => ({ items: await this.users.list(filter) })),
       this.bus.reply(RequestSubjects.identityAdminUserGet, queue, async ({ id }) => ({ user: await this.users.get(id).catch(rethrow) })),
+      this.bus.reply(RequestSubjects.identityAdminUserUpdate, queue, async ({ id, ...changes }) => ({ user: await this.users.update(id, changes).catch(rethrow) })),
       this.bus.reply(RequestSubjects.identityAdminUserSetActive, queue, ({ id, active }) => this.users.setActive(id, active).catch(rethrow)),
     ];
   }

@@ -34,6 +34,17 @@ export class UserService {
    * tokens and exchanged tokens from now on (`inactive_user`). Reactivating
    * does not bring revoked keys back.
    */
+  /** Grants or withdraws the auditor role; edges drop what they cached for the user so the next request carries it. */
+  async update(id: string, changes: { auditor?: boolean }): Promise<UserView> {
+    if (!(await this.users.findById(id))) throw new NotFoundError('no user with that id');
+    if (changes.auditor !== undefined) {
+      await this.users.setAuditor(id, changes.auditor);
+      await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: [`user:${id}`] });
+      this.log.info({ userId: id, auditor: changes.auditor }, 'user auditor role changed');
+    }
+    return toUserView((await this.users.findById(id))!);
+  }
+
   async setActive(id: string, active: boolean): Promise<{ user: UserView; revokedApiKeys: number }> {
     if (!(await this.users.findById(id))) throw new NotFoundError('no user with that id');
     const revoked = await this.users.setActive(id, active, this.clock.now());

@@ -53,6 +53,15 @@ export class VirtualAccountRepository {
     )[0];
   }
 
+  /** A live account by id (token exchange re-checks it at every use). */
+  async findById(id: string): Promise<VirtualAccountRow | undefined> {
+    return (
+      (await this.dataSource.query(`SELECT id, name, description, can_exchange, created_at FROM "identity"."virtual_accounts" WHERE id = $1 AND deactivated_at IS NULL`, [
+        id,
+      ])) as VirtualAccountRow[]
+    )[0];
+  }
+
   async update(id: string, changes: { description?: string | null; canExchange?: boolean }): Promise<void> {
     if (changes.description !== undefined) await this.dataSource.query(`UPDATE "identity"."virtual_accounts" SET description = $2 WHERE id = $1`, [id, changes.description]);
     if (changes.canExchange !== undefined) await this.dataSource.query(`UPDATE "identity"."virtual_accounts" SET can_exchange = $2 WHERE id = $1`, [id, changes.canExchange]);

@@ -1,9 +1,9 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import type { Principal, UserView } from '@portcullis/contracts';
 import { CurrentPrincipal } from '../access/current-principal.decorator';
 import { RequirePermission } from '../access/require-permission.decorator';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
-import { ListUsersQuery, ListUsersQuerySchema } from './dto/identity-admin.dto';
+import { ListUsersQuery, ListUsersQuerySchema, UpdateUserBody, UpdateUserBodySchema } from './dto/identity-admin.dto';
 import { UserService } from './user.service';
 
 @Controller('api/v1/users')
@@ -20,6 +20,12 @@ export class UserController {
   @RequirePermission('users:read')
   get(@Param('id') id: string): Promise<UserView> {
     return this.users.get(id);
+  }
+
+  @Patch(':id')
+  @RequirePermission('users:write')
+  update(@Param('id') id: string, @Body(new ZodValidationPipe(UpdateUserBodySchema, 'user')) body: UpdateUserBody, @CurrentPrincipal() actor: Principal): Promise<UserView> {
+    return this.users.update(id, body, actor);
   }
 
   @Post(':id/deactivate')

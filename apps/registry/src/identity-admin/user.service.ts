@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Principal, RequestSubjects, UserView } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { ConflictError, NotFoundError } from '../errors';
-import { ListUsersQuery, UuidSchema } from './dto/identity-admin.dto';
+import { ListUsersQuery, UpdateUserBody, UuidSchema } from './dto/identity-admin.dto';
 import { IdentityAdminClient } from './identity-admin.client';
 
 @Injectable()
@@ -18,6 +18,12 @@ export class UserService {
 
   async get(id: string): Promise<UserView> {
     return (await this.identity.request(RequestSubjects.identityAdminUserGet, { id: userId(id) })).user;
+  }
+
+  async update(id: string, body: UpdateUserBody, actor: Principal): Promise<UserView> {
+    const { user } = await this.identity.request(RequestSubjects.identityAdminUserUpdate, { id: userId(id), ...body });
+    this.log.info({ userId: id, auditor: body.auditor, actor: actor.id }, 'user roles changed');
+    return user;
   }
 
   /** Revokes every key of the user and drops them from every edge's cache; an admin cannot lock themselves out this way. */

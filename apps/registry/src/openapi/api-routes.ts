@@ -30,6 +30,7 @@ import {
   IssueVirtualAccountTokenBodySchema,
   ListUsersQuerySchema,
   RotateVirtualAccountTokenBodySchema,
+  UpdateUserBodySchema,
   UpdateVirtualAccountBodySchema,
 } from '../identity-admin/dto/identity-admin.dto';
 import { CreateIdentityProviderBodySchema, UpdateIdentityProviderBodySchema } from '../identity-providers/dto/identity-provider.dto';
@@ -119,6 +120,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'delete', path: '/api/v1/identity-providers/{name}', tag: 'identity providers', summary: 'Delete an identity provider (its tokens stop working at every edge)', permission: 'identity-providers:write', status: 200, response: IdentityProviderViewSchema },
   { method: 'get', path: '/api/v1/users', tag: 'users', summary: 'List users (filter by email substring, team, active)', permission: 'users:read', query: ListUsersQuerySchema, status: 200, response: ListUsersResponseSchema },
   { method: 'get', path: '/api/v1/users/{id}', tag: 'users', summary: 'Read a user with teams and identity-provider links', permission: 'users:read', status: 200, response: UserViewSchema },
+  { method: 'patch', path: '/api/v1/users/{id}', tag: 'users', summary: "Change a user's roles (`auditor`: may read the audit trail)", permission: 'users:write', body: UpdateUserBodySchema, status: 200, response: UserViewSchema },
   { method: 'post', path: '/api/v1/users/{id}/deactivate', tag: 'users', summary: 'Deactivate a user: revokes every key and drops them at every edge', permission: 'users:write', status: 200, response: SetUserActiveResponseSchema, errors: [409] },
   { method: 'post', path: '/api/v1/users/{id}/reactivate', tag: 'users', summary: 'Reactivate a user (revoked keys stay revoked)', permission: 'users:write', status: 200, response: SetUserActiveResponseSchema },
   { method: 'get', path: '/api/v1/teams', tag: 'teams', summary: 'List teams with members', permission: 'teams:read', status: 200, response: ListTeamsResponseSchema },

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidRequestError } from '../errors';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
-import { isPrivateAddress } from './private-address';
+import { isPrivateAddress } from '@portcullis/contracts';
 
 /** Resolves a host name to every address it has; injected so tests need no DNS. */
 @Injectable()

@@ -10,6 +10,6 @@ import { ServerService } from './server.service';
 @Module({
   controllers: [ServerController],
   providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy, SlugNamespace],
-  exports: [SlugNamespace],
+  exports: [SlugNamespace, OutboundUrlPolicy],
 })
 export class ServersModule {}

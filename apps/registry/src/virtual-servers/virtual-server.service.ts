@@ -11,6 +11,7 @@ import { ServerEntity } from '../servers/server.entity';
 import { SlugNamespace } from '../servers/slug-namespace';
 import { ToolSettingEntity } from '../tools/tool-setting.entity';
 import { CreateVirtualServerBody, UpdateVirtualServerBody, VirtualServerPage, VirtualServerView } from './dto/virtual-server.dto';
+import { UpstreamToolsClient } from './upstream-tools.client';
 import { VirtualServerToolEntity } from './virtual-server-tool.entity';
 import { VirtualServerEntity } from './virtual-server.entity';
 
@@ -25,7 +26,8 @@ export class VirtualServerNotFoundError extends NotFoundError {
 /**
  * Virtual servers: chosen tools of several servers under one slug. A save
  * checks every referenced server exists, no tool is disabled there, and no
- * two entries expose the same name — all in one transaction.
+ * two entries expose the same name — all in one transaction — and, before
+ * it, that every tool exists upstream (where the gateway can list them).
  */
 @Injectable()
 export class VirtualServerService {
@@ -34,9 +36,11 @@ export class VirtualServerService {
     private readonly clock: Clock,
     private readonly slugs: SlugNamespace,
     private readonly announcer: RegistryChangeAnnouncer,
+    private readonly upstreamTools: UpstreamToolsClient,
   ) {}
 
   async create(body: CreateVirtualServerBody): Promise<{ view: VirtualServerView; version: number }> {
+    await this.checkUpstreams(body.tools);
     const now = this.clock.now();
     const saved = await this.dataSource.transaction(async (manager) => {
       await this.slugs.claim(body.slug, manager);
@@ -62,6 +66,11 @@ export class VirtualServerService {
   }
 
   async update(slug: string, body: UpdateVirtualServerBody, ifMatch: string | undefined): Promise<{ view: VirtualServerView; version: number }> {
+    if (body.tools) {
+      // 404 before talking to any upstream; the transaction below checks again.
+      if (!(await this.dataSource.getRepository(VirtualServerEntity).existsBy({ slug }))) throw new VirtualServerNotFoundError(slug);
+      await this.checkUpstreams(body.tools);
+    }
     const row = await this.dataSource.transaction(async (manager) => {
       const current = await manager.getRepository(VirtualServerEntity).findOne({ where: { slug }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw new VirtualServerNotFoundError(slug);
@@ -101,9 +110,49 @@ export class VirtualServerService {
     };
   }
 
+  /**
+   * Before any transaction (no lock held across the network): the referenced
+   * servers' own rules, then every tool must exist upstream. Servers whose tools
+   * the gateway cannot list without a user are not checked.
+   */
+  private async checkUpstreams(refs: readonly ToolRef[]): Promise<void> {
+    const servers = await this.checkRefs(refs, this.dataSource.manager, false);
+    const listed = new Map<string, Promise<string[] | null>>();
+    refs.forEach((ref, index) => {
+      if (!listed.has(ref.server)) listed.set(ref.server, this.upstreamTools.listTools(servers.find((s) => s.slug === ref.server) as ServerEntity, `tools.${index}.server`));
+    });
+    const tools = new Map<string, string[] | null>();
+    // Every listing settles before the first failure is reported, so none is left running.
+    const settled = await Promise.allSettled([...listed.values()]);
+    [...listed.keys()].forEach((slug, i) => {
+      const outcome = settled[i];
+      if (outcome.status === 'rejected') throw outcome.reason;
+      tools.set(slug, outcome.value);
+    });
+    const absent = refs.map((ref, index) => ({ ref, index })).filter(({ ref }) => {
+      const names = tools.get(ref.server);
+      return names != null && !names.includes(ref.tool);
+    });
+    if (absent.length > 0) {
+      throw new InvalidRequestError(
+        `invalid virtual server: ${absent.map(({ ref, index }) => `tools[${index}].tool "${ref.tool}" does not exist on server "${ref.server}"`).join('; ')}`,
+        absent.map(({ ref, index }) => ({ path: `tools.${index}.tool`, message: `no tool "${ref.tool}" on server "${ref.server}"` })),
+      );
+    }
+  }
+
   private async writeTools(row: VirtualServerEntity, refs: readonly ToolRef[], manager: EntityManager): Promise<void> {
+    const servers = await this.checkRefs(refs, manager, true);
+    const serverOf = (ref: ToolRef) => servers.find((s) => s.slug === ref.server) as ServerEntity;
+    await manager.getRepository(VirtualServerToolEntity).insert(
+      refs.map((ref, position) => ({ virtualServerId: row.id, position, serverId: serverOf(ref).id, tool: ref.tool, alias: ref.alias ?? ref.tool })),
+    );
+  }
+
+  /** Every referenced server exists, no listed tool is disabled there, no two entries expose one name; answers the servers. */
+  private async checkRefs(refs: readonly ToolRef[], manager: EntityManager, lock: boolean): Promise<ServerEntity[]> {
     const slugs = [...new Set(refs.map((ref) => ref.server))];
-    const servers = await manager.getRepository(ServerEntity).find({ where: { slug: In(slugs) }, lock: { mode: 'pessimistic_read' } });
+    const servers = await manager.getRepository(ServerEntity).find({ where: { slug: In(slugs) }, ...(lock && { lock: { mode: 'pessimistic_read' as const } }) });
     const missing = refs.map((ref, index) => ({ ref, index })).filter(({ ref }) => !servers.some((s) => s.slug === ref.server));
     if (missing.length > 0) {
       throw new InvalidRequestError(
@@ -127,9 +176,7 @@ export class VirtualServerService {
       if (first !== undefined) throw new ConflictError(`tool name "${name}" clashes: tools.${first} and tools.${index} both expose it; give one an alias`);
       seen.set(name, index);
     });
-    await manager.getRepository(VirtualServerToolEntity).insert(
-      refs.map((ref, position) => ({ virtualServerId: row.id, position, serverId: serverOf(ref).id, tool: ref.tool, alias: ref.alias ?? ref.tool })),
-    );
+    return servers;
   }
 
   private async views(rows: VirtualServerEntity[]): Promise<VirtualServerView[]> {

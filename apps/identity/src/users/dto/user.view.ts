@@ -6,6 +6,7 @@ export interface UserRow {
   email: string | null;
   display_name: string | null;
   is_admin: boolean;
+  is_auditor: boolean;
   active: boolean;
   created_at: Date;
   teams: string[] | null;
@@ -18,6 +19,7 @@ export function toUserView(row: UserRow): UserView {
     email: row.email,
     displayName: row.display_name,
     isAdmin: row.is_admin,
+    isAuditor: row.is_auditor,
     active: row.active,
     createdAt: row.created_at.toISOString(),
     teams: row.teams ?? [],

@@ -14,6 +14,10 @@ export const ListUsersQuerySchema = z.strictObject({
 });
 export type ListUsersQuery = z.output<typeof ListUsersQuerySchema>;
 
+/** `PATCH /api/v1/users/{id}`: the user's roles; `auditor` may read the audit trail. */
+export const UpdateUserBodySchema = z.strictObject({ auditor: z.boolean().optional() });
+export type UpdateUserBody = z.output<typeof UpdateUserBodySchema>;
+
 /** `POST /api/v1/teams` */
 export const CreateTeamBodySchema = z.strictObject({ name: IdentityNameSchema });
 export type CreateTeamBody = z.output<typeof CreateTeamBodySchema>;

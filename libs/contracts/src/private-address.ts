@@ -1,3 +1,4 @@
+/* Pure (Node builtins only): the registry checks URLs at save time, the edge the address it actually connects to. */
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** IPv4 ranges an upstream URL may not point at: this host, private networks, link-local (cloud metadata), CGNAT, multicast, reserved. */
