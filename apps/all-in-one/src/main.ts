@@ -66,6 +66,7 @@ async function main(): Promise<void> {
         maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
         auditSpoolDir: config.AUDIT_SPOOL_DIR ?? join(dataFolder.path, 'spool'),
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
+        browserLoginApiKeyForm: true,
       }), logger, { port: config.EDGE_PORT, host: config.HOST }),
     });
   } catch (error) {

@@ -10,6 +10,7 @@ import { PublicUrls } from './public-urls';
 import { RawBodyParser } from './raw-body.parser';
 import { WellKnownModule } from './well-known/well-known.module';
 import { TokenExchangeModule } from './token-exchange/token-exchange.module';
+import { BrowserLoginModule } from './browser-login/browser-login.module';
 
 /**
  * The whole edge-proxy: the public MCP endpoint and its well-known documents.
@@ -29,6 +30,7 @@ export class EdgeProxyModule {
         McpModule,
         WellKnownModule,
         TokenExchangeModule,
+        BrowserLoginModule,
       ],
       providers: [
         { provide: EDGE_PROXY_OPTIONS, useValue: options },

@@ -16,6 +16,8 @@ export interface EdgeProxyModuleOptions {
   auditSpoolReplayIntervalMs?: number;
   /** Whether upstreams may be on private, loopback or link-local addresses (`OUTBOUND_ALLOW_PRIVATE`); default false: refused at connect time. */
   outboundAllowPrivate?: boolean;
+  /** Whether `/login` offers the form that signs a user in with their API key (all-in-one without a browser-login provider); default false. */
+  browserLoginApiKeyForm?: boolean;
 }
 
 /** Injection token of the {@link EdgeProxyModuleOptions} given to `EdgeProxyModule.register`. */

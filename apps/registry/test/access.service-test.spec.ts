@@ -1,23 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { ModulesContainer, NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus } from '@portcullis/bus';
 import { EventOf, EventSubjects, isToolVisible, Principal, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
-import { IdentityModule } from '@portcullis/identity';
-import { createLogger, ObservabilityController } from '@portcullis/telemetry';
+import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, EchoMcpServer, startEchoMcpServer, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
-import { RegistryModule } from '../src/registry.module';
 import { API_ROUTES } from '../src/openapi/api-routes';
+import { bootIdentity, bootRegistry, controllerRoutes, newAdminToken } from './registry-test-harness';
 
 /**
  * Groups, collaborators, tool settings, tool policies, `registry.authorize`,
  * the SSRF guard and the OpenAPI document, against real PostgreSQL with the
  * real identity module on one in-process bus.
  */
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+const ADMIN_TOKEN = newAdminToken();
 
 interface Answer {
   status: number;
@@ -51,16 +46,8 @@ describe('registry access control (real PostgreSQL; identity and registry on one
   }
   const api = (method: string, url: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) => call(registry, method, url, options);
 
-  async function bootRegistry(outboundAllowPrivate: boolean): Promise<NestFastifyApplication> {
-    const app = await NestFactory.create<NestFastifyApplication>(
-      RegistryModule.register({ bus, closeBusOnShutdown: false, logger: createLogger({ service: 'registry', level: 'silent' }), databaseUrl: database.url, outboundAllowPrivate }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    return app;
-  }
+  const startRegistry = (outboundAllowPrivate: boolean) =>
+    bootRegistry({ bus, closeBusOnShutdown: false, logger: createLogger({ service: 'registry', level: 'silent' }), databaseUrl: database.url, outboundAllowPrivate });
 
   function server(slug: string) {
     return { slug, name: slug, url: upstream.url, authType: 'none' };
@@ -76,14 +63,9 @@ describe('registry access control (real PostgreSQL; identity and registry on one
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     bus.on(EventSubjects.registryChanged, (event) => void changes.push(event));
     // Servers without credentials: nothing reaches the vault, so no stand-in is needed.
-    identity = await NestFactory.create<NestFastifyApplication>(
-      IdentityModule.register({ bus, closeBusOnShutdown: false, logger: createLogger({ service: 'identity', level: 'silent' }), databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await identity.init();
-    registry = await bootRegistry(true);
-    guarded = await bootRegistry(false);
+    identity = await bootIdentity({ bus, closeBusOnShutdown: false, logger: createLogger({ service: 'identity', level: 'silent' }), databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN });
+    registry = await startRegistry(true);
+    guarded = await startRegistry(false);
     for (const who of ['manager', 'viewer', 'stranger'] as const) {
       const created = await api('POST', '/api/v1/api-keys', { body: { name: who, ownerEmail: `${who}@example.com` } });
       expect(created.status).toBe(201);
@@ -395,21 +377,9 @@ describe('registry access control (real PostgreSQL; identity and registry on one
 
   describe('OpenAPI', () => {
     function nestRoutes(): string[] {
-      const found: string[] = [];
-      for (const module of registry.get(ModulesContainer).values()) {
-        for (const wrapper of module.controllers.values()) {
-          const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-          if (!controller || controller === ObservabilityController) continue;
-          const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-          for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-            const handler = (controller.prototype as Record<string, unknown>)[name];
-            if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-            const path = `/${[base, String(Reflect.getMetadata(PATH_METADATA, handler))].filter((p) => p && p !== '/').join('/')}`.replace(/:(\w+)/g, '{$1}');
-            found.push(`${RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod].toLowerCase()} ${path}`);
-          }
-        }
-      }
-      return found.sort();
+      return controllerRoutes(registry)
+        .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`)
+        .sort();
     }
 
     it('documents every registered route, and only those', async () => {

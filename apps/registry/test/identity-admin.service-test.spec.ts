@@ -1,14 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InProcessBus } from '@portcullis/bus';
 import { AuditEvent, EventOf, EventSubjects, RequestSubjects } from '@portcullis/contracts';
-import { IdentityModule } from '@portcullis/identity';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
-import { RegistryModule } from '../src/registry.module';
+import { bootIdentity, bootRegistry, callJson, newAdminToken } from './registry-test-harness';
 
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+const ADMIN_TOKEN = newAdminToken();
 
 /** `/api/v1/users`, `/teams`, `/virtual-accounts` and a user's own `/api-keys`: registry → bus → identity on real PostgreSQL. */
 describe('identity admin API (users, teams, virtual accounts, own API keys)', () => {
@@ -19,15 +17,7 @@ describe('identity admin API (users, teams, virtual accounts, own API keys)', ()
   const revocations: EventOf<typeof EventSubjects.identityRevoked>[] = [];
   const audit: AuditEvent[] = [];
 
-  async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = ADMIN_TOKEN) {
-    const response = await registry.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : null };
-  }
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = ADMIN_TOKEN) => callJson(registry, method, url, body, token);
   const whoAmI = async (token: string) => (await call('GET', '/api/v1/api-keys', undefined, token)).status;
 
   beforeAll(async () => {
@@ -36,19 +26,8 @@ describe('identity admin API (users, teams, virtual accounts, own API keys)', ()
     bus.on(EventSubjects.identityRevoked, (event) => void revocations.push(event));
     await bus.consumeAudit(async (event) => void audit.push(event));
     const logger = createLogger({ service: 'test', level: 'silent' });
-    identity = await NestFactory.create<NestFastifyApplication>(
-      IdentityModule.register({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await identity.init();
-    registry = await NestFactory.create<NestFastifyApplication>(
-      RegistryModule.register({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, outboundAllowPrivate: true }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await registry.init();
-    await registry.getHttpAdapter().getInstance().ready();
+    identity = await bootIdentity({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN });
+    registry = await bootRegistry({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, outboundAllowPrivate: true });
   });
 
   afterAll(async () => {

@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InProcessBus } from '@portcullis/bus';
-import { IdentityModule } from '@portcullis/identity';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
 import { IdentityProviderController } from '../src/identity-providers/identity-provider.controller';
-import { RegistryModule } from '../src/registry.module';
+import { bootIdentity, bootRegistry, callJson, newAdminToken } from './registry-test-harness';
 
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+const ADMIN_TOKEN = newAdminToken();
 const AUDIENCE = 'https://gateway.example.test/mcp';
 
 /** `/api/v1/identity-providers` as an admin uses it: registry → bus → identity (real PostgreSQL), with a real OpenID provider behind. */
@@ -19,33 +16,14 @@ describe(IdentityProviderController.name, () => {
   let registry: NestFastifyApplication;
   let idp: TestOidcProvider;
 
-  async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = ADMIN_TOKEN) {
-    const response = await registry.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : null };
-  }
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = ADMIN_TOKEN) => callJson(registry, method, url, body, token);
 
   beforeAll(async () => {
     [database, idp] = await Promise.all([createTestDatabase('registry-idp'), startOidcProvider({ audience: AUDIENCE })]);
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     const logger = createLogger({ service: 'test', level: 'silent' });
-    identity = await NestFactory.create<NestFastifyApplication>(
-      IdentityModule.register({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await identity.init();
-    registry = await NestFactory.create<NestFastifyApplication>(
-      RegistryModule.register({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, outboundAllowPrivate: true }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await registry.init();
-    await registry.getHttpAdapter().getInstance().ready();
+    identity = await bootIdentity({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, bootstrapAdminToken: ADMIN_TOKEN });
+    registry = await bootRegistry({ bus, closeBusOnShutdown: false, logger, databaseUrl: database.url, outboundAllowPrivate: true });
   });
 
   afterAll(async () => {

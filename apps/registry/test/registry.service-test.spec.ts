@@ -1,21 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { ModulesContainer, NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Bus, BusError, BusSubscription, InProcessBus } from '@portcullis/bus';
 import { EventOf, EventSubjects, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
-import { IdentityModule } from '@portcullis/identity';
-import { createLogger, ObservabilityController } from '@portcullis/telemetry';
+import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { AccessGuard } from '../src/access/access.guard';
 import { REQUIRED_PERMISSION } from '../src/access/require-permission.decorator';
 import { ApiKeyController } from '../src/api-keys/api-key.controller';
-import { RegistryModule } from '../src/registry.module';
 import { ServerController } from '../src/servers/server.controller';
 import { ServerHandler } from '../src/servers/server.handler';
+import { bootIdentity, bootRegistry, controllerRoutes, newAdminToken } from './registry-test-harness';
 
 /**
  * The registry as an admin uses it: identity and registry modules on one
@@ -76,7 +72,7 @@ interface Answer {
   text: string;
 }
 
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+const ADMIN_TOKEN = newAdminToken();
 const secret = (label: string) => `${label}-${randomBytes(18).toString('base64url')}`;
 
 describe('registry admin API (real PostgreSQL; identity, registry and a vault stand-in on one bus)', () => {
@@ -121,23 +117,16 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
     return { slug, name: `Server ${slug}`, url: 'https://mcp.example.com/mcp', authType: 'header', headers };
   }
 
-  async function bootRegistry(onBus: Bus, dependencyTimeoutMs = 500): Promise<NestFastifyApplication> {
-    const app = await NestFactory.create<NestFastifyApplication>(
-      RegistryModule.register({
-        bus: onBus,
-        closeBusOnShutdown: false,
-        logger: createLogger({ service: 'registry', level: 'trace', destination: logs }),
-        databaseUrl: database.url,
-        dependencyTimeoutMs,
-        // These tests use made-up and loopback upstream URLs; the SSRF guard has its own tests.
-        outboundAllowPrivate: true,
-      }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    return app;
+  function startRegistry(onBus: Bus, dependencyTimeoutMs = 500): Promise<NestFastifyApplication> {
+    return bootRegistry({
+      bus: onBus,
+      closeBusOnShutdown: false,
+      logger: createLogger({ service: 'registry', level: 'trace', destination: logs }),
+      databaseUrl: database.url,
+      dependencyTimeoutMs,
+      // These tests use made-up and loopback upstream URLs; the SSRF guard has its own tests.
+      outboundAllowPrivate: true,
+    });
   }
 
   beforeAll(async () => {
@@ -145,19 +134,14 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     vault = new VaultStandIn(bus);
     bus.on(EventSubjects.registryChanged, (event) => void changes.push(event));
-    identity = await NestFactory.create<NestFastifyApplication>(
-      IdentityModule.register({
-        bus,
-        closeBusOnShutdown: false,
-        logger: createLogger({ service: 'identity', level: 'trace', destination: logs }),
-        databaseUrl: database.url,
-        bootstrapAdminToken: ADMIN_TOKEN,
-      }),
-      new FastifyAdapter(),
-      { logger: false },
-    );
-    await identity.init();
-    registry = await bootRegistry(bus);
+    identity = await bootIdentity({
+      bus,
+      closeBusOnShutdown: false,
+      logger: createLogger({ service: 'identity', level: 'trace', destination: logs }),
+      databaseUrl: database.url,
+      bootstrapAdminToken: ADMIN_TOKEN,
+    });
+    registry = await startRegistry(bus);
     const created = await call('POST', '/api/v1/api-keys', { body: { name: 'plain user', ownerEmail: 'user@example.com' } });
     expect(created.status).toBe(201);
     userToken = created.body.token;
@@ -484,23 +468,12 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
   describe(AccessGuard.name, () => {
     /** Every route the registry serves, read from Nest's own metadata, with sample path parameters. */
     function routes(app: NestFastifyApplication): { method: string; url: string; controller: string; permission: unknown }[] {
-      const found: { method: string; url: string; controller: string; permission: unknown }[] = [];
-      for (const module of app.get(ModulesContainer).values()) {
-        for (const wrapper of module.controllers.values()) {
-          const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-          if (!controller || controller === ObservabilityController) continue;
-          const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-          for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-            const handler = (controller.prototype as Record<string, unknown>)[name];
-            if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-            const path = String(Reflect.getMetadata(PATH_METADATA, handler));
-            const url = `/${[base, path].filter((p) => p && p !== '/').join('/')}`.replace(':slug', 'github').replace(':id', randomUUID());
-            const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-            found.push({ method, url, controller: controller.name, permission: Reflect.getMetadata(REQUIRED_PERMISSION, handler) });
-          }
-        }
-      }
-      return found;
+      return controllerRoutes(app).map(({ method, path, controller, handler }) => ({
+        method,
+        url: path.replace(':slug', 'github').replace(':id', randomUUID()),
+        controller,
+        permission: Reflect.getMetadata(REQUIRED_PERMISSION, handler),
+      }));
     }
 
     it('finds every route of the admin API', () => {
@@ -626,7 +599,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
     });
 
     it('fails closed with 503 when identity does not answer', async () => {
-      const lonely = await bootRegistry(new InProcessBus());
+      const lonely = await startRegistry(new InProcessBus());
       try {
         const response = await lonely.inject({ method: 'GET', url: '/api/v1/servers', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
         expect(response.statusCode).toBe(503);

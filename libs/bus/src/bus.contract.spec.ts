@@ -3,6 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { AuditEvent, AuthenticateResponse, BusErrorCode, BusReply, BusReplySchema, EventSubjects, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
+import { auditEvent as baseAuditEvent } from '@portcullis/testing';
 import { connect } from 'nats';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -367,23 +368,7 @@ function randomPrefix(): string {
 }
 
 function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
-  return {
-    id: randomUUID(),
-    ts: new Date().toISOString(),
-    traceId: null,
-    principal: { id: 'u-1', kind: 'user', email: 'alice@example.com' },
-    actor: null,
-    action: 'tool.call',
-    method: 'tools/call',
-    server: 'github',
-    tool: 'create_issue',
-    credentialKind: null,
-    credentialId: null,
-    outcome: 'success',
-    reason: null,
-    latencyMs: 12,
-    ...overrides,
-  };
+  return baseAuditEvent({ principal: { id: 'u-1', kind: 'user', email: 'alice@example.com' }, credentialKind: null, credentialId: null, latencyMs: 12, ...overrides });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<BusError> {

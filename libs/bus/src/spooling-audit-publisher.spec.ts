@@ -1,29 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent } from '@portcullis/contracts';
+import { auditEvent as baseAuditEvent } from '@portcullis/testing';
 import { BusError } from './bus.errors';
 import { InProcessBus } from './in-process.bus';
 import { SpoolingAuditPublisher } from './spooling-audit-publisher';
 
 function auditEvent(n: number): AuditEvent {
-  return {
-    id: randomUUID(),
-    ts: new Date().toISOString(),
-    traceId: null,
-    principal: { id: 'user-1', kind: 'user' },
-    actor: null,
-    action: 'tool.call',
-    method: 'tools/call',
-    server: 'github',
-    tool: `tool-${n}`,
-    credentialKind: 'header',
-    credentialId: 'cred-1',
-    outcome: 'success',
-    reason: null,
-    latencyMs: n,
-  };
+  return baseAuditEvent({ tool: `tool-${n}`, latencyMs: n });
 }
 
 /** A bus that can be taken down and brought back, and records what it acknowledged. */

@@ -4,6 +4,7 @@ import * as identity from './identity.contract';
 import * as identityProviders from './identity-provider.contract';
 import * as identityAdmin from './identity-admin.contract';
 import * as tokenExchange from './token-exchange.contract';
+import * as browserLogin from './browser-login.contract';
 import * as registry from './registry.contract';
 import * as access from './access.contract';
 import * as virtualServers from './virtual-server.contract';
@@ -42,6 +43,8 @@ export const RequestContracts = {
   [RequestSubjects.identityExchange]: { request: tokenExchange.TokenExchangeRequestSchema, response: tokenExchange.TokenExchangeResponseSchema },
   [RequestSubjects.identityJwks]: { request: tokenExchange.JwksRequestSchema, response: tokenExchange.JwksResponseSchema },
   [RequestSubjects.identityAdminUserUpdate]: { request: identityAdmin.UpdateUserRequestSchema, response: identityAdmin.UserResponseSchema },
+  [RequestSubjects.identityLoginApiKey]: { request: browserLogin.LoginWithApiKeyRequestSchema, response: browserLogin.BrowserSessionResponseSchema },
+  [RequestSubjects.identityLoginLogout]: { request: browserLogin.LogoutRequestSchema, response: browserLogin.LogoutResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
   [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },

@@ -14,3 +14,4 @@ export * from './audit.contract';
 export * from './contract-registry';
 export * from './http-error.schema';
 export * from './private-address';
+export * from './browser-login.contract';

@@ -33,6 +33,8 @@ export const RequestSubjects = {
   identityExchange: 'identity.exchange',
   identityJwks: 'identity.jwks',
   identityAdminUserUpdate: 'identity.admin.user.update',
+  identityLoginApiKey: 'identity.login.api-key',
+  identityLoginLogout: 'identity.login.logout',
   // identity subjects added later go here
   registryResolve: 'registry.resolve',
   registryAuthorize: 'registry.authorize',

@@ -5,3 +5,4 @@ export * from './echo-mcp-server';
 export * from './server-everything';
 export * from './oidc-provider';
 export * from './nats-server';
+export * from './audit-event';

@@ -1,25 +1,17 @@
 import type { AuditEvent } from '@portcullis/contracts';
+import { auditEvent } from '@portcullis/testing';
 import { createHash } from 'node:crypto';
 import { AuditChain, ChainLink } from './audit-chain';
 
 function event(n: number, overrides: Partial<AuditEvent> = {}): AuditEvent {
-  return {
+  return auditEvent({
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     ts: new Date(Date.UTC(2026, 0, 1, 12, 0, n)).toISOString(),
     traceId: `trace-${n}`,
     principal: { id: 'user-1', kind: 'user', email: 'ada@example.com' },
-    actor: null,
-    action: 'tool.call',
-    method: 'tools/call',
-    server: 'github',
-    tool: 'create_issue',
-    credentialKind: 'header',
-    credentialId: 'cred-1',
-    outcome: 'success',
-    reason: null,
     latencyMs: 12.5,
     ...overrides,
-  };
+  });
 }
 
 function chainOf(events: AuditEvent[]): ChainLink[] {

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NatsBus } from '@portcullis/bus';
 import type { AuditEvent } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { auditEvent as baseAuditEvent, createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { connect } from 'nats';
 import { Client } from 'pg';
 import { AuditModule } from '../audit.module';
@@ -17,22 +16,7 @@ jest.setTimeout(60_000);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 function auditEvent(): AuditEvent {
-  return {
-    id: randomUUID(),
-    ts: new Date().toISOString(),
-    traceId: null,
-    principal: { id: 'user-1', kind: 'user' },
-    actor: null,
-    action: 'tool.call',
-    method: 'tools/call',
-    server: 'github',
-    tool: 'create_issue',
-    credentialKind: 'header',
-    credentialId: 'cred-1',
-    outcome: 'success',
-    reason: null,
-    latencyMs: 4,
-  };
+  return baseAuditEvent({ latencyMs: 4 });
 }
 
 async function eventually(probe: () => Promise<number>, expected: number, timeoutMs = 15_000): Promise<number> {

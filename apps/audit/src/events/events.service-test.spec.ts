@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InProcessBus } from '@portcullis/bus';
 import type { AuditEvent } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { auditEvent as baseAuditEvent, createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { Client } from 'pg';
 import { AuditModule } from '../audit.module';
 import { ChainVerificationService } from './chain-verification.service';
@@ -14,23 +13,7 @@ import { EventsService } from './events.service';
 jest.setTimeout(60_000);
 
 function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
-  return {
-    id: randomUUID(),
-    ts: '2026-01-01T12:00:00.000Z',
-    traceId: null,
-    principal: { id: 'user-1', kind: 'user', email: 'ada@example.com' },
-    actor: null,
-    action: 'tool.call',
-    method: 'tools/call',
-    server: 'github',
-    tool: 'create_issue',
-    credentialKind: 'header',
-    credentialId: 'cred-1',
-    outcome: 'success',
-    reason: null,
-    latencyMs: 12.25,
-    ...overrides,
-  };
+  return baseAuditEvent({ ts: '2026-01-01T12:00:00.000Z', principal: { id: 'user-1', kind: 'user', email: 'ada@example.com' }, latencyMs: 12.25, ...overrides });
 }
 
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NestFactory } from '@nestjs/core';
@@ -8,7 +8,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { InProcessBus } from '@portcullis/bus';
 import type { AuditEvent } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { auditEvent as baseAuditEvent, createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { Client } from 'pg';
 import { AuditModule } from '../audit.module';
@@ -22,22 +22,7 @@ jest.setTimeout(60_000);
 const FROZEN = new Date('2026-06-01T00:00:00.000Z');
 
 function auditEvent(ts: string): AuditEvent {
-  return {
-    id: randomUUID(),
-    ts,
-    traceId: null,
-    principal: { id: 'user-1', kind: 'user' },
-    actor: null,
-    action: 'tool.call',
-    method: 'tools/call',
-    server: 'github',
-    tool: 'search',
-    credentialKind: 'header',
-    credentialId: 'cred-1',
-    outcome: 'success',
-    reason: null,
-    latencyMs: 1,
-  };
+  return baseAuditEvent({ ts, tool: 'search' });
 }
 
 async function startAudit(databaseUrl: string): Promise<NestFastifyApplication> {

@@ -12,6 +12,7 @@ import { VirtualAccountRepository } from '../virtual-accounts/virtual-account.re
 import { UserDirectoryRepository } from '../users/user-directory.repository';
 import { JwtAuthenticator, JwtRejection, looksLikeJwt } from '../jwt/jwt-authenticator.service';
 import { GatewayJwtService } from '../token-exchange/gateway-jwt.service';
+import { BrowserSessionService } from '../browser-sessions/browser-session.service';
 
 /** `last_used_at` is written at most this often per key, so authentication stays a read. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -28,6 +29,7 @@ export class AuthenticationService {
     private readonly users: UserDirectoryRepository,
     private readonly clock: Clock,
     metrics: MetricsRegistry,
+    private readonly browserSessions: BrowserSessionService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.outcomes = metrics.counter('identity_authentications_total', 'Bearer tokens checked, by outcome', ['outcome']);
@@ -39,7 +41,20 @@ export class AuthenticationService {
    */
   async authenticate(token: string): Promise<AuthenticateResponse> {
     if (looksLikeJwt(token)) return this.authenticateJwt(token);
+    if (BrowserSessionService.isSessionToken(token)) return this.authenticateBrowserSession(token);
     return token.startsWith(`${VIRTUAL_ACCOUNT_TOKEN_SCHEME}_`) ? this.authenticateVirtualAccount(token) : this.authenticateApiKey(token);
+  }
+
+  /** A browser session's token (`pcs_…`, the login page's cookie). */
+  private async authenticateBrowserSession(token: string): Promise<AuthenticateResponse> {
+    try {
+      const authenticated = await this.browserSessions.authenticate(token);
+      this.outcomes.inc({ outcome: 'success' });
+      return authenticated;
+    } catch (error) {
+      if (error instanceof InvalidCredentialError) this.outcomes.inc({ outcome: error.reason });
+      throw error;
+    }
   }
 
   /** A virtual account's token: `virtualaccount:<uuid>`, valid until revoked or its (grace-period) expiry. */

@@ -3,6 +3,7 @@ import { CreateIdentityProviders1763900000000 } from './1763900000000-create-ide
 import { CreateVirtualAccountTokens1764000000000 } from './1764000000000-create-virtual-account-tokens.migration';
 import { CreateSigningKeys1764100000000 } from './1764100000000-create-signing-keys.migration';
 import { AddUserAuditor1764200000000 } from './1764200000000-add-user-auditor.migration';
+import { CreateBrowserSessions1764300000000 } from './1764300000000-create-browser-sessions.migration';
 
 /** Every migration of the `identity` schema, oldest first. */
-export const identityMigrations = [CreateUsersAndApiKeys1763800000000, CreateIdentityProviders1763900000000, CreateVirtualAccountTokens1764000000000, CreateSigningKeys1764100000000, AddUserAuditor1764200000000];
+export const identityMigrations = [CreateUsersAndApiKeys1763800000000, CreateIdentityProviders1763900000000, CreateVirtualAccountTokens1764000000000, CreateSigningKeys1764100000000, AddUserAuditor1764200000000, CreateBrowserSessions1764300000000];

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { RequirePermission } from '../access/require-permission.decorator';
+import type { RegistryPermission } from '../access/registry-permissions';
 import { etagOf } from '../http/etag';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import {
@@ -15,7 +16,7 @@ import {
   UpdateToolPolicyBody,
   UpdateToolPolicyBodySchema,
 } from './dto/tool.dto';
-import { ToolService } from './tool.service';
+import { type PolicyTarget, ToolService } from './tool.service';
 
 /** `/servers/{slug}/tools/{tool}`: disable a tool or override its description. */
 @Controller('api/v1/servers/:slug/tools')
@@ -47,96 +48,69 @@ function withEtag(reply: FastifyReply, versioned: { view: ToolPolicyView; versio
   return versioned.view;
 }
 
-/** `/servers/{slug}/policies`: allow/deny tool globs per subject; deny wins. */
-@Controller('api/v1/servers/:slug/policies')
-export class ToolPolicyController {
-  constructor(private readonly tools: ToolService) {}
+/**
+ * The policy routes of one kind of target: servers and virtual servers serve the same handlers
+ * under their own path and permissions, so both controllers are built here from one class.
+ */
+function policyControllerFor(name: string, kind: PolicyTarget['kind'], path: string, read: RegistryPermission, manage: RegistryPermission) {
+  @Controller(`api/v1/${path}/:slug/policies`)
+  class PolicyController {
+    constructor(readonly tools: ToolService) {}
 
-  @Get()
-  @RequirePermission('server:read')
-  list(@Param('slug') slug: string): Promise<ToolPolicyList> {
-    return this.tools.listPolicies({ kind: 'server', slug });
-  }
+    @Get()
+    @RequirePermission(read)
+    list(@Param('slug') slug: string): Promise<ToolPolicyList> {
+      return this.tools.listPolicies({ kind, slug });
+    }
 
-  @Post()
-  @RequirePermission('server:manage')
-  async create(
-    @Param('slug') slug: string,
-    @Body(new ZodValidationPipe(CreateToolPolicyBodySchema, 'tool policy')) body: CreateToolPolicyBody,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ToolPolicyView> {
-    return withEtag(reply, await this.tools.createPolicy({ kind: 'server', slug }, body));
-  }
+    @Post()
+    @RequirePermission(manage)
+    async create(
+      @Param('slug') slug: string,
+      @Body(new ZodValidationPipe(CreateToolPolicyBodySchema, 'tool policy')) body: CreateToolPolicyBody,
+      @Res({ passthrough: true }) reply: FastifyReply,
+    ): Promise<ToolPolicyView> {
+      return withEtag(reply, await this.tools.createPolicy({ kind, slug }, body));
+    }
 
-  @Get(':id')
-  @RequirePermission('server:read')
-  async get(@Param('slug') slug: string, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<ToolPolicyView> {
-    return withEtag(reply, await this.tools.getPolicy({ kind: 'server', slug }, id));
-  }
+    @Get(':id')
+    @RequirePermission(read)
+    async get(@Param('slug') slug: string, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<ToolPolicyView> {
+      return withEtag(reply, await this.tools.getPolicy({ kind, slug }, id));
+    }
 
-  @Patch(':id')
-  @RequirePermission('server:manage')
-  async update(
-    @Param('slug') slug: string,
-    @Param('id') id: string,
-    @Body(new ZodValidationPipe(UpdateToolPolicyBodySchema, 'tool policy change')) body: UpdateToolPolicyBody,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ToolPolicyView> {
-    return withEtag(reply, await this.tools.updatePolicy({ kind: 'server', slug }, id, body, ifMatch));
-  }
+    @Patch(':id')
+    @RequirePermission(manage)
+    async update(
+      @Param('slug') slug: string,
+      @Param('id') id: string,
+      @Body(new ZodValidationPipe(UpdateToolPolicyBodySchema, 'tool policy change')) body: UpdateToolPolicyBody,
+      @Headers('if-match') ifMatch: string | undefined,
+      @Res({ passthrough: true }) reply: FastifyReply,
+    ): Promise<ToolPolicyView> {
+      return withEtag(reply, await this.tools.updatePolicy({ kind, slug }, id, body, ifMatch));
+    }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @RequirePermission('server:manage')
-  remove(@Param('slug') slug: string, @Param('id') id: string): Promise<void> {
-    return this.tools.removePolicy({ kind: 'server', slug }, id);
+    @Delete(':id')
+    @HttpCode(204)
+    @RequirePermission(manage)
+    remove(@Param('slug') slug: string, @Param('id') id: string): Promise<void> {
+      return this.tools.removePolicy({ kind, slug }, id);
+    }
   }
+  // Not a subclass: route metadata must sit on the registered class itself (the route walks read own properties).
+  Object.defineProperty(PolicyController, 'name', { value: name });
+  return PolicyController;
 }
+
+/** `/servers/{slug}/policies`: allow/deny tool globs per subject; deny wins. */
+export const ToolPolicyController = policyControllerFor('ToolPolicyController', 'server', 'servers', 'server:read', 'server:manage');
 
 /** `/virtual-servers/{slug}/policies`: the same, on the names a virtual server exposes. */
-@Controller('api/v1/virtual-servers/:slug/policies')
-export class VirtualServerPolicyController {
-  constructor(private readonly tools: ToolService) {}
-
-  @Get()
-  @RequirePermission('virtual-server:read')
-  list(@Param('slug') slug: string): Promise<ToolPolicyList> {
-    return this.tools.listPolicies({ kind: 'virtual-server', slug });
-  }
-
-  @Post()
-  @RequirePermission('virtual-server:manage')
-  async create(
-    @Param('slug') slug: string,
-    @Body(new ZodValidationPipe(CreateToolPolicyBodySchema, 'tool policy')) body: CreateToolPolicyBody,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ToolPolicyView> {
-    return withEtag(reply, await this.tools.createPolicy({ kind: 'virtual-server', slug }, body));
-  }
-
-  @Get(':id')
-  @RequirePermission('virtual-server:read')
-  async get(@Param('slug') slug: string, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<ToolPolicyView> {
-    return withEtag(reply, await this.tools.getPolicy({ kind: 'virtual-server', slug }, id));
-  }
-
-  @Patch(':id')
-  @RequirePermission('virtual-server:manage')
-  async update(
-    @Param('slug') slug: string,
-    @Param('id') id: string,
-    @Body(new ZodValidationPipe(UpdateToolPolicyBodySchema, 'tool policy change')) body: UpdateToolPolicyBody,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ToolPolicyView> {
-    return withEtag(reply, await this.tools.updatePolicy({ kind: 'virtual-server', slug }, id, body, ifMatch));
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  @RequirePermission('virtual-server:manage')
-  remove(@Param('slug') slug: string, @Param('id') id: string): Promise<void> {
-    return this.tools.removePolicy({ kind: 'virtual-server', slug }, id);
-  }
-}
+export const VirtualServerPolicyController = policyControllerFor(
+  'VirtualServerPolicyController',
+  'virtual-server',
+  'virtual-servers',
+  'virtual-server:read',
+  'virtual-server:manage',
+);

@@ -1,0 +1,128 @@
+import { Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Clock } from '../clock';
+import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from '../edge-proxy.options';
+import { UnauthenticatedError } from '../errors';
+import { BrowserLoginService } from './browser-login.service';
+import { clearedSessionCookie, isSameOrigin, readSessionCookie, safeReturnTo, sessionCookie, SessionCookiePolicy, sessionCookiePolicy } from './session-cookie';
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Portcullis</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+function loginForm(returnTo: string, error?: string): string {
+  return page(
+    'Sign in',
+    `${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login">` +
+      `<input type="hidden" name="return_to" value="${escapeHtml(returnTo)}">` +
+      `<label>Your API key <input type="password" name="api_key" autocomplete="off" required></label> <button type="submit">Sign in</button></form>`,
+  );
+}
+
+/**
+ * Browser sign-in for the gateway's own pages. Today: the all-in-one login form
+ * that takes a user API key (`browserLoginApiKeyForm`); OIDC sign-in is not
+ * built yet, so without the form `/login` answers 404.
+ */
+@Controller()
+export class BrowserLoginController {
+  private readonly publicUrl: string;
+  private readonly cookie: SessionCookiePolicy;
+  private readonly apiKeyForm: boolean;
+
+  constructor(
+    private readonly login: BrowserLoginService,
+    private readonly clock: Clock,
+    @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions,
+  ) {
+    this.publicUrl = options.publicUrl.replace(/\/+$/, '');
+    this.cookie = sessionCookiePolicy(this.publicUrl);
+    this.apiKeyForm = options.browserLoginApiKeyForm === true;
+  }
+
+  @Get('login')
+  async form(@Query('return_to') returnTo: unknown, @Res() reply: FastifyReply): Promise<void> {
+    if (!this.apiKeyForm) return this.notConfigured(reply);
+    await this.html(reply, 200, loginForm(safeReturnTo(returnTo)));
+  }
+
+  @Post('login')
+  async submit(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (!this.apiKeyForm) return this.notConfigured(reply);
+    if (!this.sameOrigin(request)) return this.html(reply, 403, page('Sign in refused', '<p>This form must be sent from the gateway’s own login page.</p>'));
+    const form = this.form_(request);
+    const returnTo = safeReturnTo(form.get('return_to'));
+    const apiKey = form.get('api_key') ?? '';
+    if (apiKey.length === 0 || apiKey.length > 8192) return this.html(reply, 401, loginForm(returnTo, 'That API key was not accepted.'));
+    let session;
+    try {
+      session = await this.login.loginWithApiKey(apiKey);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) return this.html(reply, 401, loginForm(returnTo, 'That API key was not accepted.'));
+      throw error;
+    }
+    const maxAge = (Date.parse(session.expiresAt) - this.clock.now().getTime()) / 1000;
+    await reply.status(303).header('cache-control', 'no-store').header('set-cookie', sessionCookie(this.cookie, session.sessionToken, maxAge)).header('location', returnTo).send();
+  }
+
+  @Get('logout')
+  async confirmLogout(@Res() reply: FastifyReply): Promise<void> {
+    await this.html(reply, 200, page('Sign out', '<form method="post" action="/logout"><button type="submit">Sign out</button></form>'));
+  }
+
+  @Post('logout')
+  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (!this.sameOrigin(request)) return this.html(reply, 403, page('Sign out refused', '<p>Sign out from the gateway’s own page.</p>'));
+    const token = readSessionCookie(this.cookie, request.headers.cookie);
+    if (token !== null) await this.login.logout(token);
+    void reply.header('set-cookie', clearedSessionCookie(this.cookie));
+    await this.html(reply, 200, page('Signed out', '<p>You are signed out.</p>'));
+  }
+
+  /** The signed-in user: proves the cookie reaches a principal. */
+  @Get('me')
+  async me(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    void reply.header('cache-control', 'no-store');
+    try {
+      const principal = await this.login.principalOf(readSessionCookie(this.cookie, request.headers.cookie));
+      await reply.status(200).send({ id: principal.id, email: principal.email ?? null, teams: principal.teams });
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) {
+        await reply.status(401).send({ error: { code: 'unauthenticated', message: 'sign in at /login' } });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private sameOrigin(request: FastifyRequest): boolean {
+    const header = (name: string): string | undefined => {
+      const value = request.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    return isSameOrigin(this.publicUrl, header('origin'), header('referer'));
+  }
+
+  private form_(request: FastifyRequest): URLSearchParams {
+    const type = request.headers['content-type'] ?? '';
+    if (!/^application\/x-www-form-urlencoded\s*(;.*)?$/i.test(type)) return new URLSearchParams();
+    return new URLSearchParams(typeof request.body === 'string' ? request.body : '');
+  }
+
+  private async notConfigured(reply: FastifyReply): Promise<void> {
+    await this.html(reply, 404, page('Sign-in not available', '<p>Browser sign-in is not configured on this gateway.</p>'));
+  }
+
+  private async html(reply: FastifyReply, status: number, body: string): Promise<void> {
+    await reply
+      .status(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('x-frame-options', 'DENY')
+      .header('content-security-policy', "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+      .send(body);
+  }
+}
