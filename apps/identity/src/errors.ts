@@ -43,7 +43,9 @@ export type CredentialRejection =
   | 'bad_signature'
   | 'invalid_claims'
   | 'unknown_virtual_account'
-  | 'email_conflict';
+  | 'email_conflict'
+  // OIDC browser login
+  | 'login_refused';
 
 /** A presented token does not authenticate anyone. Callers only ever learn "invalid token". */
 export class InvalidCredentialError extends IdentityError {

@@ -18,6 +18,7 @@ import { UserEntity } from './users/user.entity';
 import { UsersModule } from './users/users.module';
 import { VirtualAccountsModule } from './virtual-accounts/virtual-accounts.module';
 import { TokenExchangeModule } from './token-exchange/token-exchange.module';
+import { OidcLoginModule } from './oidc-login/oidc-login.module';
 import { TOKEN_EXCHANGE_OPTIONS } from './token-exchange/token-exchange.options';
 import type { Keyring } from '@portcullis/crypto';
 
@@ -66,6 +67,7 @@ export class IdentityModule {
         TeamsModule,
         VirtualAccountsModule,
         TokenExchangeModule,
+        OidcLoginModule,
         BootstrapModule.register({ bootstrapAdminToken: options.bootstrapAdminToken }),
       ],
       providers: [

@@ -5,6 +5,7 @@ import * as identityProviders from './identity-provider.contract';
 import * as identityAdmin from './identity-admin.contract';
 import * as tokenExchange from './token-exchange.contract';
 import * as browserLogin from './browser-login.contract';
+import * as oidcLogin from './oidc-login.contract';
 import * as registry from './registry.contract';
 import * as access from './access.contract';
 import * as virtualServers from './virtual-server.contract';
@@ -45,6 +46,8 @@ export const RequestContracts = {
   [RequestSubjects.identityAdminUserUpdate]: { request: identityAdmin.UpdateUserRequestSchema, response: identityAdmin.UserResponseSchema },
   [RequestSubjects.identityLoginApiKey]: { request: browserLogin.LoginWithApiKeyRequestSchema, response: browserLogin.BrowserSessionResponseSchema },
   [RequestSubjects.identityLoginLogout]: { request: browserLogin.LogoutRequestSchema, response: browserLogin.LogoutResponseSchema },
+  [RequestSubjects.identityLoginStart]: { request: oidcLogin.OidcLoginStartRequestSchema, response: oidcLogin.OidcLoginStartResponseSchema },
+  [RequestSubjects.identityLoginComplete]: { request: oidcLogin.OidcLoginCompleteRequestSchema, response: oidcLogin.OidcLoginCompleteResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
   [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },

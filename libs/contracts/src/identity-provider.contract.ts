@@ -25,6 +25,9 @@ export const IdentityProviderNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0
 
 const HttpUrlSchema = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000);
 
+/** The provider's public client for the edge's `/login` (redirect URI `{PUBLIC_URL}/login/callback`). */
+export const BrowserLoginSettingsSchema = z.strictObject({ clientId: z.string().min(1).max(500) });
+
 /** Everything an admin sets on an identity provider; defaults are what most IdPs need. */
 export const IdentityProviderSettingsSchema = z.strictObject({
   /** The exact `iss` of its tokens. */
@@ -47,6 +50,8 @@ export const IdentityProviderSettingsSchema = z.strictObject({
   /** With `mapsTo: virtual_account`: the virtual account every matching token stands for. */
   virtualAccount: z.string().min(1).max(63).nullable().default(null),
   enabled: z.boolean().default(true),
+  /** OIDC browser login (authorization code + PKCE S256) as a public client: no client secret exists. At most one provider has it. */
+  browserLogin: BrowserLoginSettingsSchema.nullable().default(null),
 });
 export type IdentityProviderSettings = z.infer<typeof IdentityProviderSettingsSchema>;
 
@@ -83,6 +88,7 @@ export const IdentityProviderChangesSchema = z.strictObject({
   mapsTo: z.enum(IdentityProviderMappings).optional(),
   virtualAccount: z.string().min(1).max(63).nullable().optional(),
   enabled: z.boolean().optional(),
+  browserLogin: BrowserLoginSettingsSchema.nullable().optional(),
 });
 export type IdentityProviderChanges = z.infer<typeof IdentityProviderChangesSchema>;
 export const UpdateIdentityProviderRequestSchema = z.object({ name: z.string().min(1).max(100), changes: IdentityProviderChangesSchema });

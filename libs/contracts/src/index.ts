@@ -15,3 +15,4 @@ export * from './contract-registry';
 export * from './http-error.schema';
 export * from './private-address';
 export * from './browser-login.contract';
+export * from './oidc-login.contract';

@@ -35,6 +35,8 @@ export const RequestSubjects = {
   identityAdminUserUpdate: 'identity.admin.user.update',
   identityLoginApiKey: 'identity.login.api-key',
   identityLoginLogout: 'identity.login.logout',
+  identityLoginStart: 'identity.login.start',
+  identityLoginComplete: 'identity.login.complete',
   // identity subjects added later go here
   registryResolve: 'registry.resolve',
   registryAuthorize: 'registry.authorize',

@@ -10,6 +10,10 @@
 //   GET  /test/stats   → { jwksRequests }
 // and a token grant `urn:portcullis:test:mint` (client-authenticated) with
 // `sub`, `claims` (JSON object), `ttl` (seconds), `kind` (`access_token` or `id_token`).
+// With BROWSER_CLIENT_ID and BROWSER_REDIRECT_URI it also has a public client
+// (no secret, PKCE S256 required) for the authorization code flow, whose
+// interactions finish on their own as the account set by
+//   POST /test/next-login  body: { sub, claims } (claims go into the ID token)
 import { createServer } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 
@@ -19,6 +23,10 @@ const audience = process.env.AUDIENCE;
 const clientId = process.env.CLIENT_ID;
 const clientSecret = process.env.CLIENT_SECRET;
 const MINT_GRANT = 'urn:portcullis:test:mint';
+const browserClientId = process.env.BROWSER_CLIENT_ID;
+const browserRedirectUri = process.env.BROWSER_REDIRECT_URI;
+let nextLogin = { sub: 'nobody', claims: {} };
+const accounts = new Map();
 
 let keys = [JSON.parse(process.env.SIGNING_JWK)];
 let jwksRequests = 0;
@@ -37,10 +45,25 @@ function build() {
         response_types: [],
         id_token_signed_response_alg: alg,
       },
+      ...(browserClientId
+        ? [
+            {
+              client_id: browserClientId,
+              token_endpoint_auth_method: 'none',
+              grant_types: ['authorization_code'],
+              response_types: ['code'],
+              redirect_uris: [browserRedirectUri],
+              id_token_signed_response_alg: alg,
+            },
+          ]
+        : []),
     ],
     jwks: { keys },
-    scopes: ['openid', 'mcp'],
-    claims: { openid: ['sub'], email: ['email'] },
+    scopes: ['openid', 'mcp', 'email', 'profile'],
+    claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -56,7 +79,7 @@ function build() {
     },
     // Claims the test asks for (email, groups, org_id...) go into the access token.
     extraTokenClaims: (ctx) => (ctx?.oidc?.params?.claims ? JSON.parse(ctx.oidc.params.claims) : undefined),
-    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ ...(accounts.get(sub) ?? {}), sub }) }),
   });
   next.registerGrantType(MINT_GRANT, mint(resourceServer), ['sub', 'claims', 'ttl', 'kind']);
   return next;
@@ -81,6 +104,20 @@ function mint(resourceServer) {
   };
 }
 
+// Signs in as `nextLogin` and grants what the client asked for, without any page.
+async function finishInteraction(req, res) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name === 'login') {
+    await provider.interactionFinished(req, res, { login: { accountId: nextLogin.sub } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+  if (details.prompt.details.missingOIDCScope) grant.addOIDCScope(details.prompt.details.missingOIDCScope.join(' '));
+  if (details.prompt.details.missingOIDCClaims) grant.addOIDCClaims(details.prompt.details.missingOIDCClaims);
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
 async function readBody(req) {
   let body = '';
   for await (const chunk of req) body += chunk;
@@ -97,6 +134,16 @@ const server = createServer(async (req, res) => {
     }
     if (req.method === 'GET' && req.url === '/test/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jwksRequests }));
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/test/next-login') {
+      nextLogin = JSON.parse(await readBody(req));
+      accounts.set(nextLogin.sub, nextLogin.claims ?? {});
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
+      await finishInteraction(req, res);
       return;
     }
     if (req.url === '/jwks') jwksRequests += 1;

@@ -6,3 +6,4 @@ export * from './server-everything';
 export * from './oidc-provider';
 export * from './nats-server';
 export * from './audit-event';
+export * from './oidc-browser';

@@ -32,6 +32,10 @@ export interface TestOidcProvider {
   clientCredentialsToken(): Promise<string>;
   /** Signs with a new key from now on; the old key stays in the JWKS. Returns the new key. */
   rotateKey(): Promise<TestSigningJwk>;
+  /** The public client (PKCE, no secret) for browser login; set when started with `browserRedirectUri`. */
+  readonly browserClientId: string;
+  /** The account the next browser login signs in as; `claims` go into its ID token (email, name, groups). */
+  setNextLogin(login: { sub: string; claims?: Record<string, unknown> }): Promise<void>;
   /** How many times the JWKS was fetched since start. */
   jwksRequests(): Promise<number>;
   stop(): Promise<void>;
@@ -54,15 +58,17 @@ function scriptPath(): string {
  * Starts `oidc-provider` as a child process (it is ESM-only, which jest does
  * not load well) on a free loopback port and waits until it serves discovery.
  */
-export async function startOidcProvider(options: { audience: string; alg?: 'ES256' | 'RS256' }): Promise<TestOidcProvider> {
+export async function startOidcProvider(options: { audience: string; alg?: 'ES256' | 'RS256'; browserRedirectUri?: string }): Promise<TestOidcProvider> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const clientId = `test-client-${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');
+  const browserClientId = `browser-${randomBytes(4).toString('hex')}`;
+  const browserEnv = options.browserRedirectUri ? { BROWSER_CLIENT_ID: browserClientId, BROWSER_REDIRECT_URI: options.browserRedirectUri } : {};
   let key = generateSigningJwk(options.alg);
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [scriptPath()], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), AUDIENCE: options.audience, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, SIGNING_JWK: JSON.stringify(key) },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), AUDIENCE: options.audience, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, SIGNING_JWK: JSON.stringify(key), ...browserEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -118,6 +124,11 @@ export async function startOidcProvider(options: { audience: string; alg?: 'ES25
       if (!response.ok) throw new Error(`test IdP did not rotate its key: ${response.status}`);
       key = next;
       return next;
+    },
+    browserClientId,
+    setNextLogin: async (login) => {
+      const response = await fetch(`${issuer}/test/next-login`, { method: 'POST', body: JSON.stringify(login) });
+      if (!response.ok) throw new Error(`test IdP did not take the next login: ${response.status}`);
     },
     jwksRequests: async () => ((await (await fetch(`${issuer}/test/stats`)).json()) as { jwksRequests: number }).jwksRequests,
     stop: async () => {

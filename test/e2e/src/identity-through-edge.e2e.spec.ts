@@ -2,10 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AuditModule } from '@portcullis/audit';
 import { Bus, InProcessBus, NatsBus } from '@portcullis/bus';
 import { Keyring } from '@portcullis/crypto';
@@ -24,29 +21,18 @@ import {
   uniqueSubjectPrefix,
 } from '@portcullis/testing';
 import { TokenVaultModule } from '@portcullis/token-vault';
+import { adminRequest, initializeRequest, listeningUrl, MCP_HEADERS, moduleStarter } from './e2e-helpers';
 
 const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
 const AUDIENCE = 'https://gateway.identity-e2e.example';
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const INITIALIZE = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'identity-e2e', version: '1.0.0' } },
-});
+const INITIALIZE = initializeRequest('identity-e2e');
 
 /** The five real service modules on one bus (in-process or real NATS), real PostgreSQL, the edge on a loopback port. */
 async function startGateway(bus: Bus, databaseUrl: string) {
   const logger = createLogger({ service: 'identity-e2e', level: 'silent' });
   const runtime = { bus, closeBusOnShutdown: false, logger, databaseUrl };
   const apps: INestApplication[] = [];
-  const create = async (module: Parameters<typeof NestFactory.create>[0], listen: boolean) => {
-    const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false });
-    if (listen) await app.listen(0, '127.0.0.1');
-    else await app.init();
-    apps.push(app);
-    return app;
-  };
+  const create = moduleStarter(apps);
   await create(IdentityModule.register({ ...runtime, bootstrapAdminToken: ADMIN_TOKEN }), false);
   await create(TokenVaultModule.register({ ...runtime, keyring: Keyring.parse(generateVaultKeys()) }), false);
   const audit = await create(AuditModule.register(runtime), true);
@@ -55,7 +41,7 @@ async function startGateway(bus: Bus, databaseUrl: string) {
     EdgeProxyModule.register({ ...runtime, publicUrl: 'https://gateway.identity-e2e.example', maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'identity-e2e-spool-')), outboundAllowPrivate: true }),
     true,
   );
-  const url = (app: INestApplication) => `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  const url = listeningUrl;
   return {
     edgeUrl: url(edge),
     registryUrl: url(registry),
@@ -76,15 +62,7 @@ describe.each([
   let bus: Bus;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gateway.registryUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminRequest(gateway.registryUrl, ADMIN_TOKEN, method, path, body);
   const initialize = async (token: string) =>
     (await fetch(`${gateway.edgeUrl}/mcp/echo`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: INITIALIZE })).status;
 

@@ -2,10 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AuditModule } from '@portcullis/audit';
 import { Bus, InProcessBus } from '@portcullis/bus';
 import { Keyring } from '@portcullis/crypto';
@@ -15,6 +12,7 @@ import { RegistryModule } from '@portcullis/registry';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, EchoMcpServer, generateVaultKeys, startEchoMcpServer, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
 import { TokenVaultModule } from '@portcullis/token-vault';
+import { adminRequest, initializeRequest, listeningUrl, MCP_HEADERS, moduleStarter } from './e2e-helpers';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
 
 const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
@@ -23,13 +21,7 @@ const AUDIENCE = 'https://gateway.token-exchange.example/mcp';
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const JWT = 'urn:ietf:params:oauth:token-type:jwt';
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const INITIALIZE = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'token-exchange-e2e', version: '1.0.0' } },
-});
+const INITIALIZE = initializeRequest('token-exchange-e2e');
 
 /** identity's clock, moved forward by tests that need an expired gateway JWT. */
 class ShiftableClock {
@@ -57,16 +49,8 @@ describe('token exchange (RFC 8693) through a real edge', () => {
   let actorToken: string;
   let noExchangeToken: string;
 
-  const url = (app: INestApplication) => `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${registryUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
+  const url = listeningUrl;
+  const admin = (method: string, path: string, body?: unknown) => adminRequest(registryUrl, ADMIN_TOKEN, method, path, body);
   const exchange = async (fields: Record<string, string>, contentType = 'application/x-www-form-urlencoded') => {
     const response = await fetch(`${edgeUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': contentType }, body: new URLSearchParams(fields).toString() });
     return { status: response.status, cacheControl: response.headers.get('cache-control'), body: (await response.json()) as Record<string, unknown> };
@@ -101,13 +85,7 @@ describe('token exchange (RFC 8693) through a real edge', () => {
     [database, idp, upstream] = await Promise.all([createTestDatabase('token-exchange-e2e'), startOidcProvider({ audience: AUDIENCE }), startEchoMcpServer()]);
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     const runtime = { bus, closeBusOnShutdown: false, logger: createLogger({ service: 'token-exchange-e2e', level: 'silent' }), databaseUrl: database.url };
-    const create = async (module: Parameters<typeof NestFactory.create>[0], listen: boolean) => {
-      const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false });
-      if (listen) await app.listen(0, '127.0.0.1');
-      else await app.init();
-      apps.push(app);
-      return app;
-    };
+    const create = moduleStarter(apps);
     await create(
       IdentityModule.register({ ...runtime, bootstrapAdminToken: ADMIN_TOKEN, keyring: Keyring.parse(generateVaultKeys()), publicUrl: PUBLIC_URL, clock: identityClock }),
       false,

@@ -23,9 +23,10 @@ function loginForm(returnTo: string, error?: string): string {
 }
 
 /**
- * Browser sign-in for the gateway's own pages. Today: the all-in-one login form
- * that takes a user API key (`browserLoginApiKeyForm`); OIDC sign-in is not
- * built yet, so without the form `/login` answers 404.
+ * Browser sign-in for the gateway's own pages: OIDC (authorization code +
+ * PKCE, run by identity) when an identity provider has browser login, else the
+ * all-in-one login form that takes a user API key (`browserLoginApiKeyForm`),
+ * else `/login` answers 404.
  */
 @Controller()
 export class BrowserLoginController {
@@ -45,8 +46,38 @@ export class BrowserLoginController {
 
   @Get('login')
   async form(@Query('return_to') returnTo: unknown, @Res() reply: FastifyReply): Promise<void> {
+    const oidc = await this.login.startOidc(safeReturnTo(returnTo));
+    if (oidc.available) {
+      await reply.status(302).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').header('location', oidc.authorizationUrl).send();
+      return;
+    }
     if (!this.apiKeyForm) return this.notConfigured(reply);
     await this.html(reply, 200, loginForm(safeReturnTo(returnTo)));
+  }
+
+  /** The IdP's redirect back: identity checks state, code and ID token; any failure is only "sign-in failed". */
+  @Get('login/callback')
+  async callback(@Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<void> {
+    const text = (name: string): string | undefined => (typeof query[name] === 'string' && query[name].length > 0 ? query[name] : undefined);
+    const state = text('state');
+    const code = text('code');
+    const iss = text('iss');
+    const failed = () => this.html(reply, 400, page('Sign-in failed', '<p>Sign-in failed. <a href="/login">Try again</a>.</p>'));
+    if (!state || !code || state.length > 500 || code.length > 4000 || (iss !== undefined && iss.length > 2000)) return failed();
+    let session;
+    try {
+      session = await this.login.completeOidc({ state, code, ...(iss !== undefined ? { iss } : {}) });
+    } catch {
+      return failed();
+    }
+    const maxAge = (Date.parse(session.expiresAt) - this.clock.now().getTime()) / 1000;
+    await reply
+      .status(302)
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('set-cookie', sessionCookie(this.cookie, session.sessionToken, maxAge))
+      .header('location', safeReturnTo(session.returnTo))
+      .send();
   }
 
   @Post('login')

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { BrowserSessionResponse, Principal, RequestSubjects } from '@portcullis/contracts';
+import { BrowserSessionResponse, OidcLoginCompleteResponse, OidcLoginStartResponse, Principal, RequestSubjects } from '@portcullis/contracts';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from '../access/bus-failures';
 import { PrincipalResolver } from '../access/principal-resolver.service';
 import { UnauthenticatedError } from '../errors';
@@ -21,6 +21,20 @@ export class BrowserLoginService {
       if (isServiceFailure(error)) throw serviceUnavailable('identity', error);
       throw new UnauthenticatedError(true, { cause: error });
     }
+  }
+
+  /** Begins an OIDC login at the browser-login provider; `available: false` when there is none. */
+  async startOidc(returnTo: string): Promise<OidcLoginStartResponse> {
+    try {
+      return await this.bus.request(RequestSubjects.identityLoginStart, { returnTo }, { timeoutMs: BUS_REQUEST_TIMEOUT_MS });
+    } catch (error) {
+      throw isServiceFailure(error) ? serviceUnavailable('identity', error) : error;
+    }
+  }
+
+  /** Ends an OIDC login with the IdP's callback parameters. Any failure means the sign-in failed. */
+  async completeOidc(request: { state: string; code: string; iss?: string }): Promise<OidcLoginCompleteResponse> {
+    return this.bus.request(RequestSubjects.identityLoginComplete, request, { timeoutMs: BUS_REQUEST_TIMEOUT_MS });
   }
 
   async logout(sessionToken: string): Promise<void> {

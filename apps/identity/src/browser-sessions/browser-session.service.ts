@@ -46,6 +46,11 @@ export class BrowserSessionService {
     return this.start(key.userId, now);
   }
 
+  /** A session for a user who has just proven who they are (OIDC login). */
+  startFor(userId: string): Promise<BrowserSessionResponse> {
+    return this.start(userId, this.clock.now());
+  }
+
   private async start(userId: string, now: Date): Promise<BrowserSessionResponse> {
     const { token, hash } = generateToken(BROWSER_SESSION_TOKEN_SCHEME);
     const expiresAt = new Date(now.getTime() + BROWSER_SESSION_TTL_MS);

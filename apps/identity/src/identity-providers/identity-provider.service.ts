@@ -27,6 +27,7 @@ export class IdentityProviderService {
 
   async create(request: CreateIdentityProviderRequest): Promise<IdentityProviderView> {
     const { name, ...settings } = request;
+    await this.assertOnlyBrowserLogin(settings, null);
     const created = await this.providers.insert(name, assertConsistent(settings), this.clock.now());
     if (!created) throw new ConflictError(`an identity provider named "${name}" already exists`);
     this.log.info({ identityProvider: name, issuer: settings.issuer }, 'identity provider created');
@@ -46,6 +47,7 @@ export class IdentityProviderService {
     const provider = await this.find(name);
     const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
     const settings = assertConsistent(IdentityProviderSettingsSchema.parse({ ...provider.settings, ...defined }));
+    await this.assertOnlyBrowserLogin(settings, provider.id);
     await this.providers.update(provider.id, settings, this.clock.now());
     await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: [], identityProviders: [name] });
     this.log.info({ identityProvider: name, changed: Object.keys(defined) }, 'identity provider updated');
@@ -59,6 +61,13 @@ export class IdentityProviderService {
     await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: [], identityProviders: [name] });
     this.log.info({ identityProvider: name }, 'identity provider deleted');
     return toIdentityProviderView(provider);
+  }
+
+  /** At most one provider signs browsers in (a unique index backs this up). */
+  private async assertOnlyBrowserLogin(settings: IdentityProviderSettings, selfId: string | null): Promise<void> {
+    if (!settings.browserLogin) return;
+    const other = (await this.providers.list()).find((p) => p.id !== selfId && p.settings.browserLogin);
+    if (other) throw new ConflictError(`identity provider "${other.name}" already has browser login`);
   }
 
   private async find(name: string): Promise<IdentityProviderEntity> {

@@ -8,6 +8,6 @@ import { JwtAuthenticator } from './jwt-authenticator.service';
 @Module({
   imports: [IdentityProvidersModule],
   providers: [OidcDiscoveryClient, JwksCache, ExternalIdentityProvisioner, JwtAuthenticator],
-  exports: [JwtAuthenticator],
+  exports: [JwtAuthenticator, JwksCache, ExternalIdentityProvisioner],
 })
 export class JwtModule {}

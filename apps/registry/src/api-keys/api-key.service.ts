@@ -1,24 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Bus } from '@portcullis/bus';
 import { ApiKeyView, CreateApiKeyRequest, Principal, RequestSubjects } from '@portcullis/contracts';
 import { isGranted } from '../access/registry-permissions';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
-import { ForbiddenError, fromBusError, NotFoundError } from '../errors';
-import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
+import { ForbiddenError, NotFoundError } from '../errors';
+import { IdentityAdminClient } from '../identity-admin/identity-admin.client';
 import { ApiKeyIdSchema, CreateApiKeyBody } from './dto/api-key.dto';
 
 /** Gateway API keys are identity's; admins manage them here, and identity does the work over the bus. */
 @Injectable()
 export class ApiKeyService {
   constructor(
-    private readonly bus: Bus,
-    @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
+    private readonly identity: IdentityAdminClient,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   /** The token in the answer is shown this once; identity keeps only its hash. */
   async create(body: CreateApiKeyBody, actor: Principal): Promise<{ apiKey: ApiKeyView; token: string }> {
-    const created = await this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyCreate, ownerOf(body, actor), this.options()));
+    const created = await this.identity.request(RequestSubjects.identityAdminApiKeyCreate, ownerOf(body, actor));
     this.log.info({ apiKeyId: created.apiKey.id, prefix: created.apiKey.prefix, isAdmin: created.apiKey.isAdmin, actor: actor.id }, 'api key created');
     return created;
   }
@@ -26,28 +24,16 @@ export class ApiKeyService {
   /** Admins see every key; anyone else only their own. */
   async list(actor: Principal): Promise<{ items: ApiKeyView[] }> {
     const request = isGranted(actor, 'api-keys:read') ? {} : { ownerUserId: ownUserId(actor) };
-    return this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyList, request, this.options()));
+    return this.identity.request(RequestSubjects.identityAdminApiKeyList, request);
   }
 
   /** Someone else's key is "not found" to a non-admin, so key ids cannot be probed. */
   async revoke(id: string, actor: Principal): Promise<ApiKeyView> {
     if (!ApiKeyIdSchema.safeParse(id).success) throw new NotFoundError('no API key with that id');
     const request = isGranted(actor, 'api-keys:write') ? { id } : { id, ownerUserId: ownUserId(actor) };
-    const { apiKey } = await this.identity(() => this.bus.request(RequestSubjects.identityAdminApiKeyRevoke, request, this.options()));
+    const { apiKey } = await this.identity.request(RequestSubjects.identityAdminApiKeyRevoke, request);
     this.log.info({ apiKeyId: apiKey.id, prefix: apiKey.prefix, actor: actor.id }, 'api key revoked');
     return apiKey;
-  }
-
-  private options() {
-    return { timeoutMs: this.settings.dependencyTimeoutMs };
-  }
-
-  private async identity<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw fromBusError('identity', error);
-    }
   }
 }
 
