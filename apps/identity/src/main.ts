@@ -1,39 +1,26 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { NatsBus } from '@portcullis/bus';
-import { createLogger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
-import { IdentityConfig, loadIdentityConfig } from './config/identity.config';
+import { startServiceProcess } from '@portcullis/bus';
+import { runService } from '@portcullis/telemetry';
+import { loadIdentityConfig } from './config/identity.config';
 import { IdentityModule } from './identity.module';
 
-const SERVICE = 'identity';
-
-async function bootstrap(): Promise<void> {
-  const config: IdentityConfig = loadIdentityConfig(process.env);
-  startTracing(SERVICE);
-  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
-  const bus = await NatsBus.connect({
-    servers: config.NATS_URL,
-    name: SERVICE,
+runService('identity', async () => {
+  const config = loadIdentityConfig(process.env);
+  // HTTP here is health and metrics only; the service's work arrives over the bus.
+  await startServiceProcess({
+    service: 'identity',
+    natsUrl: config.NATS_URL,
     subjectPrefix: config.BUS_SUBJECT_PREFIX,
-    onHandlerError: (subject, error) => logger.error({ err: error, subject }, 'bus handler failed'),
+    logLevel: config.LOG_LEVEL,
+    host: config.HOST,
+    port: config.IDENTITY_PORT,
+    module: (runtime) =>
+      IdentityModule.register({
+        ...runtime,
+        databaseUrl: config.DATABASE_URL,
+        bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN,
+        keyring: config.IDENTITY_KEYS,
+        publicUrl: config.PUBLIC_URL,
+      }),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(
-    IdentityModule.register({
-      bus,
-      closeBusOnShutdown: true,
-      logger,
-      databaseUrl: config.DATABASE_URL,
-      bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN,
-      keyring: config.IDENTITY_KEYS,
-      publicUrl: config.PUBLIC_URL,
-    }),
-    new FastifyAdapter(),
-    { logger: new PinoNestLogger(logger) },
-  );
-  app.enableShutdownHooks();
-  await app.listen(config.IDENTITY_PORT, config.HOST);
-  logger.info(`identity listening on http://${config.HOST}:${config.IDENTITY_PORT} (health and metrics)`);
-}
-
-runService('identity', bootstrap);
+});

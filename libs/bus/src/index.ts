@@ -4,3 +4,4 @@ export * from './bus.module';
 export * from './in-process.bus';
 export * from './nats.bus';
 export * from './spooling-audit-publisher';
+export * from './service-process';
