@@ -9,8 +9,8 @@ import { RequestSubjects } from '@portcullis/contracts';
 import { Clock, IdentityModule } from '@portcullis/identity';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
-import { EdgeProxyModule } from '../edge-proxy.module';
-import { BrowserLoginController } from './browser-login.controller';
+import { EdgeProxyModule } from '../src/edge-proxy.module';
+import { BrowserLoginController } from '../src/browser-login/browser-login.controller';
 
 const PUBLIC_URL = 'https://gateway.test';
 const ADMIN_TOKEN = `bootstrap-admin-${'k'.repeat(24)}-${Date.now()}`;
