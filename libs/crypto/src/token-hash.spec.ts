@@ -7,6 +7,10 @@ describe('token-hash', () => {
       expect(hashToken('pcl_abc')).toBe(createHash('sha256').update('pcl_abc').digest('hex'));
       expect(hashToken('pcl_abc')).toMatch(/^[0-9a-f]{64}$/);
     });
+
+    it('hashes the UTF-8 bytes of a non-ASCII token like createHash does', () => {
+      expect(hashToken('pcl_é€😀')).toBe(createHash('sha256').update('pcl_é€😀', 'utf8').digest('hex'));
+    });
   });
 
   describe(constantTimeEqual.name, () => {

@@ -54,6 +54,31 @@ describe(startTracing.name, () => {
     expect(exporters).toEqual([]);
   });
 
+  it('without an endpoint records no spans yet gives each new trace a real, distinct trace id that propagates', async () => {
+    const tracing = startTracing('test-service', {});
+    try {
+      const tracer = trace.getTracer('test');
+      const first = tracer.startSpan('request');
+      const second = tracer.startSpan('request');
+      expect(first.isRecording()).toBe(false);
+      expect(trace.isSpanContextValid(first.spanContext())).toBe(true);
+      expect(first.spanContext().traceId).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+      expect(second.spanContext().traceId).not.toBe(first.spanContext().traceId);
+      const outgoing: Record<string, string> = {};
+      context.with(trace.setSpan(context.active(), first), () => propagation.inject(context.active(), outgoing));
+      expect(outgoing['traceparent']).toBe(`00-${first.spanContext().traceId}-${first.spanContext().spanId}-00`);
+      // A service behind the bus continues that unrecorded trace (an incoming `-00` parent): same trace id, still not recorded.
+      const child = context.with(propagation.extract(context.active(), outgoing), () => tracer.startSpan('bus handler'));
+      expect(child.spanContext().traceId).toBe(first.spanContext().traceId);
+      expect(child.isRecording()).toBe(false);
+      child.end();
+      first.end();
+      second.end();
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
   it('exports spans over OTLP/HTTP to <endpoint>/v1/traces when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
     const tracing = startTracing('test-service', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
     trace.getTracer('test').startSpan('exported').end();

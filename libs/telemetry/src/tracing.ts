@@ -2,7 +2,7 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BatchSpanProcessor, NoopSpanProcessor, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface TracingHandle {
   /** Flushes pending spans and unregisters tracing; a later `startTracing` starts afresh. */
@@ -36,6 +36,11 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   const sdk = new NodeSDK({
     serviceName,
     spanProcessors: [spanProcessor],
+    // Nothing exported: a new trace's spans are not recorded (no attributes,
+    // events or timing kept), yet they still get real generated trace and span
+    // ids (audit events carry the trace id) and propagate; an incoming sampled
+    // `traceparent` is still honoured (ParentBased's defaults for a parent).
+    ...(url ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }),
     // Explicit and empty, else NodeSDK reads OTEL_LOGS_EXPORTER and defaults to an OTLP log exporter.
     logRecordProcessors: [],
     textMapPropagator: new CompositePropagator({

@@ -4,6 +4,7 @@ import { Principal, RequestSubjects, ResolvedCredential, ServerTarget } from '@p
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { CredentialUnavailableError } from '../errors';
+import { checkInjectedHeaders } from '../mcp/forwarded-headers';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from './bus-failures';
 
 /** Longest a credential is served from cache when it does not expire sooner. */
@@ -38,6 +39,9 @@ export class CredentialResolver {
           { principal, server: { id: target.id, slug: target.slug, authType: target.authType } },
           { timeoutMs: BUS_REQUEST_TIMEOUT_MS },
         );
+        // Frozen and checked once here, so calls served from this entry reuse the check (the headers cannot change under it).
+        Object.freeze(credential.headers);
+        checkInjectedHeaders(credential.headers);
         const maxAge = this.clock.now().getTime() + CREDENTIAL_CACHE_TTL_MS;
         const cacheUntil = credential.expiresAt === null ? maxAge : Math.min(maxAge, Date.parse(credential.expiresAt) - CREDENTIAL_EXPIRY_SKEW_MS);
         return { value: { principalId: principal.id, serverId: target.id, credential }, cacheUntil };

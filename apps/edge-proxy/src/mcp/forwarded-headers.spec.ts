@@ -1,4 +1,4 @@
-import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
+import { checkInjectedHeaders, clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
 
 describe('upstreamRequestHeaders', () => {
   it('forwards the transport headers and drops the gateway token and cookies', () => {
@@ -37,6 +37,23 @@ describe('upstreamRequestHeaders', () => {
     );
     expect(headers).toEqual({ 'mcp-session-id': 'mine' });
     expect(refused.sort()).toEqual(['Accept', 'Bad Name', 'Host', 'Mcp-Session-Id', 'X-Evil']);
+  });
+});
+
+describe('checkInjectedHeaders', () => {
+  it('stops header splitting from a cached (frozen) credential on every call, checking it once', () => {
+    const cached = Object.freeze({ 'X-Api-Key': 'k', 'X-Evil': 'a\r\nX-Injected: 1' });
+    const first = checkInjectedHeaders(cached);
+    expect(first).toEqual({ safe: { 'x-api-key': 'k' }, refused: ['X-Evil'] });
+    expect(checkInjectedHeaders(cached)).toBe(first);
+    expect(upstreamRequestHeaders({}, cached)).toEqual({ headers: { 'x-api-key': 'k' }, refused: ['X-Evil'] });
+  });
+
+  it('checks a header object that may still change again on each call', () => {
+    const mutable: Record<string, string> = { 'X-Api-Key': 'k' };
+    expect(upstreamRequestHeaders({}, mutable).headers).toEqual({ 'x-api-key': 'k' });
+    mutable['Host'] = 'elsewhere';
+    expect(upstreamRequestHeaders({}, mutable)).toEqual({ headers: { 'x-api-key': 'k' }, refused: ['Host'] });
   });
 });
 

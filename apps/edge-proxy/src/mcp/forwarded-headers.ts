@@ -18,19 +18,42 @@ export interface UpstreamHeaders {
   refused: string[];
 }
 
-/** The headers of the request to the upstream: the client's transport headers plus the credential's. */
-export function upstreamRequestHeaders(client: IncomingHttpHeaders, injected: Record<string, string>): UpstreamHeaders {
-  const headers = pick(client, FORWARDED_REQUEST_HEADERS);
+/** Injected headers once checked: the safe ones lower-cased, and the names of the refused ones. */
+interface CheckedInjectedHeaders {
+  safe: Readonly<Record<string, string>>;
+  refused: readonly string[];
+}
+
+// Checks of frozen header objects (the credential cache freezes what it keeps), so a cached credential is checked once, not per call.
+const checkedFrozen = new WeakMap<object, CheckedInjectedHeaders>();
+
+/**
+ * Checks injected headers: the vault validates on write; this is the second
+ * lock, so no credential can rewrite the protocol or split a header. A frozen
+ * object (it cannot change) is checked once and the result remembered.
+ */
+export function checkInjectedHeaders(injected: Readonly<Record<string, string>>): CheckedInjectedHeaders {
+  const known = checkedFrozen.get(injected);
+  if (known) return known;
+  const safe: Record<string, string> = {};
   const refused: string[] = [];
   for (const [name, value] of Object.entries(injected)) {
     const lower = name.toLowerCase();
-    // The vault validates on write; this is the second lock, so no credential can rewrite the protocol or split a header.
-    const safe =
-      HeaderNameSchema.safeParse(name).success && HeaderValueSchema.safeParse(value).success && !(FORWARDED_REQUEST_HEADERS as readonly string[]).includes(lower);
-    if (safe) headers[lower] = value;
+    const ok = HeaderNameSchema.safeParse(name).success && HeaderValueSchema.safeParse(value).success && !(FORWARDED_REQUEST_HEADERS as readonly string[]).includes(lower);
+    if (ok) safe[lower] = value;
     else refused.push(name.slice(0, 100));
   }
-  return { headers, refused };
+  const checked: CheckedInjectedHeaders = { safe: Object.freeze(safe), refused: Object.freeze(refused) };
+  if (Object.isFrozen(injected)) checkedFrozen.set(injected, checked);
+  return checked;
+}
+
+/** The headers of the request to the upstream: the client's transport headers plus the credential's. */
+export function upstreamRequestHeaders(client: IncomingHttpHeaders, injected: Readonly<Record<string, string>>): UpstreamHeaders {
+  const headers = pick(client, FORWARDED_REQUEST_HEADERS);
+  const { safe, refused } = checkInjectedHeaders(injected);
+  for (const name in safe) headers[name] = safe[name]!;
+  return { headers, refused: [...refused] };
 }
 
 /** The headers of the answer to the client. */

@@ -1,4 +1,4 @@
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { AccessDecision, Principal, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
@@ -123,24 +123,53 @@ export class McpProxyService {
     return { method, headers, body: method === 'POST' ? (request.body as string) : undefined, signal };
   }
 
-  /** Pipes the upstream answer (JSON or an event stream) to the client chunk by chunk, never buffering it whole. */
-  private async stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange): Promise<void> {
+  /**
+   * Pipes the upstream answer (JSON or an event stream) to the client chunk
+   * by chunk, never buffering it whole; resolves once the answer ended, well
+   * or not, and audits it exactly once.
+   */
+  private stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange): Promise<void> {
     const filter = this.toolsListFilter(upstream, exchange);
     reply.hijack();
-    reply.raw.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers));
-    // An event stream may stay silent for a long time; the client should see the headers now.
-    reply.raw.flushHeaders();
-    try {
-      if (filter) await pipeline(upstream.body, filter, reply.raw);
-      else await pipeline(upstream.body, reply.raw);
-    } catch (error) {
-      // Client disconnects end event streams all the time; the upstream request is cancelled with the pipeline.
-      this.logger.debug({ err: error, server: exchange.slug }, 'response stream ended early');
-      this.finish(exchange, 'error', 'response stream interrupted');
-      return;
-    }
-    const ok = upstream.statusCode < 300;
-    this.finish(exchange, ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
+    const response = reply.raw;
+    const body = upstream.body;
+    const headers = clientResponseHeaders(upstream.headers);
+    const eventStream = headers['content-type']?.toLowerCase().startsWith('text/event-stream') === true;
+    // An unfiltered JSON answer keeps its length: no chunked framing, so headers and body go out in one write and end() adds none.
+    const length = upstream.headers['content-length'];
+    if (!eventStream && !filter && typeof length === 'string' && /^\d+$/.test(length)) headers['content-length'] = length;
+    response.writeHead(upstream.statusCode, headers);
+    // An event stream may stay silent for a long time; the client should see the headers now. Anything else sends them with the body.
+    if (eventStream) response.flushHeaders();
+
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const settle = (outcome: AuditOutcome, reason: string | null): void => {
+        if (settled) return;
+        settled = true;
+        this.finish(exchange, outcome, reason);
+        resolve();
+      };
+      const interrupted = (error: unknown): void => {
+        if (settled) return;
+        // Client disconnects end event streams all the time; the upstream request is cancelled too (and by the abort signal).
+        this.logger.debug({ err: error, server: exchange.slug }, 'response stream ended early');
+        body.destroy();
+        filter?.destroy();
+        response.destroy();
+        settle('error', 'response stream interrupted');
+      };
+      // `pipe` does not forward errors: each side's failure ends the others.
+      body.once('error', interrupted);
+      filter?.once('error', interrupted);
+      finished(response, (error) => {
+        if (error) return interrupted(error);
+        const ok = upstream.statusCode < 300;
+        settle(ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
+      });
+      if (filter) body.pipe(filter).pipe(response);
+      else body.pipe(response);
+    });
   }
 
   /**

@@ -22,6 +22,34 @@ export type UpstreamResponse = Dispatcher.ResponseData;
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
 
+/** What a request needs from a target's URL, parsed once. */
+interface ParsedTarget {
+  url: string;
+  origin: string;
+  path: string;
+  host: string;
+  port: number;
+}
+
+// Per target object: TargetResolver caches targets, so a cached one is parsed once, not on every call.
+const parsedTargets = new WeakMap<ServerTarget, ParsedTarget>();
+
+function parseTarget(target: ServerTarget): ParsedTarget {
+  const known = parsedTargets.get(target);
+  // The URL is compared too, so a target changed in place is parsed again rather than served stale.
+  if (known?.url === target.url) return known;
+  const url = new URL(target.url);
+  const parsed: ParsedTarget = {
+    url: target.url,
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    host: url.hostname,
+    port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+  };
+  parsedTargets.set(target, parsed);
+  return parsed;
+}
+
 /** Sends requests to upstream MCP servers over one shared keep-alive connection pool. */
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
@@ -44,11 +72,11 @@ export class UpstreamClient implements OnModuleDestroy {
    * @throws UpstreamUnreachableError, UpstreamTimeoutError, ClientDisconnectedError
    */
   async send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
-    const url = new URL(target.url);
+    const url = parseTarget(target);
     // A child of the request's span, open until the answer's body ends; origin only (a path or query may hold a secret).
     const span = tracer.startSpan(`upstream ${request.method}`, {
       kind: SpanKind.CLIENT,
-      attributes: { 'http.request.method': request.method, 'server.address': url.hostname, 'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80), 'portcullis.server': target.slug },
+      attributes: { 'http.request.method': request.method, 'server.address': url.host, 'server.port': url.port, 'portcullis.server': target.slug },
     });
     // The upstream continues the trace from this span, not from the edge's.
     propagation.inject(trace.setSpan(context.active(), span), request.headers);
@@ -65,14 +93,14 @@ export class UpstreamClient implements OnModuleDestroy {
     }
   }
 
-  private async dispatch(target: ServerTarget, url: URL, request: UpstreamRequest): Promise<UpstreamResponse> {
+  private async dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     // An address literal never goes through `lookup`, so it is checked here.
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = url.host.replace(/^\[|\]$/g, '');
     if (!this.allowPrivate && isIP(host) && isPrivateAddress(host)) throw new UpstreamAddressRefusedError(target.slug, { cause: privateAddressError() });
     try {
       return await this.agent.request({
         origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        path: url.path,
         method: request.method,
         headers: request.headers,
         body: request.body,
