@@ -5,6 +5,11 @@ export const VaultErrorCodes = {
   credentialNotFound: 'ERR_CREDENTIAL_NOT_FOUND',
   credentialUnreadable: 'ERR_CREDENTIAL_UNREADABLE',
   invalidHeaderSet: 'ERR_INVALID_HEADER_SET',
+  oauthNotConfigured: 'ERR_OAUTH_NOT_CONFIGURED',
+  consentFlowNotFound: 'ERR_CONSENT_FLOW_NOT_FOUND',
+  consentFlowRefused: 'ERR_CONSENT_FLOW_REFUSED',
+  oauthProviderRefused: 'ERR_OAUTH_PROVIDER_REFUSED',
+  oauthProviderUnavailable: 'ERR_OAUTH_PROVIDER_UNAVAILABLE',
 } as const;
 export type VaultErrorCode = (typeof VaultErrorCodes)[keyof typeof VaultErrorCodes];
 
@@ -54,10 +59,56 @@ export class InvalidHeaderSetError extends VaultError {
   }
 }
 
+/** An `oauth2` server whose OAuth settings are missing or lack what this grant needs (client id, endpoints). */
+export class OAuthNotConfiguredError extends VaultError {
+  constructor(serverSlugOrId: string, missing: string) {
+    super(VaultErrorCodes.oauthNotConfigured, `server ${serverSlugOrId} has no usable OAuth settings (${missing})`);
+  }
+}
+
+/** No consent flow with this id (or it was deleted). */
+export class ConsentFlowNotFoundError extends VaultError {
+  constructor() {
+    super(VaultErrorCodes.consentFlowNotFound, 'no such consent flow');
+  }
+}
+
+/**
+ * A consent step refused: unknown, replayed or expired state, a flow of
+ * another principal, an issuer mix-up. `reason` is a fixed phrase, never input.
+ */
+export class ConsentFlowRefusedError extends VaultError {
+  constructor(readonly reason: string) {
+    super(VaultErrorCodes.consentFlowRefused, `consent flow refused: ${reason}`);
+  }
+}
+
+/** The upstream authorization server answered with an OAuth error (`error` is its code, e.g. `access_denied`). */
+export class OAuthProviderRefusedError extends VaultError {
+  constructor(
+    readonly error: string,
+    options?: { cause?: unknown },
+  ) {
+    super(VaultErrorCodes.oauthProviderRefused, `the authorization server refused: ${error}`, options);
+  }
+}
+
+/** The upstream authorization server could not be reached, timed out or answered 5xx. */
+export class OAuthProviderUnavailableError extends VaultError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(VaultErrorCodes.oauthProviderUnavailable, `the authorization server is unavailable (${detail})`, options);
+  }
+}
+
 const BUS_CODE_OF: Record<VaultErrorCode, BusErrorCode> = {
   ERR_CREDENTIAL_NOT_FOUND: 'NOT_FOUND',
   ERR_CREDENTIAL_UNREADABLE: 'INTERNAL',
   ERR_INVALID_HEADER_SET: 'INVALID_REQUEST',
+  ERR_OAUTH_NOT_CONFIGURED: 'NOT_FOUND',
+  ERR_CONSENT_FLOW_NOT_FOUND: 'NOT_FOUND',
+  ERR_CONSENT_FLOW_REFUSED: 'FORBIDDEN',
+  ERR_OAUTH_PROVIDER_REFUSED: 'FORBIDDEN',
+  ERR_OAUTH_PROVIDER_UNAVAILABLE: 'UNAVAILABLE',
 };
 
 /** What a bus caller sees of a vault error; anything unexpected is left for the bus to report as INTERNAL. */
