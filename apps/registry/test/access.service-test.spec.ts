@@ -370,6 +370,14 @@ describe('registry access control (real PostgreSQL; identity and registry on one
       expect(answer.body.error.issues[0].path).toBe('url');
     });
 
+    it.each(['tokenUrl', 'revocationUrl', 'issuer'])('stops an OAuth %s pointing at a private address (the vault would call it from inside)', async (field) => {
+      const oauth = { grantType: 'client_credentials', clientId: 'gw', clientSecret: 'x', tokenUrl: 'https://8.8.8.8/token', [field]: 'http://169.254.169.254/latest/meta-data' };
+      const answer = await call(guarded, 'POST', '/api/v1/servers', { body: { slug: 'ssrf-oauth', name: 'x', url: 'https://8.8.8.8/mcp', authType: 'oauth2', oauth } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.issues[0].message).toContain('private');
+      expect((await call(guarded, 'GET', '/api/v1/servers/ssrf-oauth')).status).toBe(404);
+    });
+
     it('accepts a public address', async () => {
       expect((await call(guarded, 'POST', '/api/v1/servers', { body: { slug: 'public', name: 'x', url: 'https://8.8.8.8/mcp', authType: 'none' } })).status).toBe(201);
     });

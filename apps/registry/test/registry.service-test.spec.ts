@@ -2,13 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Bus, BusError, BusSubscription, InProcessBus } from '@portcullis/bus';
-import { EventOf, EventSubjects, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
+import { ConnectionView, EventOf, EventSubjects, OAuthSettings, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { AccessGuard } from '../src/access/access.guard';
 import { REQUIRED_PERMISSION } from '../src/access/require-permission.decorator';
 import { ApiKeyController } from '../src/api-keys/api-key.controller';
+import { ServerConnectionController } from '../src/servers/server-connection.controller';
 import { ServerController } from '../src/servers/server.controller';
 import { ServerHandler } from '../src/servers/server.handler';
 import { bootIdentity, bootRegistry, controllerRoutes, newAdminToken } from './registry-test-harness';
@@ -21,6 +22,10 @@ import { bootIdentity, bootRegistry, controllerRoutes, newAdminToken } from './r
  */
 class VaultStandIn {
   readonly headers = new Map<string, Record<string, string>>();
+  readonly headerModes = new Map<string, string>();
+  readonly oauth = new Map<string, OAuthSettings>();
+  /** Connections by server id, then principal id. */
+  readonly connections = new Map<string, Map<string, ConnectionView>>();
   readonly deleted: string[] = [];
   /** `refuse`: answers with an error; `slow`: answers after the registry stopped waiting. */
   behaviour: 'ok' | 'refuse' | 'slow' = 'ok';
@@ -33,15 +38,31 @@ class VaultStandIn {
   start(): void {
     const queue = ServiceQueues.tokenVault;
     this.subscriptions = [
-      this.bus.reply(RequestSubjects.vaultAdminServerHeadersPut, queue, async ({ serverId, headers }) => {
+      this.bus.reply(RequestSubjects.vaultAdminServerHeadersPut, queue, async ({ serverId, headers, mode }) => {
         await this.misbehave();
         this.headers.set(serverId, headers);
+        this.headerModes.set(serverId, mode);
         return { headerNames: Object.keys(headers) };
       }),
       this.bus.reply(RequestSubjects.vaultAdminServerCredentialsDelete, queue, async ({ serverId }) => {
         await this.misbehave();
         this.deleted.push(serverId);
+        this.oauth.delete(serverId);
         return { deleted: this.headers.delete(serverId) ? 1 : 0 };
+      }),
+      this.bus.reply(RequestSubjects.vaultAdminServerOAuthPut, queue, async ({ server, settings }) => {
+        await this.misbehave();
+        this.oauth.set(server.id, settings);
+        const { clientSecret, ...view } = settings;
+        return { settings: { ...view, hasClientSecret: clientSecret !== undefined } };
+      }),
+      this.bus.reply(RequestSubjects.vaultConnectionList, queue, async (query) => {
+        if (!('serverId' in query)) throw new BusError('INVALID_REQUEST', 'the stand-in lists by server only');
+        return { connections: [...(this.connections.get(query.serverId)?.values() ?? [])] };
+      }),
+      this.bus.reply(RequestSubjects.vaultConnectionDelete, queue, async ({ serverId, principalId }) => {
+        const deleted = this.connections.get(serverId)?.delete(principalId) ?? false;
+        return { deleted, revokedAtProvider: deleted };
       }),
     ];
   }
@@ -73,6 +94,14 @@ interface Answer {
 }
 
 const ADMIN_TOKEN = newAdminToken();
+const OAUTH = {
+  grantType: 'authorization_code',
+  clientId: 'gateway-client',
+  authorizationUrl: 'https://as.example.com/authorize',
+  tokenUrl: 'https://as.example.com/token',
+  scopes: ['repo'],
+  tokenEndpointAuthMethod: 'client_secret_basic',
+} as const;
 const secret = (label: string) => `${label}-${randomBytes(18).toString('base64url')}`;
 
 describe('registry admin API (real PostgreSQL; identity, registry and a vault stand-in on one bus)', () => {
@@ -110,6 +139,10 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
       body = response.body;
     }
     return { status: response.statusCode, headers: response.headers, body, text: response.body };
+  }
+
+  function oauthServer(slug: string, clientSecret = secret('client-secret')) {
+    return { slug, name: `Server ${slug}`, url: 'https://mcp.example.com/mcp', authType: 'oauth2', oauth: { ...OAUTH, clientSecret } };
   }
 
   function headerServer(slug: string, headers: Record<string, string> = { 'X-Api-Key': secret('upstream-key') }) {
@@ -167,7 +200,9 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
           url: 'https://mcp.example.com/mcp',
           transport: 'streamable-http',
           authType: 'header',
+          headerMode: 'global',
           headerNames: ['X-Api-Key', 'X-Org'],
+          oauthGrantType: null,
           timeoutMs: 30000,
           version: 1,
           createdAt: expect.any(String),
@@ -339,10 +374,31 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
       it('requires headers when authType becomes header, and refuses a slug change', async () => {
         const needsHeaders = await call('PATCH', '/api/v1/servers/plain', { body: { authType: 'header' } });
         expect(needsHeaders.status).toBe(400);
-        expect(needsHeaders.body.error.issues).toEqual([{ path: 'headers', message: 'is required when authType is "header"' }]);
+        expect(needsHeaders.body.error.issues).toEqual([{ path: 'headers', message: expect.stringContaining('is required when authType becomes "header"') }]);
         const slug = await call('PATCH', '/api/v1/servers/plain', { body: { slug: 'renamed' } });
         expect(slug.status).toBe(400);
         expect(slug.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['slug']);
+      });
+
+      it('moves an oauth2 server to another URL only with its OAuth settings again, dropping the tokens issued for the old one', async () => {
+        const created = await call('POST', '/api/v1/servers', { body: oauthServer('moving') });
+        const bare = await call('PATCH', '/api/v1/servers/moving', { body: { url: 'https://elsewhere.example.com/mcp' } });
+        expect(bare.status).toBe(400);
+        expect(bare.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['oauth']);
+        const moved = await call('PATCH', '/api/v1/servers/moving', { body: { url: 'https://elsewhere.example.com/mcp', oauth: { ...OAUTH, clientSecret: secret('new-client-secret') } } });
+        expect(moved.status).toBe(200);
+        expect(vault.deleted).toContain(created.body.id);
+        expect(vault.oauth.get(created.body.id)?.clientSecret).toMatch(/^new-client-secret-/);
+      });
+
+      it('refuses OAuth settings or a header mode the auth type does not use, naming the field', async () => {
+        await call('POST', '/api/v1/servers', { body: headerServer('stays-header') });
+        const oauthOnHeader = await call('PATCH', '/api/v1/servers/stays-header', { body: { oauth: OAUTH } });
+        expect(oauthOnHeader.status).toBe(400);
+        expect(oauthOnHeader.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['oauth']);
+        const modeOnNone = await call('PATCH', '/api/v1/servers/plain', { body: { headerMode: 'per_user' } });
+        expect(modeOnNone.status).toBe(400);
+        expect(modeOnNone.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['headerMode']);
       });
 
       it('keeps the server as it was when the vault is down', async () => {
@@ -358,6 +414,66 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
 
       it('answers 404 for an unknown slug', async () => {
         expect((await call('PATCH', '/api/v1/servers/no-such-server', { body: { name: 'x' } })).status).toBe(404);
+      });
+    });
+
+    describe('auth types', () => {
+      it('creates an oauth2 server: the settings go to the vault, the client secret nowhere else', async () => {
+        const clientSecret = secret('client-secret');
+        const created = await call('POST', '/api/v1/servers', { body: oauthServer('oauth-app', clientSecret) });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ authType: 'oauth2', oauthGrantType: 'authorization_code', headerMode: null, headerNames: [] });
+        expect(vault.oauth.get(created.body.id)).toEqual({ ...OAUTH, clientSecret });
+        expect(created.text).not.toContain(clientSecret);
+        expect(JSON.stringify(await rowsOf('oauth-app'))).not.toContain(clientSecret);
+        const { target } = await bus.request(RequestSubjects.registryResolve, { slug: 'oauth-app' });
+        expect(target).toMatchObject({ authType: 'oauth2', oauthGrantType: 'authorization_code' });
+      });
+
+      it('requires OAuth settings for oauth2, and refuses them for other auth types', async () => {
+        const missing = await call('POST', '/api/v1/servers', { body: { slug: 'no-oauth', name: 'x', url: 'https://mcp.example.com/mcp', authType: 'oauth2' } });
+        expect(missing.status).toBe(400);
+        expect(missing.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['oauth']);
+        const misplaced = await call('POST', '/api/v1/servers', { body: { ...headerServer('misplaced'), oauth: OAUTH } });
+        expect(misplaced.status).toBe(400);
+        expect(misplaced.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['oauth']);
+        const badScope = await call('POST', '/api/v1/servers', { body: { ...oauthServer('bad-scope'), oauth: { ...OAUTH, scopes: ['two words'] } } });
+        expect(badScope.status).toBe(400);
+        expect(badScope.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['oauth.scopes.0']);
+      });
+
+      it('creates a per-user header server whose headers are templates each user fills in', async () => {
+        const created = await call('POST', '/api/v1/servers', { body: { ...headerServer('per-user', { Authorization: 'Bearer {{API_KEY}}' }), headerMode: 'per_user' } });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ headerMode: 'per_user', headerNames: ['Authorization'] });
+        expect(vault.headerModes.get(created.body.id)).toBe('per_user');
+        const noVariable = await call('POST', '/api/v1/servers', { body: { ...headerServer('per-user-fixed', { 'X-Api-Key': 'fixed' }), headerMode: 'per_user' } });
+        expect(noVariable.status).toBe(400);
+        expect(noVariable.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['headers.X-Api-Key']);
+      });
+
+      it('creates a passthrough server, which holds nothing in the vault', async () => {
+        const created = await call('POST', '/api/v1/servers', { body: { slug: 'passthrough', name: 'x', url: 'https://mcp.example.com/mcp', authType: 'passthrough' } });
+        expect(created.status).toBe(201);
+        expect(vault.headers.has(created.body.id) || vault.oauth.has(created.body.id)).toBe(false);
+      });
+    });
+
+    describe(ServerConnectionController.name, () => {
+      it("lists users' connections to a server (never a token) and disconnects one", async () => {
+        const created = await call('POST', '/api/v1/servers', { body: oauthServer('connected') });
+        const connection: ConnectionView = { serverId: created.body.id, principalId: 'user-alice', status: 'active', scopes: ['repo'], expiresAt: null, updatedAt: new Date().toISOString() };
+        vault.connections.set(created.body.id, new Map([['user-alice', connection]]));
+        const listed = await call('GET', '/api/v1/servers/connected/connections');
+        expect(listed.status).toBe(200);
+        expect(listed.body).toEqual({ items: [connection] });
+        expect((await call('DELETE', '/api/v1/servers/connected/connections/user-alice')).status).toBe(204);
+        expect((await call('DELETE', '/api/v1/servers/connected/connections/user-alice')).status).toBe(404);
+        expect((await call('GET', '/api/v1/servers/connected/connections')).body).toEqual({ items: [] });
+      });
+
+      it('keeps connections from anyone who does not manage the server', async () => {
+        expect((await call('GET', '/api/v1/servers/connected/connections', { token: null })).status).toBe(401);
       });
     });
 
@@ -408,6 +524,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
           url: 'https://mcp.example.com/mcp',
           transport: 'streamable-http',
           authType: 'header',
+          oauthGrantType: null,
           timeoutMs: 30000,
         });
       });
@@ -484,6 +601,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'DELETE /api/v1/identity-providers/:name',
         'DELETE /api/v1/servers/github',
         'DELETE /api/v1/servers/github/collaborators/:subject',
+        'DELETE /api/v1/servers/github/connections/:principalId',
         'DELETE /api/v1/servers/github/policies/:id',
         'DELETE /api/v1/servers/github/tools/:tool',
         'DELETE /api/v1/teams/:name',
@@ -501,6 +619,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'GET /api/v1/servers',
         'GET /api/v1/servers/github',
         'GET /api/v1/servers/github/collaborators',
+        'GET /api/v1/servers/github/connections',
         'GET /api/v1/servers/github/policies',
         'GET /api/v1/servers/github/policies/:id',
         'GET /api/v1/servers/github/tools',

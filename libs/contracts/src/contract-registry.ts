@@ -56,6 +56,17 @@ export const RequestContracts = {
   [RequestSubjects.vaultCredentialResolve]: { request: vault.ResolveCredentialRequestSchema, response: vault.ResolveCredentialResponseSchema },
   [RequestSubjects.vaultAdminServerHeadersPut]: { request: vault.PutServerHeadersRequestSchema, response: vault.PutServerHeadersResponseSchema },
   [RequestSubjects.vaultAdminServerCredentialsDelete]: { request: vault.DeleteServerCredentialsRequestSchema, response: vault.DeleteServerCredentialsResponseSchema },
+  [RequestSubjects.vaultAdminServerOAuthPut]: { request: vault.PutServerOAuthRequestSchema, response: vault.PutServerOAuthResponseSchema },
+  [RequestSubjects.vaultAdminServerOAuthGet]: { request: vault.GetServerOAuthRequestSchema, response: vault.GetServerOAuthResponseSchema },
+  [RequestSubjects.vaultUserCredentialPut]: { request: vault.PutUserCredentialRequestSchema, response: vault.PutUserCredentialResponseSchema },
+  [RequestSubjects.vaultUserCredentialDelete]: { request: vault.DeleteUserCredentialRequestSchema, response: vault.DeleteUserCredentialResponseSchema },
+  [RequestSubjects.vaultOAuthStart]: { request: vault.OAuthStartRequestSchema, response: vault.OAuthStartResponseSchema },
+  [RequestSubjects.vaultConnectionStatus]: { request: vault.ConnectionStatusRequestSchema, response: vault.ConnectionStatusResponseSchema },
+  [RequestSubjects.vaultConnectionList]: { request: vault.ListConnectionsRequestSchema, response: vault.ListConnectionsResponseSchema },
+  [RequestSubjects.vaultConnectionDelete]: { request: vault.DeleteConnectionRequestSchema, response: vault.DeleteConnectionResponseSchema },
+  [RequestSubjects.vaultOAuthConnect]: { request: vault.OAuthConnectRequestSchema, response: vault.OAuthConnectResponseSchema },
+  [RequestSubjects.vaultOAuthCallback]: { request: vault.OAuthCallbackRequestSchema, response: vault.OAuthCallbackResponseSchema },
+  [RequestSubjects.vaultAdminKeysRotate]: { request: vault.RotateVaultKeysRequestSchema, response: vault.RotateVaultKeysResponseSchema },
   // vault contracts added later go here
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
 export const ServerTransports = ['streamable-http', 'sse'] as const;
-export const AuthTypes = ['none', 'header'] as const;
+export const AuthTypes = ['none', 'header', 'oauth2', 'passthrough'] as const;
 export type AuthType = (typeof AuthTypes)[number];
+/** `global`: one value for every caller; `per_user`: each user supplies the template's variables. */
+export const HeaderModes = ['global', 'per_user'] as const;
+export type HeaderMode = (typeof HeaderModes)[number];
+export const OAuthGrantTypes = ['authorization_code', 'client_credentials', 'token_exchange'] as const;
+export type OAuthGrantType = (typeof OAuthGrantTypes)[number];
 
 /** What the edge needs to route to one upstream MCP server. Holds no secret. */
 export const ServerTargetSchema = z.object({
@@ -12,6 +17,8 @@ export const ServerTargetSchema = z.object({
   url: z.url(),
   transport: z.enum(ServerTransports),
   authType: z.enum(AuthTypes),
+  /** Set when `authType` is `oauth2`: the edge sends the caller's IdP token to the vault only for `token_exchange`. */
+  oauthGrantType: z.enum(OAuthGrantTypes).nullable(),
   /** Upstream request timeout for this server. */
   timeoutMs: z.number().int().positive(),
 });

@@ -45,6 +45,17 @@ export const RequestSubjects = {
   vaultCredentialResolve: 'vault.credential.resolve',
   vaultAdminServerHeadersPut: 'vault.admin.server-headers.put',
   vaultAdminServerCredentialsDelete: 'vault.admin.server-credentials.delete',
+  vaultAdminServerOAuthPut: 'vault.admin.server-oauth.put',
+  vaultAdminServerOAuthGet: 'vault.admin.server-oauth.get',
+  vaultUserCredentialPut: 'vault.user-credential.put',
+  vaultUserCredentialDelete: 'vault.user-credential.delete',
+  vaultOAuthStart: 'vault.oauth.start',
+  vaultConnectionStatus: 'vault.connection.status',
+  vaultConnectionList: 'vault.connection.list',
+  vaultConnectionDelete: 'vault.connection.delete',
+  vaultOAuthConnect: 'vault.oauth.connect',
+  vaultOAuthCallback: 'vault.oauth.callback',
+  vaultAdminKeysRotate: 'vault.admin.keys.rotate',
   // vault subjects added later go here
 } as const;
 

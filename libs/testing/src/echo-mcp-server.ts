@@ -86,7 +86,8 @@ export async function startEchoMcpServer(options: EchoMcpServerOptions = {}): Pr
   };
 }
 
-function createEchoServer(name: string): McpServer {
+/** The echo server's tools on a fresh SDK server, for transports other than {@link startEchoMcpServer}'s. */
+export function createEchoServer(name: string): McpServer {
   const mcp = new McpServer({ name, version: '1.0.0' });
   mcp.registerTool(
     'echo',

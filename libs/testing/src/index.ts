@@ -7,3 +7,4 @@ export * from './oidc-provider';
 export * from './nats-server';
 export * from './audit-event';
 export * from './oidc-browser';
+export * from './protected-mcp-server';

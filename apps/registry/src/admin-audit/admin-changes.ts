@@ -10,6 +10,7 @@ export const AdminChanges = {
   'POST /api/v1/servers/:slug/collaborators': { change: 'server.collaborator.add' },
   'PUT /api/v1/servers/:slug/collaborators/:subject': { change: 'server.collaborator.set' },
   'DELETE /api/v1/servers/:slug/collaborators/:subject': { change: 'server.collaborator.remove' },
+  'DELETE /api/v1/servers/:slug/connections/:principalId': { change: 'server.connection.delete' },
   'PUT /api/v1/servers/:slug/tools/:tool': { change: 'server.tool.set' },
   'DELETE /api/v1/servers/:slug/tools/:tool': { change: 'server.tool.reset' },
   'POST /api/v1/servers/:slug/policies': { change: 'server.policy.create' },

@@ -1,6 +1,7 @@
 import {
   ApiErrorBodySchema,
   ApiKeyViewSchema,
+  ConnectionViewSchema,
   CreateApiKeyResponseSchema,
   IdentityProviderViewSchema,
   IssuedVirtualAccountTokenResponseSchema,
@@ -17,7 +18,7 @@ import {
   VirtualAccountTokenResponseSchema,
   VirtualAccountViewSchema,
 } from '@portcullis/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { RegistryPermission } from '../access/registry-permissions';
 import { CreateApiKeyBodySchema } from '../api-keys/dto/api-key.dto';
 import { CollaboratorListSchema, CollaboratorViewSchema, CreateCollaboratorBodySchema, SetCollaboratorRoleBodySchema } from '../collaborators/dto/collaborator.dto';
@@ -45,6 +46,8 @@ import {
   UpdateToolPolicyBodySchema,
 } from '../tools/dto/tool.dto';
 import { CreateVirtualServerBodySchema, UpdateVirtualServerBodySchema, VirtualServerPageSchema, VirtualServerViewSchema } from '../virtual-servers/dto/virtual-server.dto';
+
+const ConnectionListSchema = z.object({ items: z.array(ConnectionViewSchema) });
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -75,6 +78,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'get', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Read a server', permission: 'server:read', status: 200, response: ServerViewSchema, etag: 'returns' },
   { method: 'patch', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Change a server (admins and managers)', permission: 'server:manage', body: UpdateServerBodySchema, status: 200, response: ServerViewSchema, etag: 'checks', errors: [412] },
   { method: 'delete', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Delete a server and its credentials', permission: 'servers:write', status: 204 },
+  { method: 'get', path: '/api/v1/servers/{slug}/connections', tag: 'connections', summary: "Users' OAuth connections to a server: status, scopes, expiry (never a token)", permission: 'server:manage', status: 200, response: ConnectionListSchema },
+  { method: 'delete', path: '/api/v1/servers/{slug}/connections/{principalId}', tag: 'connections', summary: "Disconnect a user (revokes at the provider where it can)", permission: 'server:manage', status: 204 },
   { method: 'get', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a server', permission: 'server:read', status: 200, response: CollaboratorListSchema },
   { method: 'post', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on a server', permission: 'server:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },
   { method: 'put', path: '/api/v1/servers/{slug}/collaborators/{subject}', tag: 'collaborators', summary: "Set a subject's role on a server (adds it when absent)", permission: 'server:manage', body: SetCollaboratorRoleBodySchema, status: 200, response: CollaboratorViewSchema },

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { RequestSubjects } from '@portcullis/contracts';
+import { ConnectionView, HeaderMode, OAuthSettings, OAuthSettingsView, RequestOf, RequestSubject, RequestSubjects, ResponseOf, VaultServer } from '@portcullis/contracts';
 import { fromBusError } from '../errors';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
 
@@ -12,19 +12,34 @@ export class ServerVaultClient {
     @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
   ) {}
 
-  /** Replaces the server's shared header credential. The values go to the vault and nowhere else. */
-  async putHeaders(serverId: string, headers: Record<string, string>): Promise<void> {
-    try {
-      await this.bus.request(RequestSubjects.vaultAdminServerHeadersPut, { serverId, headers }, { timeoutMs: this.settings.dependencyTimeoutMs });
-    } catch (error) {
-      throw fromBusError('token-vault', error);
-    }
+  /** Replaces the server's header set (values, or per-user templates). The values go to the vault and nowhere else. */
+  async putHeaders(serverId: string, headers: Record<string, string>, mode: HeaderMode): Promise<void> {
+    await this.ask(RequestSubjects.vaultAdminServerHeadersPut, { serverId, headers, mode });
+  }
+
+  /** Replaces the server's OAuth settings; the client secret goes to the vault and nowhere else. */
+  async putOAuth(server: VaultServer, settings: OAuthSettings): Promise<OAuthSettingsView> {
+    return (await this.ask(RequestSubjects.vaultAdminServerOAuthPut, { server, settings })).settings;
   }
 
   /** Deletes every credential the vault holds for the server. */
   async deleteCredentials(serverId: string): Promise<void> {
+    await this.ask(RequestSubjects.vaultAdminServerCredentialsDelete, { serverId });
+  }
+
+  /** Every user's connection to the server: status, scopes, expiry — never a token. */
+  async listConnections(serverId: string): Promise<ConnectionView[]> {
+    return (await this.ask(RequestSubjects.vaultConnectionList, { serverId })).connections;
+  }
+
+  /** Disconnects one user from the server, revoking at the provider where it can. */
+  async deleteConnection(serverId: string, principalId: string): Promise<ResponseOf<typeof RequestSubjects.vaultConnectionDelete>> {
+    return this.ask(RequestSubjects.vaultConnectionDelete, { serverId, principalId });
+  }
+
+  private async ask<S extends RequestSubject>(subject: S, payload: RequestOf<S>): Promise<ResponseOf<S>> {
     try {
-      await this.bus.request(RequestSubjects.vaultAdminServerCredentialsDelete, { serverId }, { timeoutMs: this.settings.dependencyTimeoutMs });
+      return await this.bus.request(subject, payload, { timeoutMs: this.settings.dependencyTimeoutMs });
     } catch (error) {
       throw fromBusError('token-vault', error);
     }

@@ -1,4 +1,4 @@
-import type { AuthType } from '@portcullis/contracts';
+import type { AuthType, HeaderMode, OAuthGrantType } from '@portcullis/contracts';
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 export type ServerTransport = 'streamable-http' | 'sse';
@@ -29,6 +29,14 @@ export class ServerEntity {
 
   @Column({ name: 'header_names', type: 'text', array: true })
   headerNames!: string[];
+
+  /** Set when `authType` is `header`: one value for all, or each user's own through a template. */
+  @Column({ name: 'header_mode', type: 'text', nullable: true })
+  headerMode!: HeaderMode | null;
+
+  /** Set when `authType` is `oauth2`; the rest of the OAuth settings live in the token vault. */
+  @Column({ name: 'oauth_grant_type', type: 'text', nullable: true })
+  oauthGrantType!: OAuthGrantType | null;
 
   @Column({ name: 'timeout_ms', type: 'integer' })
   timeoutMs!: number;

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { EventSubjects, Principal, ServerTarget } from '@portcullis/contracts';
+import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
-import { ConflictError, InvalidRequestError, ServerNotFoundError } from '../errors';
+import { ConflictError, InvalidRequestError, NotFoundError, ServerNotFoundError } from '../errors';
 import { CreateServerBody, ServerPage, ServerView, SLUG_PATTERN, toServerTarget, toServerView, UpdateServerBody } from './dto/server.dto';
 import { actorPartyOf, partyOf, subjectsOf } from '../authorization/subject';
 import { checkIfMatch } from '../http/etag';
@@ -35,7 +35,7 @@ export class ServerService {
   ) {}
 
   async create(body: CreateServerBody, actor: Principal): Promise<ServerView> {
-    await this.outbound.check(body.url);
+    await this.checkOutboundUrls(body.url, body.oauth);
     const now = this.clock.now();
     const vaultWritten: { serverId: string | null } = { serverId: null };
     let server: ServerEntity;
@@ -49,7 +49,9 @@ export class ServerService {
             url: body.url,
             transport: body.transport,
             authType: body.authType,
+            headerMode: body.authType === 'header' ? (body.headerMode ?? 'global') : null,
             headerNames: body.headers ? Object.keys(body.headers) : [],
+            oauthGrantType: body.oauth?.grantType ?? null,
             timeoutMs: body.timeoutMs,
             groupId: null,
             version: 1,
@@ -58,14 +60,12 @@ export class ServerService {
           },
           manager,
         );
-        if (body.headers) {
-          await this.vault.putHeaders(inserted.id, body.headers);
-          vaultWritten.serverId = inserted.id;
-        }
+        vaultWritten.serverId = inserted.id;
+        await this.writeCredentials(inserted, body);
         return inserted;
       });
     } catch (error) {
-      // Only a failed commit after a successful vault write lands here with vaultWritten set.
+      // The vault may hold part of what this failed creation sent it.
       if (vaultWritten.serverId) await this.forgetCredentials(vaultWritten.serverId);
       throw error;
     }
@@ -87,28 +87,47 @@ export class ServerService {
     return { items: servers.map(toServerView), total, limit, offset };
   }
 
+  async listConnections(slug: string): Promise<ConnectionView[]> {
+    return this.vault.listConnections((await this.find(slug)).id);
+  }
+
+  /** @throws NotFoundError when the subject has no connection to the server. */
+  async disconnect(slug: string, principalId: string): Promise<void> {
+    const server = await this.find(slug);
+    const { deleted, revokedAtProvider } = await this.vault.deleteConnection(server.id, principalId);
+    if (!deleted) throw new NotFoundError(`no connection of "${principalId}" to server "${slug}"`);
+    this.log.info({ serverId: server.id, principalId, revokedAtProvider }, 'connection deleted by a manager');
+  }
+
   /** What the edge routes to; `registry.resolve`. */
   async resolve(slug: string): Promise<ServerTarget> {
     return toServerTarget(await this.find(slug));
   }
 
   /**
-   * Applies a partial change. New headers replace the vault's; switching to
-   * `authType: none` deletes the vault's credentials for the server.
+   * Applies a partial change. New headers or OAuth settings replace the
+   * vault's; leaving an auth type deletes its credentials in the vault. A new
+   * URL for a server with per-user secrets drops them (they were given for
+   * the old upstream) and needs the headers or OAuth settings again.
    */
   async update(slug: string, body: UpdateServerBody, actor: Principal, ifMatch?: string): Promise<ServerView> {
     if (!SLUG_PATTERN.test(slug)) throw new ServerNotFoundError(slug);
-    if (body.url !== undefined) await this.outbound.check(body.url);
+    if (body.url !== undefined || body.oauth !== undefined) await this.checkOutboundUrls(body.url, body.oauth);
     const server = await this.dataSource.transaction(async (manager) => {
       const current = await this.servers.findBySlugForUpdate(slug, manager);
       if (!current) throw new ServerNotFoundError(slug);
       checkIfMatch(ifMatch, current.version, `server "${slug}"`);
       const authType = body.authType ?? current.authType;
-      if (authType !== 'header' && body.headers !== undefined) {
-        throw new InvalidRequestError('headers are only allowed when authType is "header"', [{ path: 'headers', message: 'is only allowed when authType is "header"' }]);
+      const headerMode = authType === 'header' ? (body.headerMode ?? (current.authType === 'header' ? current.headerMode : 'global')) : null;
+      const urlChanged = body.url !== undefined && body.url !== current.url;
+      const perUserSecrets = current.authType === 'oauth2' || current.headerMode === 'per_user';
+      const resetCredentials = (current.authType !== authType && current.authType !== 'none' && current.authType !== 'passthrough') || (urlChanged && perUserSecrets);
+      assertAuthFieldsFit(body, authType);
+      if (authType === 'header' && body.headers === undefined && (current.authType !== 'header' || headerMode !== current.headerMode || resetCredentials)) {
+        throw fieldRequired('headers', 'when authType becomes "header", headerMode changes or a per-user server moves to another URL');
       }
-      if (authType === 'header' && current.authType !== 'header' && body.headers === undefined) {
-        throw new InvalidRequestError('headers are required when authType becomes "header"', [{ path: 'headers', message: 'is required when authType is "header"' }]);
+      if (authType === 'oauth2' && body.oauth === undefined && (current.authType !== 'oauth2' || resetCredentials)) {
+        throw fieldRequired('oauth', 'when authType becomes "oauth2" or an oauth2 server moves to another URL');
       }
       const changes: ServerChanges = {
         ...(body.name !== undefined && { name: body.name }),
@@ -116,13 +135,15 @@ export class ServerService {
         ...(body.transport !== undefined && { transport: body.transport }),
         ...(body.timeoutMs !== undefined && { timeoutMs: body.timeoutMs }),
         authType,
+        headerMode,
         headerNames: body.headers ? Object.keys(body.headers) : authType === 'header' ? current.headerNames : [],
+        oauthGrantType: authType === 'oauth2' ? (body.oauth?.grantType ?? current.oauthGrantType) : null,
         version: current.version + 1,
         updatedAt: this.clock.now(),
       };
       const updated = await this.servers.update(current.id, changes, manager);
-      if (body.headers) await this.vault.putHeaders(current.id, body.headers);
-      else if (current.authType === 'header' && authType !== 'header') await this.vault.deleteCredentials(current.id);
+      if (resetCredentials) await this.vault.deleteCredentials(current.id);
+      await this.writeCredentials(updated, body);
       return updated;
     });
     this.log.info({ serverId: server.id, slug, fields: Object.keys(body), headerNames: server.headerNames, actor: actor.id }, 'server updated');
@@ -164,9 +185,39 @@ export class ServerService {
     }
   }
 
+  /** Sends the write-only parts of a server's auth settings to the vault. */
+  private async writeCredentials(server: ServerEntity, body: Pick<CreateServerBody, 'headers' | 'oauth'>): Promise<void> {
+    if (body.headers) await this.vault.putHeaders(server.id, body.headers, server.headerMode ?? 'global');
+    if (body.oauth) await this.vault.putOAuth({ id: server.id, slug: server.slug, authType: server.authType, url: server.url }, body.oauth);
+  }
+
+  /** The upstream and the OAuth endpoints the vault calls from inside the network (the authorization URL is the browser's). */
+  private async checkOutboundUrls(url: string | undefined, oauth: OAuthSettings | undefined): Promise<void> {
+    const checked = [url, oauth?.tokenUrl, oauth?.revocationUrl, oauth?.issuer].filter((value): value is string => value !== undefined);
+    for (const value of checked) await this.outbound.check(value);
+  }
+
   private async forgetCredentials(serverId: string): Promise<void> {
     await this.vault.deleteCredentials(serverId).catch((error: unknown) =>
       this.log.error({ err: error, serverId }, 'could not delete vault credentials of a server whose creation failed'),
     );
+  }
+}
+
+function fieldRequired(field: string, when: string): InvalidRequestError {
+  return new InvalidRequestError(`${field} is required ${when}`, [{ path: field, message: `is required ${when}` }]);
+}
+
+/** Auth fields the server's (new) auth type does not use are refused rather than silently ignored. */
+function assertAuthFieldsFit(body: UpdateServerBody, authType: AuthType): void {
+  const misplaced: [keyof UpdateServerBody, AuthType][] = [
+    ['headers', 'header'],
+    ['headerMode', 'header'],
+    ['oauth', 'oauth2'],
+  ];
+  for (const [field, needed] of misplaced) {
+    if (body[field] !== undefined && authType !== needed) {
+      throw new InvalidRequestError(`${field} is only allowed when authType is "${needed}"`, [{ path: field, message: `is only allowed when authType is "${needed}"` }]);
+    }
   }
 }

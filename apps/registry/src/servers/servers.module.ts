@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { HostResolver, OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
 import { SlugNamespace } from './slug-namespace';
+import { ServerConnectionController } from './server-connection.controller';
 import { ServerController } from './server.controller';
 import { ServerHandler } from './server.handler';
 import { ServerRepository } from './server.repository';
 import { ServerService } from './server.service';
 
 @Module({
-  controllers: [ServerController],
+  controllers: [ServerController, ServerConnectionController],
   providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy, SlugNamespace],
   exports: [SlugNamespace, OutboundUrlPolicy],
 })

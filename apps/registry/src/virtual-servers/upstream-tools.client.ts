@@ -65,20 +65,21 @@ export class UpstreamToolsClient {
       case 'none':
         return {};
       case 'header':
+        // Per-user values belong to users: the gateway has nothing of its own to list tools with.
+        if (server.headerMode === 'per_user') return null;
         try {
           const resolved = await this.bus.request(
             RequestSubjects.vaultCredentialResolve,
-            { principal: REGISTRY_PRINCIPAL, server: { id: server.id, slug: server.slug, authType: server.authType } },
+            { principal: REGISTRY_PRINCIPAL, server: { id: server.id, slug: server.slug, authType: server.authType, url: server.url } },
             { timeoutMs: this.settings.dependencyTimeoutMs },
           );
-          return resolved.headers;
+          return resolved.status === 'ready' ? resolved.headers : null;
         } catch (error) {
-          // Only per-user header values exist: the gateway has nothing of its own to list tools with.
           if (error instanceof BusError && error.code === 'NOT_FOUND') return null;
           throw fromBusError('token-vault', error);
         }
       default:
-        // Per-user auth types (OAuth and the like, none yet) cannot be listed without a user: skip the check.
+        // OAuth and passthrough credentials belong to users: the check is skipped rather than done as nobody.
         return null;
     }
   }

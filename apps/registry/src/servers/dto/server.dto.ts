@@ -1,4 +1,4 @@
-import { AuthTypes, HeaderMapSchema, ServerTarget, ServerTransports } from '@portcullis/contracts';
+import { AuthTypes, HeaderMapSchema, HeaderModes, OAuthGrantTypes, OAuthSettingsSchema, ServerTarget, ServerTransports } from '@portcullis/contracts';
 import { z } from 'zod';
 import type { ServerEntity } from '../server.entity';
 
@@ -41,6 +41,24 @@ function checkHeaderMap(headers: Record<string, string>, ctx: z.RefinementCtx): 
   }
 }
 
+/** Which auth-specific fields a server's `authType` allows; any other is refused, naming the field. */
+function checkAuthFields(body: { authType?: string; headerMode?: unknown; headers?: Record<string, string>; oauth?: unknown }, ctx: z.RefinementCtx, creating: boolean): void {
+  const only = (field: 'headerMode' | 'headers' | 'oauth', authType: string, present: boolean) => {
+    if (present && body.authType !== undefined && body.authType !== authType) ctx.addIssue({ code: 'custom', path: [field], message: `is only allowed when authType is "${authType}"` });
+  };
+  only('headerMode', 'header', body.headerMode !== undefined);
+  only('headers', 'header', body.headers !== undefined);
+  only('oauth', 'oauth2', body.oauth !== undefined);
+  if (creating && body.authType === 'header' && body.headers === undefined) ctx.addIssue({ code: 'custom', path: ['headers'], message: 'is required when authType is "header"' });
+  if (creating && body.authType === 'oauth2' && body.oauth === undefined) ctx.addIssue({ code: 'custom', path: ['oauth'], message: 'is required when authType is "oauth2"' });
+  if (body.headers) checkHeaderMap(body.headers, ctx);
+  if (body.headers && body.headerMode === 'per_user') {
+    for (const [name, template] of Object.entries(body.headers)) {
+      if (!/\{\{[A-Z][A-Z0-9_]{0,63}\}\}/.test(template)) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'must contain a {{VARIABLE}} each user fills in (headerMode "per_user")' });
+    }
+  }
+}
+
 export const CreateServerBodySchema = z
   .strictObject({
     slug: SlugSchema,
@@ -48,19 +66,15 @@ export const CreateServerBodySchema = z
     url: UpstreamUrlSchema,
     transport: z.enum(ServerTransports).default('streamable-http'),
     authType: z.enum(AuthTypes),
+    /** With `authType: header`: `global` (default) or `per_user` (headers are templates such as `Bearer {{API_KEY}}`). */
+    headerMode: z.enum(HeaderModes).optional(),
     /** Write-only: sent to the token vault, never stored or returned here. */
     headers: HeaderMapSchema.optional(),
+    /** With `authType: oauth2`; the client secret is write-only (kept sealed in the token vault). */
+    oauth: OAuthSettingsSchema.optional(),
     timeoutMs: TimeoutSchema.default(DEFAULT_TIMEOUT_MS),
   })
-  .superRefine((body, ctx) => {
-    if (body.authType === 'header' && body.headers === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['headers'], message: 'is required when authType is "header"' });
-    } else if (body.authType !== 'header' && body.headers !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['headers'], message: 'is only allowed when authType is "header"' });
-    } else if (body.headers) {
-      checkHeaderMap(body.headers, ctx);
-    }
-  });
+  .superRefine((body, ctx) => checkAuthFields(body, ctx, true));
 export type CreateServerBody = z.output<typeof CreateServerBodySchema>;
 
 /** Every field optional; `slug` cannot change (clients address the server by it). */
@@ -70,12 +84,12 @@ export const UpdateServerBodySchema = z
     url: UpstreamUrlSchema.optional(),
     transport: z.enum(ServerTransports).optional(),
     authType: z.enum(AuthTypes).optional(),
+    headerMode: z.enum(HeaderModes).optional(),
     headers: HeaderMapSchema.optional(),
+    oauth: OAuthSettingsSchema.optional(),
     timeoutMs: TimeoutSchema.optional(),
   })
-  .superRefine((body, ctx) => {
-    if (body.headers) checkHeaderMap(body.headers, ctx);
-  });
+  .superRefine((body, ctx) => checkAuthFields(body, ctx, false));
 export type UpdateServerBody = z.output<typeof UpdateServerBodySchema>;
 
 export const ListServersQuerySchema = z.object({
@@ -93,7 +107,9 @@ export const ServerViewSchema = z.object({
   url: z.string(),
   transport: z.enum(ServerTransports),
   authType: z.enum(AuthTypes),
+  headerMode: z.enum(HeaderModes).nullable(),
   headerNames: z.array(z.string()),
+  oauthGrantType: z.enum(OAuthGrantTypes).nullable(),
   timeoutMs: z.number().int(),
   version: z.number().int(),
   createdAt: z.iso.datetime(),
@@ -109,7 +125,9 @@ export interface ServerView {
   url: string;
   transport: ServerTarget['transport'];
   authType: ServerTarget['authType'];
+  headerMode: ServerEntity['headerMode'];
   headerNames: string[];
+  oauthGrantType: ServerTarget['oauthGrantType'];
   timeoutMs: number;
   /** Changes with every update; the ETag is `"v<version>"`. */
   version: number;
@@ -132,7 +150,9 @@ export function toServerView(server: ServerEntity): ServerView {
     url: server.url,
     transport: server.transport,
     authType: server.authType,
+    headerMode: server.headerMode,
     headerNames: [...server.headerNames],
+    oauthGrantType: server.oauthGrantType,
     timeoutMs: server.timeoutMs,
     version: server.version,
     createdAt: server.createdAt.toISOString(),
@@ -149,6 +169,7 @@ export function toServerTarget(server: ServerEntity): ServerTarget {
     url: server.url,
     transport: server.transport,
     authType: server.authType,
+    oauthGrantType: server.oauthGrantType,
     timeoutMs: server.timeoutMs,
   };
 }
