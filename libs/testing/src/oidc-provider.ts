@@ -38,7 +38,36 @@ export interface TestOidcProvider {
   setNextLogin(login: { sub: string; claims?: Record<string, unknown> }): Promise<void>;
   /** How many times the JWKS was fetched since start. */
   jwksRequests(): Promise<number>;
+  /** The confidential client of an upstream authorization server; set when started with `upstream`. */
+  readonly upstreamClient: UpstreamClientCredentials | undefined;
+  /** Token-endpoint requests by grant type since start (answered and refused) and answered revocations. */
+  tokenStats(): Promise<TokenEndpointStats>;
   stop(): Promise<void>;
+}
+
+/** The provider as an upstream authorization server (the vault's side of DESIGN §5 `oauth2`). */
+export interface UpstreamAuthorizationServerOptions {
+  /** Where the provider sends the browser back, e.g. `{PUBLIC_URL}/oauth/callback`. */
+  redirectUri: string;
+  /** The upstream MCP server URL: the RFC 8707 resource and `aud` of the tokens. */
+  resource: string;
+  /** Access-token lifetime; short (e.g. 5) to exercise refresh. Default 300. */
+  accessTokenTtlSeconds?: number;
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+}
+
+export interface UpstreamClientCredentials {
+  clientId: string;
+  clientSecret: string;
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post';
+}
+
+export interface TokenEndpointStats {
+  /** Answered token requests by `grant_type` (`authorization_code`, `refresh_token`, ...). */
+  grants: Record<string, number>;
+  /** Refused token requests by `grant_type`. */
+  grantErrors: Record<string, number>;
+  revocations: number;
 }
 
 export function generateSigningJwk(alg: 'ES256' | 'RS256' = 'ES256'): TestSigningJwk {
@@ -58,17 +87,38 @@ function scriptPath(): string {
  * Starts `oidc-provider` as a child process (it is ESM-only, which jest does
  * not load well) on a free loopback port and waits until it serves discovery.
  */
-export async function startOidcProvider(options: { audience: string; alg?: 'ES256' | 'RS256'; browserRedirectUri?: string }): Promise<TestOidcProvider> {
+export async function startOidcProvider(options: {
+  audience: string;
+  alg?: 'ES256' | 'RS256';
+  browserRedirectUri?: string;
+  upstream?: UpstreamAuthorizationServerOptions;
+}): Promise<TestOidcProvider> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const clientId = `test-client-${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const browserClientId = `browser-${randomBytes(4).toString('hex')}`;
   const browserEnv = options.browserRedirectUri ? { BROWSER_CLIENT_ID: browserClientId, BROWSER_REDIRECT_URI: options.browserRedirectUri } : {};
+  const upstreamClient: UpstreamClientCredentials | undefined = options.upstream && {
+    clientId: `upstream-${randomBytes(4).toString('hex')}`,
+    clientSecret: randomBytes(24).toString('base64url'),
+    tokenEndpointAuthMethod: options.upstream.tokenEndpointAuthMethod ?? 'client_secret_basic',
+  };
+  const upstreamEnv =
+    options.upstream && upstreamClient
+      ? {
+          UPSTREAM_CLIENT_ID: upstreamClient.clientId,
+          UPSTREAM_CLIENT_SECRET: upstreamClient.clientSecret,
+          UPSTREAM_AUTH_METHOD: upstreamClient.tokenEndpointAuthMethod,
+          UPSTREAM_REDIRECT_URI: options.upstream.redirectUri,
+          UPSTREAM_RESOURCE: options.upstream.resource,
+          UPSTREAM_ACCESS_TOKEN_TTL: String(options.upstream.accessTokenTtlSeconds ?? 300),
+        }
+      : {};
   let key = generateSigningJwk(options.alg);
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [scriptPath()], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), AUDIENCE: options.audience, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, SIGNING_JWK: JSON.stringify(key), ...browserEnv },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), AUDIENCE: options.audience, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, SIGNING_JWK: JSON.stringify(key), ...browserEnv, ...upstreamEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -131,6 +181,11 @@ export async function startOidcProvider(options: { audience: string; alg?: 'ES25
       if (!response.ok) throw new Error(`test IdP did not take the next login: ${response.status}`);
     },
     jwksRequests: async () => ((await (await fetch(`${issuer}/test/stats`)).json()) as { jwksRequests: number }).jwksRequests,
+    upstreamClient,
+    tokenStats: async () => {
+      const { grants, grantErrors, revocations } = (await (await fetch(`${issuer}/test/stats`)).json()) as TokenEndpointStats;
+      return { grants, grantErrors, revocations };
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
