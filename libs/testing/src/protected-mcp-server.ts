@@ -9,11 +9,10 @@ import express from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { createEchoServer } from './echo-mcp-server';
 
-export interface ProtectedMcpServerOptions {
-  /** The authorization server whose JWT access tokens this server accepts. */
+/** The authorization server whose JWT access tokens the server accepts. */
+export interface TrustedAuthorizationServer {
   issuer: string;
   jwksUri: string;
-  name?: string;
 }
 
 /** One call the server accepted: whose token carried it. */
@@ -31,6 +30,11 @@ export interface ProtectedMcpServer {
   accepted: AcceptedCall[];
   /** How many requests were refused with 401. */
   refused(): number;
+  /**
+   * Trusts this provider from now on (until then every token is refused): the
+   * provider needs this server's URL as its resource first, so it starts after.
+   */
+  trust(authorizationServer: TrustedAuthorizationServer): void;
   close(): Promise<void>;
 }
 
@@ -41,21 +45,22 @@ export interface ProtectedMcpServer {
  * `WWW-Authenticate: Bearer resource_metadata=…`, and RFC 9728 metadata names
  * the provider. Stateless: every POST gets a fresh echo server.
  */
-export async function startProtectedMcpServer(options: ProtectedMcpServerOptions): Promise<ProtectedMcpServer> {
+export async function startProtectedMcpServer(name = 'protected-echo'): Promise<ProtectedMcpServer> {
   const app = express();
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
   const resourceMetadataUrl = getOAuthProtectedResourceMetadataUrl(new URL(url));
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri));
+  let trusted: { issuer: string; jwks: ReturnType<typeof createRemoteJWKSet> } | null = null;
   const accepted: AcceptedCall[] = [];
   let refused = 0;
 
   const verifier = {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
+      if (!trusted) throw new InvalidTokenError('no authorization server is trusted yet');
       try {
-        const { payload } = await jwtVerify(token, jwks, { issuer: options.issuer, audience: url, typ: 'at+jwt' });
+        const { payload } = await jwtVerify(token, trusted.jwks, { issuer: trusted.issuer, audience: url, typ: 'at+jwt' });
         return {
           token,
           clientId: String(payload['client_id'] ?? ''),
@@ -70,14 +75,9 @@ export async function startProtectedMcpServer(options: ProtectedMcpServerOptions
     },
   };
 
-  app.use(
-    mcpAuthMetadataRouter({
-      oauthMetadata: { issuer: options.issuer, authorization_endpoint: `${options.issuer}/auth`, token_endpoint: `${options.issuer}/token`, response_types_supported: ['code'] },
-      resourceServerUrl: new URL(url),
-      scopesSupported: ['mcp'],
-      resourceName: options.name ?? 'protected-echo',
-    }),
-  );
+  // RFC 9728 metadata names the trusted provider; mounted when it is known.
+  const metadata = express.Router();
+  app.use((req, res, next) => metadata(req, res, next));
   const bearer = requireBearerAuth({ verifier, resourceMetadataUrl, expectedResource: new URL(url) });
   app.use('/mcp', (req, res, next) => {
     res.on('finish', () => {
@@ -90,7 +90,7 @@ export async function startProtectedMcpServer(options: ProtectedMcpServerOptions
     accepted.push({ sub: auth.extra?.['sub'] as string | undefined, clientId: auth.clientId, scopes: auth.scopes });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => void transport.close());
-    await createEchoServer(options.name ?? 'protected-echo').connect(transport);
+    await createEchoServer(name).connect(transport);
     await transport.handleRequest(req, res, req.body);
   });
   // Stateless: no GET stream, no session to delete.
@@ -101,6 +101,17 @@ export async function startProtectedMcpServer(options: ProtectedMcpServerOptions
     resourceMetadataUrl,
     accepted,
     refused: () => refused,
+    trust: ({ issuer, jwksUri }) => {
+      trusted = { issuer, jwks: createRemoteJWKSet(new URL(jwksUri)) };
+      metadata.use(
+        mcpAuthMetadataRouter({
+          oauthMetadata: { issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, response_types_supported: ['code'] },
+          resourceServerUrl: new URL(url),
+          scopesSupported: ['mcp'],
+          resourceName: name,
+        }),
+      );
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
