@@ -3,7 +3,7 @@ import type { ApiErrorBody } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from './edge-proxy.options';
-import { EdgeError, InvalidMessageError, JsonRpcErrorCodes, PayloadTooLargeError, UnauthenticatedError } from './errors';
+import { EdgeError, InvalidMessageError, InvalidRequestError, JsonRpcErrorCodes, JsonRpcErrorObject, PayloadTooLargeError, UnauthenticatedError } from './errors';
 import { jsonRpcIdOf } from './mcp/json-rpc';
 import { PublicUrls } from './public-urls';
 
@@ -11,8 +11,10 @@ interface Problem {
   status: number;
   code: string;
   message: string;
-  jsonRpcCode: number;
+  jsonRpc: JsonRpcErrorObject;
   headers: Record<string, string>;
+  /** Each offending field of a validation failure (REST body only). */
+  issues?: readonly { path: string; message: string }[];
 }
 
 const HTTP_CODES: Record<number, string> = {
@@ -50,8 +52,8 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
 
     const path = (request.url ?? '').split('?')[0];
     const body = path.startsWith('/mcp/')
-      ? { jsonrpc: '2.0', id: jsonRpcIdOf(request.body), error: { code: problem.jsonRpcCode, message: problem.message, data: { code: problem.code } } }
-      : ({ error: { code: problem.code, message: problem.message } } satisfies ApiErrorBody);
+      ? { jsonrpc: '2.0', id: jsonRpcIdOf(request.body), error: problem.jsonRpc }
+      : ({ error: { code: problem.code, message: problem.message, ...(problem.issues?.length ? { issues: [...problem.issues] } : {}) } } satisfies ApiErrorBody);
     void reply.status(problem.status).headers(problem.headers).type('application/json').send(JSON.stringify(body));
   }
 
@@ -60,14 +62,17 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     if (error) {
       const headers: Record<string, string> = {};
       if (error instanceof UnauthenticatedError) headers['www-authenticate'] = this.challenge(request, error);
-      return { status: error.httpStatus, code: error.code, message: error.message, jsonRpcCode: error.jsonRpcCode, headers };
+      const issues = error instanceof InvalidRequestError ? error.issues : undefined;
+      return { status: error.httpStatus, code: error.code, message: error.message, jsonRpc: error.jsonRpcError(), headers, issues };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return { status, code: HTTP_CODES[status] ?? `http_${status}`, message: exception.message, jsonRpcCode: JsonRpcErrorCodes.invalidRequest, headers: {} };
+      const code = HTTP_CODES[status] ?? `http_${status}`;
+      return { status, code, message: exception.message, jsonRpc: { code: JsonRpcErrorCodes.invalidRequest, message: exception.message, data: { code } }, headers: {} };
     }
     this.logger.error({ err: exception }, 'unhandled error in edge-proxy');
-    return { status: 500, code: 'internal', message: 'Internal error', jsonRpcCode: JsonRpcErrorCodes.internalError, headers: {} };
+    const message = 'Internal error';
+    return { status: 500, code: 'internal', message, jsonRpc: { code: JsonRpcErrorCodes.internalError, message, data: { code: 'internal' } }, headers: {} };
   }
 
   /** Fastify's own request errors (body limit, bad framing) become edge errors. */
@@ -82,8 +87,9 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     return null;
   }
 
-  /** RFC 6750 §3 / RFC 9728 §5.1 challenge; `error` only when a token was presented. */
+  /** RFC 6750 §3 / RFC 9728 §5.1 challenge; `error` only when a token was presented. Only `/mcp/{slug}` has resource metadata. */
   private challenge(request: FastifyRequest, error: UnauthenticatedError): string {
+    if (!(request.url ?? '').startsWith('/mcp/')) return error.tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer';
     const slug = (request.params as { slug?: unknown } | undefined)?.slug;
     const metadata = this.urls.resourceMetadata(typeof slug === 'string' ? slug : '');
     return error.tokenPresented ? `Bearer resource_metadata="${metadata}", error="invalid_token"` : `Bearer resource_metadata="${metadata}"`;

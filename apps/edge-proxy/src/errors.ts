@@ -10,7 +10,18 @@ export const JsonRpcErrorCodes = {
   invalidRequest: -32600,
   internalError: -32603,
   gatewayRefused: -32000,
+  /** Consent needed, for clients without URL elicitation: `data` is a string (DESIGN §6). */
+  consentRequired: -32001,
+  /** MCP 2025-11-25 URL elicitation required: `data.elicitations` (DESIGN §6). */
+  urlElicitationRequired: -32042,
 } as const;
+
+/** The `error` member of a JSON-RPC answer. */
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data: unknown;
+}
 
 const MAX_SLUG_IN_MESSAGE = 100;
 
@@ -23,6 +34,11 @@ export abstract class EdgeError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  /** How a JSON-RPC client sees this error; `data.code` is the stable code. */
+  jsonRpcError(): JsonRpcErrorObject {
+    return { code: this.jsonRpcCode, message: this.message, data: { code: this.code } };
   }
 }
 
@@ -190,5 +206,112 @@ export class UpstreamAddressRefusedError extends EdgeError {
 
   constructor(slug: string, options?: { cause?: unknown }) {
     super(`upstream MCP server '${shorten(slug)}' resolves to a private, loopback or link-local address, which this gateway refuses (OUTBOUND_ALLOW_PRIVATE)`, options);
+  }
+}
+
+/** One upstream the caller must consent to first, and where to do it (`{PUBLIC_URL}/connect/{flowId}`). */
+export interface PendingConsent {
+  slug: string;
+  flowId: string;
+  url: string;
+}
+
+/**
+ * The user must consent at an upstream's provider first (DESIGN §6). Answered
+ * with HTTP 200 and a JSON-RPC error: -32042 with `data.elicitations` when the
+ * client declared URL elicitation, else -32001 with `data` a string. Either
+ * way the message ends with `Please visit: <url1> , <url2>`.
+ */
+export class ConsentRequiredError extends EdgeError {
+  readonly code = 'consent_required';
+  readonly httpStatus = 200;
+
+  constructor(
+    readonly consents: readonly PendingConsent[],
+    /** Whether the client declared URL elicitation (`capabilities.elicitation.url`) in its `initialize`. */
+    readonly urlElicitation = false,
+  ) {
+    super(`Authorization required: connect your account for ${consents.map((c) => `'${shorten(c.slug)}'`).join(', ')}. Please visit: ${consents.map((c) => c.url).join(' , ')}`);
+  }
+
+  get jsonRpcCode(): number {
+    return this.urlElicitation ? JsonRpcErrorCodes.urlElicitationRequired : JsonRpcErrorCodes.consentRequired;
+  }
+
+  /** The same consents, answered for a client that did (or did not) declare URL elicitation. */
+  forClient(urlElicitation: boolean): ConsentRequiredError {
+    return new ConsentRequiredError(this.consents, urlElicitation);
+  }
+
+  /** Several upstreams of one request: one elicitation each, the first seen first. */
+  static merge(errors: readonly ConsentRequiredError[]): ConsentRequiredError {
+    const bySlug = new Map<string, PendingConsent>();
+    for (const consent of errors.flatMap((error) => error.consents)) if (!bySlug.has(consent.slug)) bySlug.set(consent.slug, consent);
+    return new ConsentRequiredError([...bySlug.values()], errors.some((error) => error.urlElicitation));
+  }
+
+  override jsonRpcError(): JsonRpcErrorObject {
+    if (!this.urlElicitation) return { code: this.jsonRpcCode, message: this.message, data: this.message };
+    const elicitations = this.consents.map((consent) => ({
+      mode: 'url' as const,
+      // The flow id: unique per pending consent, and already part of the URL the user is shown.
+      elicitationId: consent.flowId,
+      url: consent.url,
+      message: `Connect your account for '${shorten(consent.slug)}' to let the gateway call it on your behalf.`,
+    }));
+    return { code: this.jsonRpcCode, message: this.message, data: { elicitations } };
+  }
+}
+
+/** A `per_user` header server for which this user has not set their own value(s) yet. Answered like consent (HTTP 200 on `/mcp`). */
+export class UserValueRequiredError extends EdgeError {
+  readonly code = 'user_value_required';
+  readonly httpStatus = 200;
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+
+  constructor(
+    slug: string,
+    readonly variables: readonly string[],
+    readonly url: string,
+  ) {
+    super(
+      `MCP server '${shorten(slug)}' needs your own value for ${variables.join(', ')}: set it with PUT ${url} and a JSON body {"values": {${variables.map((v) => `"${v}": "…"`).join(', ')}}}, then retry`,
+    );
+  }
+
+  override jsonRpcError(): JsonRpcErrorObject {
+    return { code: this.jsonRpcCode, message: this.message, data: { code: this.code, variables: [...this.variables], url: this.url } };
+  }
+}
+
+/**
+ * A `passthrough` server forwards the caller's own identity-provider JWT. A
+ * gateway API key, session or gateway-issued token is never forwarded, so
+ * such a caller is refused.
+ */
+export class PassthroughRefusedError extends EdgeError {
+  readonly code = 'passthrough_refused';
+  readonly httpStatus = 403;
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+
+  constructor(slug: string) {
+    super(
+      `MCP server '${shorten(slug)}' receives the caller's own identity-provider token, and this request was not authenticated with one (gateway API keys and tokens are never forwarded): call it with a token from your identity provider`,
+    );
+  }
+}
+
+/** A `/me/*` request body or parameter failed validation; `issues` names each bad field. */
+export class InvalidRequestError extends EdgeError {
+  readonly code = 'invalid_request';
+  readonly httpStatus = 400;
+  readonly jsonRpcCode = JsonRpcErrorCodes.invalidRequest;
+
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }

@@ -22,4 +22,14 @@ export class PublicUrls {
   resourceMetadata(slug: string): string {
     return `${this.base}/.well-known/oauth-protected-resource/mcp/${encodeURIComponent(slug)}`;
   }
+
+  /** Where a user consents to an upstream (DESIGN §6): the gateway's page, never the provider's. */
+  connect(flowId: string): string {
+    return `${this.base}/connect/${encodeURIComponent(flowId)}`;
+  }
+
+  /** Where a user sets their own values of a `per_user` header server. */
+  userCredentials(slug: string): string {
+    return `${this.base}/me/credentials/${encodeURIComponent(slug)}`;
+  }
 }

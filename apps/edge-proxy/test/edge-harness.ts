@@ -41,7 +41,7 @@ export function principal(overrides: Partial<Principal> = {}): Principal {
 }
 
 export function target(slug: string, url: string, overrides: Partial<ServerTarget> = {}): ServerTarget {
-  return { id: randomUUID(), slug, name: slug, url, transport: 'streamable-http', authType: 'header', timeoutMs: 5000, ...overrides };
+  return { id: randomUUID(), slug, name: slug, url, transport: 'streamable-http', authType: 'header', oauthGrantType: null, timeoutMs: 5000, ...overrides };
 }
 
 /**

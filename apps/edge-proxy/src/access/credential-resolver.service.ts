@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { Principal, RequestSubjects, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import { Principal, ReadyCredential, RequestSubjects, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
-import { CredentialUnavailableError } from '../errors';
+import { ConsentRequiredError, CredentialUnavailableError, PassthroughRefusedError, UserValueRequiredError } from '../errors';
 import { checkInjectedHeaders } from '../mcp/forwarded-headers';
+import { PublicUrls } from '../public-urls';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from './bus-failures';
 
 /** Longest a credential is served from cache when it does not expire sooner. */
@@ -18,7 +19,28 @@ interface CachedCredential {
   credential: ResolvedCredential;
 }
 
-/** Asks token-vault which headers to inject upstream for (principal, server), cached until shortly before they expire. */
+/** Compact JWS (three base64url parts): the only token shape an identity provider's access token has here. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The caller's bearer token when it is their identity provider's own JWT:
+ * the principal was authenticated by an IdP (`idp`) and acts for nobody
+ * (`actor` marks a token the gateway issued by token exchange, which carries
+ * the subject's `idp` but is a gateway credential). Null otherwise: a gateway
+ * API key, session or gateway JWT must never leave the gateway.
+ */
+export function identityProviderToken(principal: Principal, callerToken: string | null): string | null {
+  if (principal.idp === undefined || principal.actor !== undefined || callerToken === null) return null;
+  return JWT_SHAPE.test(callerToken) ? callerToken : null;
+}
+
+/**
+ * Asks token-vault which headers to inject upstream for (principal, server).
+ * Only `ready` answers are cached (until shortly before they expire), keyed by
+ * principal and server: a consent or value still missing is asked again on
+ * the next call, so the retry after consent succeeds. The caller's token is
+ * not part of the key; it is only needed on a miss (`token_exchange`).
+ */
 @Injectable()
 export class CredentialResolver {
   private readonly cache: TtlCache<CachedCredential>;
@@ -26,31 +48,59 @@ export class CredentialResolver {
   constructor(
     private readonly bus: Bus,
     private readonly clock: Clock,
+    private readonly urls: PublicUrls,
   ) {
     this.cache = new TtlCache(clock);
   }
 
-  /** @throws CredentialUnavailableError when the vault has none to give; DependencyUnavailableError when it is down. */
-  async resolve(principal: Principal, target: ServerTarget): Promise<ResolvedCredential> {
+  /**
+   * @param callerToken the bearer token the principal was authenticated with: forwarded only for `passthrough`, and sent to
+   *   the vault only for `token_exchange`, in both cases only when it is the caller's identity-provider JWT.
+   * @throws ConsentRequiredError, UserValueRequiredError, PassthroughRefusedError when the user must act first;
+   *   CredentialUnavailableError when the vault has none to give; DependencyUnavailableError when it is down.
+   */
+  async resolve(principal: Principal, target: ServerTarget, callerToken: string | null): Promise<ReadyCredential> {
+    if (target.authType === 'passthrough') return this.passthrough(principal, target, callerToken);
+    let credential: ResolvedCredential;
     try {
-      const cached = await this.cache.getOrLoad(`${principal.id}\n${target.id}`, async () => {
-        const credential = await this.bus.request(
-          RequestSubjects.vaultCredentialResolve,
-          { principal, server: { id: target.id, slug: target.slug, authType: target.authType } },
-          { timeoutMs: BUS_REQUEST_TIMEOUT_MS },
-        );
-        // Frozen and checked once here, so calls served from this entry reuse the check (the headers cannot change under it).
-        Object.freeze(credential.headers);
-        checkInjectedHeaders(credential.headers);
-        const maxAge = this.clock.now().getTime() + CREDENTIAL_CACHE_TTL_MS;
-        const cacheUntil = credential.expiresAt === null ? maxAge : Math.min(maxAge, Date.parse(credential.expiresAt) - CREDENTIAL_EXPIRY_SKEW_MS);
-        return { value: { principalId: principal.id, serverId: target.id, credential }, cacheUntil };
-      });
-      return cached.credential;
+      const cached = await this.cache.getOrLoad(`${principal.id}\n${target.id}`, () => this.load(principal, target, callerToken));
+      credential = cached.credential;
     } catch (error) {
       if (isServiceFailure(error)) throw serviceUnavailable('token-vault', error);
       throw new CredentialUnavailableError(target.slug, { cause: error });
     }
+    switch (credential.status) {
+      case 'ready':
+        return credential;
+      case 'consent_required':
+        throw new ConsentRequiredError([{ slug: target.slug, flowId: credential.flowId, url: this.urls.connect(credential.flowId) }]);
+      case 'value_required':
+        throw new UserValueRequiredError(target.slug, credential.variables, this.urls.userCredentials(target.slug));
+    }
+  }
+
+  private async load(principal: Principal, target: ServerTarget, callerToken: string | null) {
+    const subjectToken = target.authType === 'oauth2' && target.oauthGrantType === 'token_exchange' ? identityProviderToken(principal, callerToken) : null;
+    const credential = await this.bus.request(
+      RequestSubjects.vaultCredentialResolve,
+      { principal, server: { id: target.id, slug: target.slug, authType: target.authType, url: target.url }, ...(subjectToken !== null ? { subjectToken } : {}) },
+      { timeoutMs: BUS_REQUEST_TIMEOUT_MS },
+    );
+    // A consent or value still missing is never cached: the user may provide it any moment.
+    if (credential.status !== 'ready') return { value: { principalId: principal.id, serverId: target.id, credential }, cacheUntil: 0 };
+    // Frozen and checked once here, so calls served from this entry reuse the check (the headers cannot change under it).
+    Object.freeze(credential.headers);
+    checkInjectedHeaders(credential.headers);
+    const maxAge = this.clock.now().getTime() + CREDENTIAL_CACHE_TTL_MS;
+    const cacheUntil = credential.expiresAt === null ? maxAge : Math.min(maxAge, Date.parse(credential.expiresAt) - CREDENTIAL_EXPIRY_SKEW_MS);
+    return { value: { principalId: principal.id, serverId: target.id, credential }, cacheUntil };
+  }
+
+  /** The caller's own IdP JWT, unchanged (DESIGN §5); nothing is stored, so nothing is asked of the vault. */
+  private passthrough(principal: Principal, target: ServerTarget, callerToken: string | null): ReadyCredential {
+    const token = identityProviderToken(principal, callerToken);
+    if (token === null) throw new PassthroughRefusedError(target.slug);
+    return { status: 'ready', credentialKind: 'passthrough', credentialId: null, headers: { Authorization: `Bearer ${token}` }, expiresAt: null };
   }
 
   /** Drops the credentials of one server: every principal's when `principalId` is null (a shared credential changed). */

@@ -21,6 +21,15 @@ describe('parseJsonRpcBody', () => {
     expect(parseJsonRpcBody(body).calls[0].tool).toHaveLength(500);
   });
 
+  it('notes whether an initialize request declared URL elicitation (MCP 2025-11-25)', () => {
+    const initialize = (capabilities: unknown) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'c', version: '1' } } });
+    expect(parseJsonRpcBody(initialize({ elicitation: { url: {} } })).urlElicitation).toBe(true);
+    expect(parseJsonRpcBody(initialize({ elicitation: { form: {} } })).urlElicitation).toBe(false);
+    expect(parseJsonRpcBody(initialize({ elicitation: {} })).urlElicitation).toBe(false);
+    expect(parseJsonRpcBody(initialize({})).urlElicitation).toBe(false);
+    expect(parseJsonRpcBody(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { capabilities: { elicitation: { url: {} } } } })).urlElicitation).toBe(false);
+  });
+
   it('rejects a body that is not JSON', () => {
     expect(() => parseJsonRpcBody('{"id":')).toThrow(InvalidJsonError);
     expect(() => parseJsonRpcBody(undefined)).toThrow(InvalidJsonError);

@@ -13,6 +13,8 @@ export interface JsonRpcCall {
 export interface JsonRpcBody {
   /** The requests in the body; notifications and responses to server requests are not listed. */
   calls: JsonRpcCall[];
+  /** Whether an `initialize` request in the body declared URL elicitation (`capabilities.elicitation.url`, MCP 2025-11-25). */
+  urlElicitation: boolean;
 }
 
 /** Audit field limits (AuditEventSchema). */
@@ -35,7 +37,15 @@ export function parseJsonRpcBody(raw: unknown): JsonRpcBody {
   if (messages.length === 0 || !messages.every(isObject)) {
     throw new InvalidMessageError('Invalid Request: the body must be a JSON-RPC message object or a non-empty array of them');
   }
-  return { calls: messages.flatMap((message) => callOf(message) ?? []) };
+  return { calls: messages.flatMap((message) => callOf(message) ?? []), urlElicitation: messages.some(declaresUrlElicitation) };
+}
+
+/** Whether `message` is an `initialize` request whose client capabilities include URL elicitation. */
+export function declaresUrlElicitation(message: Record<string, unknown>): boolean {
+  if (message['method'] !== 'initialize' || !isObject(message['params'])) return false;
+  const capabilities = message['params']['capabilities'];
+  const elicitation = isObject(capabilities) ? capabilities['elicitation'] : undefined;
+  return isObject(elicitation) && isObject(elicitation['url']);
 }
 
 /** The id to answer an error with: the request's own when the body is a single request, else null (JSON-RPC §5). */

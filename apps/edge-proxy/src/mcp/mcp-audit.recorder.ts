@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
-import { AuditEvent, Principal, PrincipalRef, ResolvedCredential } from '@portcullis/contracts';
+import { AuditEvent, Principal, PrincipalRef, ReadyCredential } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { AuditSpool } from '../audit-spool/audit-spool.service';
 import { Clock } from '../clock';
@@ -15,7 +15,7 @@ export interface ForwardedExchange {
   calls: readonly JsonRpcCall[];
   principal: Principal;
   server: string;
-  credential: Pick<ResolvedCredential, 'credentialKind' | 'credentialId'>;
+  credential: Pick<ReadyCredential, 'credentialKind' | 'credentialId'>;
   outcome: AuditOutcome;
   /** Why it failed, as a stable code or short phrase; never a header, an argument or an upstream message. */
   reason: string | null;
@@ -62,9 +62,7 @@ export class McpAuditRecorder {
         reason: exchange.reason,
         latencyMs: exchange.latencyMs,
       };
-      this.spool.publish(event).catch((error: unknown) => {
-        this.logger.error({ err: error, auditEventId: event.id, action: event.action, server: event.server }, 'audit event could not be published');
-      });
+      this.publish(event);
     }
   }
 
@@ -77,12 +75,53 @@ export class McpAuditRecorder {
       credentialKind: null,
       outcome: 'denied',
     });
-    for (const event of denialEvents(denied, this.clock.now().toISOString())) {
-      this.spool.publish(event).catch((error: unknown) => {
-        this.logger.error({ err: error, auditEventId: event.id, action: event.action, server: event.server }, 'audit event could not be published');
+    for (const event of denialEvents(denied, this.clock.now().toISOString())) this.publish(event);
+  }
+
+  /**
+   * One `consent.started` event per upstream the caller was sent to consent
+   * to: outcome `denied` (the request was not forwarded). Never the connect
+   * URL or its flow id.
+   */
+  recordConsents(pending: PendingConsents): void {
+    const ts = this.clock.now().toISOString();
+    const call = pending.calls[0] ?? null;
+    for (const server of pending.servers) {
+      this.publish({
+        id: randomUUID(),
+        ts,
+        traceId: pending.traceId,
+        principal: party(pending.principal),
+        actor: pending.principal.actor ? party(pending.principal.actor) : null,
+        action: 'consent.started',
+        method: call?.method ?? null,
+        server,
+        tool: call?.tool ?? null,
+        credentialKind: 'oauth2',
+        credentialId: null,
+        outcome: 'denied',
+        reason: pending.via === null ? 'user consent required' : `user consent required (through virtual server ${pending.via})`.slice(0, 1000),
+        latencyMs: null,
       });
     }
   }
+
+  private publish(event: AuditEvent): void {
+    this.spool.publish(event).catch((error: unknown) => {
+      this.logger.error({ err: error, auditEventId: event.id, action: event.action, server: event.server }, 'audit event could not be published');
+    });
+  }
+}
+
+/** A request answered with "consent needed" for these upstreams. */
+export interface PendingConsents {
+  calls: readonly JsonRpcCall[];
+  principal: Principal;
+  /** Slugs of the upstreams needing consent. */
+  servers: readonly string[];
+  /** The virtual server the request went to, or null for a plain server. */
+  via: string | null;
+  traceId: string | null;
 }
 
 /** Requests the edge refused on access grounds: each becomes one `access.denied` audit event. */

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import type { AccessDecision, Principal, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
@@ -11,13 +11,14 @@ import { PrincipalResolver } from '../access/principal-resolver.service';
 import { TargetResolver } from '../access/target-resolver.service';
 import { VirtualServerResolver } from '../access/virtual-server-resolver.service';
 import { Clock } from '../clock';
-import { AccessDeniedError, EdgeError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
+import { AccessDeniedError, ConsentRequiredError, EdgeError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
-import { JsonRpcCall, parseJsonRpcBody } from './json-rpc';
+import { JsonRpcBody, JsonRpcCall, parseJsonRpcBody } from './json-rpc';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
 import { needsToolFiltering, RefusedCall, refusalBody, refusedToolCalls, ToolsListFilter } from './tool-access';
 import { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
+import { UrlElicitationSessions } from './url-elicitation-sessions';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
@@ -28,7 +29,7 @@ interface Exchange {
   startedAt: number;
   principal: Principal;
   target: ServerTarget;
-  credential: ResolvedCredential;
+  credential: ReadyCredential;
   calls: JsonRpcCall[];
   traceId: string | null;
   decision: AccessDecision;
@@ -52,6 +53,7 @@ export class McpProxyService {
     private readonly upstream: UpstreamClient,
     private readonly audit: McpAuditRecorder,
     private readonly metrics: McpMetrics,
+    private readonly elicitationSessions: UrlElicitationSessions,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -73,11 +75,16 @@ export class McpProxyService {
   private async proxy(request: FastifyRequest, reply: FastifyReply, slug: string, span: Span): Promise<void> {
     const startedAt = this.clock.now().getTime();
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
-    const principal = await this.principals.authenticate(bearerToken(request.headers.authorization));
-    const calls = request.method === 'POST' ? parseJsonRpcBody(request.body).calls : [];
+    const token = bearerToken(request.headers.authorization);
+    const principal = await this.principals.authenticate(token);
+    const body: JsonRpcBody = request.method === 'POST' ? parseJsonRpcBody(request.body) : { calls: [], urlElicitation: false };
+    const calls = body.calls;
     // A virtual server is answered by the edge itself (tools only); the slug namespace is shared with servers.
     const virtualServer = await this.virtualServers.find(slug);
-    if (virtualServer) return this.virtual.handle(request, reply, principal, virtualServer, calls, isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null);
+    if (virtualServer) {
+      const caller = { principal, token, traceId: isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null };
+      return this.virtual.handle(request, reply, caller, virtualServer, body);
+    }
     const target = await this.targets.resolve(slug);
     const decision = await this.decisions.decide(principal, target);
     const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
@@ -88,7 +95,15 @@ export class McpProxyService {
     const refused = refusedToolCalls(calls, decision);
     if (refused.length > 0) return this.refuse(request, reply, { calls, principal, slug: target.slug, refused, traceId });
     if (target.transport !== 'streamable-http') throw new UnsupportedTransportError(slug, target.transport);
-    const credential = await this.credentials.resolve(principal, target);
+    let credential: ReadyCredential;
+    try {
+      credential = await this.credentials.resolve(principal, target, token);
+    } catch (error) {
+      if (!(error instanceof ConsentRequiredError)) throw error;
+      // Resolved before anything is forwarded, so a session's first request (`initialize`) is the one answered.
+      this.audit.recordConsents({ calls, principal, servers: [target.slug], via: null, traceId });
+      throw error.forClient(body.urlElicitation || this.elicitationSessions.has(slug, request.headers['mcp-session-id']));
+    }
 
     const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision };
     const aborted = new AbortController();
@@ -106,6 +121,7 @@ export class McpProxyService {
     }
 
     const status = upstream.statusCode;
+    this.rememberElicitation(request, slug, body, upstream);
     if (status === 401 || status === 403 || status < 200 || (status >= 300 && status < 400)) {
       // Read off (bounded) so the connection can be reused; a failure here only costs that connection.
       upstream.body.dump().catch(() => undefined);
@@ -113,6 +129,12 @@ export class McpProxyService {
       throw status === 401 || status === 403 ? new UpstreamRejectedCredentialError(slug, status) : new UpstreamProtocolError(slug, `HTTP ${status}`);
     }
     await this.stream(upstream, reply, exchange);
+  }
+
+  /** A session whose `initialize` declared URL elicitation is remembered by the session id the upstream gave it; a DELETE forgets it. */
+  private rememberElicitation(request: FastifyRequest, slug: string, body: JsonRpcBody, upstream: UpstreamResponse): void {
+    if (request.method === 'DELETE') this.elicitationSessions.forget(slug, request.headers['mcp-session-id']);
+    else if (body.urlElicitation && upstream.statusCode === 200) this.elicitationSessions.remember(slug, upstream.headers['mcp-session-id']);
   }
 
   private upstreamRequest(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {

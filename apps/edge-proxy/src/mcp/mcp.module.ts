@@ -7,12 +7,13 @@ import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpProxyService } from './mcp-proxy.service';
 import { UpstreamClient } from './upstream.client';
+import { UrlElicitationSessions } from './url-elicitation-sessions';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
 
 @Module({
   imports: [AccessModule, AuditSpoolModule],
   controllers: [McpController],
-  providers: [McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
+  providers: [McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient, UrlElicitationSessions],
 })
 export class McpModule {}

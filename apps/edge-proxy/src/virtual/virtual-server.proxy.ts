@@ -1,14 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { LATEST_PROTOCOL_VERSION, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { AccessDecision, isToolVisible, Principal, ResolvedCredential, roleRank, ServerTarget, VirtualServerTarget } from '@portcullis/contracts';
+import { AccessDecision, isToolVisible, Principal, ReadyCredential, roleRank, ServerTarget, VirtualServerTarget } from '@portcullis/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
 import { CredentialResolver } from '../access/credential-resolver.service';
 import { Clock } from '../clock';
-import { AccessDeniedError, EdgeError, InvalidMessageError } from '../errors';
-import type { JsonRpcCall, JsonRpcId } from '../mcp/json-rpc';
+import { AccessDeniedError, ConsentRequiredError, EdgeError, InvalidMessageError, JsonRpcErrorObject } from '../errors';
+import type { JsonRpcBody, JsonRpcCall, JsonRpcId } from '../mcp/json-rpc';
 import { McpAuditRecorder } from '../mcp/mcp-audit.recorder';
 import { UNKNOWN_TOOL_CODE } from '../mcp/tool-access';
+import { UrlElicitationSessions } from '../mcp/url-elicitation-sessions';
 import { VirtualUpstreamClient } from './virtual-upstream.client';
 
 const METHOD_NOT_FOUND = -32601;
@@ -21,13 +23,20 @@ interface Request {
   params: Record<string, unknown>;
 }
 
-type Answer = { jsonrpc: '2.0'; id: JsonRpcId } & ({ result: unknown } | { error: { code: number; message: string } });
+type Answer = { jsonrpc: '2.0'; id: JsonRpcId } & ({ result: unknown } | { error: { code: number; message: string; data?: unknown } });
 
-interface Context {
+/** Who is calling, with the bearer token they were authenticated with (forwarded only where the upstream's auth type calls for it). */
+export interface Caller {
   principal: Principal;
+  token: string | null;
+  traceId: string | null;
+}
+
+interface Context extends Caller {
   virtualServer: VirtualServerTarget;
   decision: AccessDecision;
-  traceId: string | null;
+  /** Whether the client declared URL elicitation (in this body's `initialize`, or earlier in its session). */
+  urlElicitation: boolean;
 }
 
 /**
@@ -45,23 +54,35 @@ export class VirtualServerProxy {
     private readonly credentials: CredentialResolver,
     private readonly upstreams: VirtualUpstreamClient,
     private readonly audit: McpAuditRecorder,
+    private readonly elicitationSessions: UrlElicitationSessions,
     private readonly clock: Clock,
   ) {}
 
-  async handle(request: FastifyRequest, reply: FastifyReply, principal: Principal, virtualServer: VirtualServerTarget, calls: JsonRpcCall[], traceId: string | null): Promise<void> {
+  async handle(request: FastifyRequest, reply: FastifyReply, caller: Caller, virtualServer: VirtualServerTarget, body: JsonRpcBody): Promise<void> {
+    const { principal, traceId } = caller;
     const decision = await this.decisions.decide(principal, virtualServer);
     if (decision.role === null) {
-      this.audit.recordDenials({ calls, principal, server: virtualServer.slug, reason: decision.reason, traceId });
+      this.audit.recordDenials({ calls: body.calls, principal, server: virtualServer.slug, reason: decision.reason, traceId });
       throw new AccessDeniedError(virtualServer.slug);
     }
-    if (request.method === 'DELETE') return void (await reply.status(204).send());
+    const sessionId = request.headers['mcp-session-id'];
+    if (request.method === 'DELETE') {
+      this.elicitationSessions.forget(virtualServer.slug, sessionId);
+      return void (await reply.status(204).send());
+    }
     if (request.method !== 'POST') {
       // No server-to-client stream: clients then simply do without one (streamable HTTP §GET).
       return void (await reply.status(405).header('allow', 'POST, DELETE').type('application/json').send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed' } })));
     }
     const { requests, batch } = readRequests(request.body);
     if (requests.length === 0) return void (await reply.status(202).send());
-    const context: Context = { principal, virtualServer, decision, traceId };
+    const context: Context = { ...caller, virtualServer, decision, urlElicitation: body.urlElicitation || this.elicitationSessions.has(virtualServer.slug, sessionId) };
+    // Otherwise stateless: a session id is handed out only to remember that the client takes URL elicitations.
+    if (body.urlElicitation && sessionId === undefined && requests.some((r) => r.method === 'initialize')) {
+      const newSessionId = randomUUID();
+      this.elicitationSessions.remember(virtualServer.slug, newSessionId);
+      void reply.header('mcp-session-id', newSessionId);
+    }
     const answers = await Promise.all(requests.map((message) => this.answer(message, context)));
     await reply.status(200).type('application/json').send(JSON.stringify(batch ? answers : answers[0]));
   }
@@ -69,7 +90,7 @@ export class VirtualServerProxy {
   private async answer(message: Request, context: Context): Promise<Answer> {
     const startedAt = this.clock.now().getTime();
     const call: JsonRpcCall = { id: message.id, method: message.method.slice(0, 200), tool: message.method === 'tools/call' && typeof message.params['name'] === 'string' ? message.params['name'].slice(0, 500) : null };
-    let credential: Pick<ResolvedCredential, 'credentialKind' | 'credentialId'> = NO_CREDENTIAL;
+    let credential: Pick<ReadyCredential, 'credentialKind' | 'credentialId'> = NO_CREDENTIAL;
     try {
       let result: unknown;
       switch (message.method) {
@@ -85,7 +106,7 @@ export class VirtualServerProxy {
         case 'tools/call': {
           const routed = this.route(call, context);
           if (!routed) return { jsonrpc: '2.0', id: message.id, error: { code: UNKNOWN_TOOL_CODE, message: `Unknown tool: ${call.tool ?? ''}` } };
-          const resolved = await this.credentials.resolve(context.principal, routed.server);
+          const resolved = await this.credentialFor(routed.server, context);
           credential = resolved;
           const args = message.params['arguments'];
           result = await this.upstreams.callTool(routed.server, resolved.headers, routed.tool, isObject(args) ? args : undefined);
@@ -97,10 +118,38 @@ export class VirtualServerProxy {
       this.record(call, context, credential, 'success', null, startedAt);
       return { jsonrpc: '2.0', id: message.id, result };
     } catch (error) {
-      const { code, text } = describe(error);
-      this.record(call, context, credential, 'error', text, startedAt);
-      return { jsonrpc: '2.0', id: message.id, error: { code, message: text } };
+      if (error instanceof ConsentRequiredError) {
+        this.audit.recordConsents({ calls: [call], principal: context.principal, servers: error.consents.map((c) => c.slug), via: context.virtualServer.slug, traceId: context.traceId });
+        return { jsonrpc: '2.0', id: message.id, error: error.forClient(context.urlElicitation).jsonRpcError() };
+      }
+      const described = describe(error);
+      this.record(call, context, credential, 'error', described.message, startedAt);
+      return { jsonrpc: '2.0', id: message.id, error: described };
     }
+  }
+
+  /**
+   * The caller's credential for one upstream. When it needs consent, so may
+   * other upstreams of the virtual server: the answer then names every one
+   * still needing it (one elicitation each), so the user consents once, not
+   * call after call.
+   */
+  private async credentialFor(server: ServerTarget, context: Context): Promise<ReadyCredential> {
+    try {
+      return await this.credentials.resolve(context.principal, server, context.token);
+    } catch (error) {
+      if (!(error instanceof ConsentRequiredError)) throw error;
+      const others = this.visibleUpstreams(context).filter((other) => other.id !== server.id);
+      const results = await Promise.allSettled(others.map((other) => this.credentials.resolve(context.principal, other, context.token)));
+      const pending = results.flatMap((result) => (result.status === 'rejected' && result.reason instanceof ConsentRequiredError ? [result.reason] : []));
+      throw ConsentRequiredError.merge([error, ...pending]);
+    }
+  }
+
+  /** The upstreams behind the tools the caller can see, each once. */
+  private visibleUpstreams(context: Context): ServerTarget[] {
+    const visible = context.virtualServer.tools.filter((tool) => isToolVisible(context.decision, tool.name));
+    return [...new Map(visible.map((tool) => [tool.server.id, tool.server])).values()];
   }
 
   private initialize(message: Request, virtualServer: VirtualServerTarget): unknown {
@@ -115,11 +164,16 @@ export class VirtualServerProxy {
   /** The visible tools of every upstream, under their virtual names; an upstream failing fails the listing (it names the upstream). */
   private async listTools(context: Context): Promise<unknown[]> {
     const visible = context.virtualServer.tools.filter((tool) => isToolVisible(context.decision, tool.name));
-    const servers = [...new Map(visible.map((tool) => [tool.server.id, tool.server])).values()];
+    const servers = this.visibleUpstreams(context);
+    const credentials = await Promise.allSettled(servers.map((server) => this.credentials.resolve(context.principal, server, context.token)));
+    // Every upstream still needing consent is named in one answer; any other failure fails the listing as before.
+    const consents = credentials.flatMap((result) => (result.status === 'rejected' && result.reason instanceof ConsentRequiredError ? [result.reason] : []));
+    if (consents.length > 0) throw ConsentRequiredError.merge(consents);
     const listed = await Promise.all(
-      servers.map(async (server) => {
-        const credential = await this.credentials.resolve(context.principal, server);
-        return { server, tools: await this.upstreams.listTools(server, credential.headers) };
+      servers.map(async (server, index) => {
+        const credential = credentials[index]!;
+        if (credential.status === 'rejected') throw credential.reason;
+        return { server, tools: await this.upstreams.listTools(server, credential.value.headers) };
       }),
     );
     return visible.flatMap((entry) => {
@@ -147,7 +201,7 @@ export class VirtualServerProxy {
     return { server: entry.server, tool: entry.tool };
   }
 
-  private record(call: JsonRpcCall, context: Context, credential: Pick<ResolvedCredential, 'credentialKind' | 'credentialId'>, outcome: 'success' | 'error', reason: string | null, startedAt: number): void {
+  private record(call: JsonRpcCall, context: Context, credential: Pick<ReadyCredential, 'credentialKind' | 'credentialId'>, outcome: 'success' | 'error', reason: string | null, startedAt: number): void {
     this.audit.record({
       calls: [call],
       principal: context.principal,
@@ -177,10 +231,10 @@ function readRequests(body: unknown): { requests: Request[]; batch: boolean } {
   return { requests, batch };
 }
 
-function describe(error: unknown): { code: number; text: string } {
-  if (error instanceof McpError) return { code: error.code, text: error.message.slice(0, 500) };
-  if (error instanceof EdgeError) return { code: error.jsonRpcCode, text: error.message };
-  return { code: INTERNAL_ERROR, text: 'Internal error' };
+function describe(error: unknown): JsonRpcErrorObject {
+  if (error instanceof McpError) return { code: error.code, message: error.message.slice(0, 500), data: undefined };
+  if (error instanceof EdgeError) return error.jsonRpcError();
+  return { code: INTERNAL_ERROR, message: 'Internal error', data: undefined };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
