@@ -5,6 +5,9 @@ export const VaultErrorCodes = {
   credentialNotFound: 'ERR_CREDENTIAL_NOT_FOUND',
   credentialUnreadable: 'ERR_CREDENTIAL_UNREADABLE',
   invalidHeaderSet: 'ERR_INVALID_HEADER_SET',
+  invalidUserValues: 'ERR_INVALID_USER_VALUES',
+  userTemplateNotFound: 'ERR_USER_TEMPLATE_NOT_FOUND',
+  keyRotationIncomplete: 'ERR_KEY_ROTATION_INCOMPLETE',
   oauthNotConfigured: 'ERR_OAUTH_NOT_CONFIGURED',
   consentFlowNotFound: 'ERR_CONSENT_FLOW_NOT_FOUND',
   consentFlowRefused: 'ERR_CONSENT_FLOW_REFUSED',
@@ -100,10 +103,37 @@ export class OAuthProviderUnavailableError extends VaultError {
   }
 }
 
+/** A user's values for a `per_user` header template: a variable missing or unknown, or a rendered header invalid. */
+export class InvalidUserValuesError extends VaultError {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(VaultErrorCodes.invalidUserValues, message);
+  }
+}
+
+/** User values sent for a server that has no `per_user` header template. */
+export class UserTemplateNotFoundError extends VaultError {
+  constructor(serverSlug: string) {
+    super(VaultErrorCodes.userTemplateNotFound, `server ${serverSlug} takes no per-user header values`);
+  }
+}
+
+/** Key rotation re-wrapped what it could, but some sealed values do not open: the old key must stay until they are fixed. */
+export class KeyRotationIncompleteError extends VaultError {
+  constructor(message: string) {
+    super(VaultErrorCodes.keyRotationIncomplete, message);
+  }
+}
+
 const BUS_CODE_OF: Record<VaultErrorCode, BusErrorCode> = {
   ERR_CREDENTIAL_NOT_FOUND: 'NOT_FOUND',
   ERR_CREDENTIAL_UNREADABLE: 'INTERNAL',
   ERR_INVALID_HEADER_SET: 'INVALID_REQUEST',
+  ERR_INVALID_USER_VALUES: 'INVALID_REQUEST',
+  ERR_USER_TEMPLATE_NOT_FOUND: 'NOT_FOUND',
+  ERR_KEY_ROTATION_INCOMPLETE: 'INTERNAL',
   ERR_OAUTH_NOT_CONFIGURED: 'NOT_FOUND',
   ERR_CONSENT_FLOW_NOT_FOUND: 'NOT_FOUND',
   ERR_CONSENT_FLOW_REFUSED: 'FORBIDDEN',
@@ -114,6 +144,6 @@ const BUS_CODE_OF: Record<VaultErrorCode, BusErrorCode> = {
 /** What a bus caller sees of a vault error; anything unexpected is left for the bus to report as INTERNAL. */
 export function toBusError(error: unknown): unknown {
   if (!(error instanceof VaultError)) return error;
-  const issues = error instanceof InvalidHeaderSetError ? error.issues : undefined;
+  const issues = error instanceof InvalidHeaderSetError || error instanceof InvalidUserValuesError ? error.issues : undefined;
   return new BusError(BUS_CODE_OF[error.code], error.message, issues);
 }

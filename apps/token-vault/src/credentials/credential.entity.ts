@@ -2,8 +2,13 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export const VAULT_SCHEMA = 'vault';
 
-/** What a stored credential is; more kinds (OAuth tokens, client secrets) come with their features. */
-export const StoredCredentialKinds = ['header'] as const;
+/**
+ * What a stored credential is. `header`: a `global` header value (shared, no
+ * principal). `header_template`: a `per_user` header template such as
+ * `Bearer {{API_KEY}}` (shared). `header_value`: one principal's value for one
+ * template variable (`name` is the variable). OAuth secrets live in their own tables.
+ */
+export const StoredCredentialKinds = ['header', 'header_template', 'header_value'] as const;
 export type StoredCredentialKind = (typeof StoredCredentialKinds)[number];
 
 /**
@@ -26,7 +31,7 @@ export class CredentialEntity {
   @Column({ type: 'text' })
   kind!: StoredCredentialKind;
 
-  /** For `header`: the HTTP header name, as the admin spelt it. */
+  /** For `header` and `header_template`: the HTTP header name, as the admin spelt it; for `header_value`: the variable. */
   @Column({ type: 'text' })
   name!: string;
 

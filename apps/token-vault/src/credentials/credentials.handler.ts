@@ -5,8 +5,9 @@ import { toBusError } from '../errors';
 import { CredentialsService } from './credentials.service';
 
 /**
- * `vault.credential.resolve` (asked by the edge) and `vault.admin.*` (asked by
- * the registry, which has already checked that its caller may change the server).
+ * `vault.credential.resolve` and `vault.user-credential.*` (asked by the edge,
+ * for the authenticated principal) and `vault.admin.*` (asked by the registry,
+ * which has already checked that its caller may change the server).
  */
 @Injectable()
 export class CredentialsHandler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -26,6 +27,12 @@ export class CredentialsHandler implements OnApplicationBootstrap, OnModuleDestr
       })),
       this.bus.reply(RequestSubjects.vaultAdminServerCredentialsDelete, queue, async ({ serverId }) => ({
         deleted: await this.credentials.deleteServerCredentials(serverId).catch(rethrow),
+      })),
+      this.bus.reply(RequestSubjects.vaultUserCredentialPut, queue, async (request) => ({
+        variables: await this.credentials.putUserValues(request).catch(rethrow),
+      })),
+      this.bus.reply(RequestSubjects.vaultUserCredentialDelete, queue, async (request) => ({
+        deleted: await this.credentials.deleteUserValues(request).catch(rethrow),
       })),
     ];
   }

@@ -62,18 +62,42 @@ describe(`${CredentialsHandler.name} over NATS`, () => {
         if (event.serverId === serverId) void subscription.unsubscribe().then(() => resolve(event));
       });
     });
-    await expect(caller.request(RequestSubjects.vaultAdminServerHeadersPut, { serverId, headers: { 'X-Api-Key': 'sk-over-nats' } })).resolves.toEqual({
+    await expect(caller.request(RequestSubjects.vaultAdminServerHeadersPut, { serverId, headers: { 'X-Api-Key': 'sk-over-nats' }, mode: 'global' })).resolves.toEqual({
       headerNames: ['X-Api-Key'],
     });
     await expect(heard).resolves.toEqual({ serverId, principalId: null });
     const principal = { id: 'user-1', kind: 'user' as const, sub: 'u1', teams: [], isAdmin: false };
-    const resolved = await caller.request(RequestSubjects.vaultCredentialResolve, { principal, server: { id: serverId, slug: 'remote', authType: 'header' } });
-    expect(resolved.headers).toEqual({ 'X-Api-Key': 'sk-over-nats' });
+    const resolved = await caller.request(RequestSubjects.vaultCredentialResolve, { principal, server: serverOf(serverId, 'remote') });
+    expect(resolved).toMatchObject({ status: 'ready', headers: { 'X-Api-Key': 'sk-over-nats' } });
 
     const missing = await caller
-      .request(RequestSubjects.vaultCredentialResolve, { principal, server: { id: randomUUID(), slug: 'nowhere', authType: 'header' } })
+      .request(RequestSubjects.vaultCredentialResolve, { principal, server: serverOf(randomUUID(), 'nowhere') })
       .catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(BusError);
     expect((missing as BusError).code).toBe('NOT_FOUND');
   });
+
+  it('takes a user’s own values for a per-user template and serves them to that user only', async () => {
+    const server = serverOf(randomUUID(), 'per-user-remote');
+    const alice = { id: 'user-alice', kind: 'user' as const, sub: 'alice', teams: [], isAdmin: false };
+    const bob = { id: 'user-bob', kind: 'user' as const, sub: 'bob', teams: [], isAdmin: false };
+    await caller.request(RequestSubjects.vaultAdminServerHeadersPut, { serverId: server.id, headers: { Authorization: 'Bearer {{API_KEY}}' }, mode: 'per_user' });
+    await expect(caller.request(RequestSubjects.vaultUserCredentialPut, { principal: alice, server, values: { API_KEY: 'alice-over-nats' } })).resolves.toEqual({
+      variables: ['API_KEY'],
+    });
+    await expect(caller.request(RequestSubjects.vaultCredentialResolve, { principal: alice, server })).resolves.toMatchObject({
+      status: 'ready',
+      headers: { Authorization: 'Bearer alice-over-nats' },
+    });
+    await expect(caller.request(RequestSubjects.vaultCredentialResolve, { principal: bob, server })).resolves.toEqual({
+      status: 'value_required',
+      credentialKind: 'header',
+      variables: ['API_KEY'],
+    });
+    await expect(caller.request(RequestSubjects.vaultUserCredentialDelete, { principalId: alice.id, serverId: server.id })).resolves.toEqual({ deleted: 1 });
+  });
 });
+
+function serverOf(id: string, slug: string) {
+  return { id, slug, authType: 'header' as const, url: `https://${slug}.example.com/mcp` };
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus } from '@portcullis/bus';
-import { EventSubjects, Principal, RequestSubjects } from '@portcullis/contracts';
+import { AuthType, EventSubjects, HeaderMode, Principal, RequestSubjects } from '@portcullis/contracts';
 import { DecryptionError, EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { createLogger, PinoNestLogger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
@@ -40,12 +40,21 @@ describe(CredentialsService.name, () => {
   const logLines: string[] = [];
   const vaultEvents: Array<{ serverId: string; principalId: string | null }> = [];
 
-  const putHeaders = (serverId: string, headers: Record<string, string>) =>
-    bus.request(RequestSubjects.vaultAdminServerHeadersPut, { serverId, headers });
-  const resolve = (serverId: string, slug: string, principal: Principal = alice, authType: 'none' | 'header' = 'header') =>
-    bus.request(RequestSubjects.vaultCredentialResolve, { principal, server: { id: serverId, slug, authType } });
+  const serverOf = (id: string, slug: string, authType: AuthType = 'header') => ({ id, slug, authType, url: `https://${slug}.example.com/mcp` });
+  const putHeaders = (serverId: string, headers: Record<string, string>, mode: HeaderMode = 'global') =>
+    bus.request(RequestSubjects.vaultAdminServerHeadersPut, { serverId, headers, mode });
+  const putUserValues = (serverId: string, values: Record<string, string>, principal: Principal = alice, authType: AuthType = 'header') =>
+    bus.request(RequestSubjects.vaultUserCredentialPut, { principal, server: serverOf(serverId, 'per-user', authType), values });
+  const resolve = (serverId: string, slug: string, principal: Principal = alice, authType: AuthType = 'header') =>
+    bus.request(RequestSubjects.vaultCredentialResolve, { principal, server: serverOf(serverId, slug, authType) });
+  /** Resolve for a server whose answer must be `ready`: its headers. */
+  const headersOf = async (serverId: string, principal: Principal = alice) => {
+    const resolved = await resolve(serverId, 'ready-check', principal);
+    if (resolved.status !== 'ready') throw new Error(`expected ready, got ${resolved.status}`);
+    return resolved.headers;
+  };
   const rowsOf = async (serverId: string) =>
-    (await sql.query('SELECT * FROM vault.credentials WHERE server_id = $1 ORDER BY lower(name)', [serverId])).rows;
+    (await sql.query('SELECT * FROM vault.credentials WHERE server_id = $1 ORDER BY lower(name), principal_id NULLS FIRST', [serverId])).rows;
   const busErrorOf = (promise: Promise<unknown>) =>
     promise.then(
       () => {
@@ -94,7 +103,7 @@ describe(CredentialsService.name, () => {
         expiresAt: null,
       });
       // Another principal gets the same shared set.
-      expect((await resolve(serverId, 'alpha', bob)).headers).toEqual(resolved.headers);
+      expect(await headersOf(serverId, bob)).toEqual({ 'X-Api-Key': 'sk-live-alpha-0001', 'X-Tenant': 'acme' });
     });
 
     it('never stores a secret in clear', async () => {
@@ -124,7 +133,7 @@ describe(CredentialsService.name, () => {
       expect(rows.map((r) => r.name)).toEqual(['x-kept', 'X-New']);
       const keptNow = rows.find((r) => r.name === 'x-kept');
       expect(keptNow).toMatchObject({ id: kept.id, created_at: NOW, updated_at: new Date(NOW.getTime() + 60_000) });
-      expect((await resolve(serverId, 'replaced')).headers).toEqual({ 'x-kept': 'second-value', 'X-New': 'new-value' });
+      expect(await headersOf(serverId)).toEqual({ 'x-kept': 'second-value', 'X-New': 'new-value' });
     });
 
     it('rejects a set naming one header twice in different case', async () => {
@@ -161,7 +170,7 @@ describe(CredentialsService.name, () => {
       expect(vaultEvents).toEqual([{ serverId, principalId: null }]);
       expect(await rowsOf(serverId)).toHaveLength(0);
       expect((await busErrorOf(resolve(serverId, 'deleted-server'))).code).toBe('NOT_FOUND');
-      expect((await resolve(otherId, 'other')).headers).toEqual({ 'X-A': 'value-other' });
+      expect(await headersOf(otherId)).toEqual({ 'X-A': 'value-other' });
     });
   });
 
@@ -183,19 +192,202 @@ describe(CredentialsService.name, () => {
       expect(error.message).toBe('no credential configured for server unconfigured');
     });
 
-    it('gives a principal its own value of a header over the shared one', async () => {
+    it('answers NOT_FOUND for oauth2 and passthrough servers until the OAuth service serves them', async () => {
+      expect((await busErrorOf(resolve(randomUUID(), 'oauth', alice, 'oauth2'))).code).toBe('NOT_FOUND');
+      expect((await busErrorOf(resolve(randomUUID(), 'passthrough', alice, 'passthrough'))).code).toBe('NOT_FOUND');
+    });
+
+    it('serves only the shared set in global mode, whatever the principal', async () => {
       const serverId = randomUUID();
-      await putHeaders(serverId, { 'X-Api-Key': 'shared-key', 'X-Tenant': 'acme' });
-      // Per-user values arrive with a later feature; the row is written as it will be.
-      const own = { id: randomUUID(), serverId, principalId: alice.id, kind: 'header', name: 'x-api-key' };
-      const sealed = new EnvelopeCipher(keyring).encrypt('alice-own-key', credentialAssociatedData(own));
-      await sql.query(
-        `INSERT INTO vault.credentials (id, server_id, principal_id, kind, name, sealed_value, key_id, created_at, updated_at)
-         VALUES ($1, $2, $3, 'header', $4, $5, 'k1', now(), now())`,
-        [own.id, serverId, own.principalId, own.name, sealed],
+      await putHeaders(serverId, { 'X-Api-Key': 'shared-key' });
+      expect(await headersOf(serverId, alice)).toEqual({ 'X-Api-Key': 'shared-key' });
+      expect(await headersOf(serverId, bob)).toEqual({ 'X-Api-Key': 'shared-key' });
+    });
+  });
+
+  describe('per-user headers', () => {
+    const template = { Authorization: 'Bearer {{API_KEY}}', 'X-Tenant': 'acme-{{TENANT}}' };
+    const userRowsOf = async (serverId: string, principal: Principal) =>
+      (await rowsOf(serverId)).filter((row) => row.principal_id === principal.id);
+
+    it('asks for values until the user has set them, then renders the template with them', async () => {
+      const serverId = randomUUID();
+      await expect(putHeaders(serverId, template, 'per_user')).resolves.toEqual({ headerNames: ['Authorization', 'X-Tenant'] });
+      await expect(resolve(serverId, 'templated')).resolves.toEqual({ status: 'value_required', credentialKind: 'header', variables: ['API_KEY', 'TENANT'] });
+
+      await expect(putUserValues(serverId, { API_KEY: 'alice-key-1', TENANT: 'north' })).resolves.toEqual({ variables: ['API_KEY', 'TENANT'] });
+      const [apiKeyRow] = (await userRowsOf(serverId, alice)).filter((row) => row.name === 'API_KEY');
+      await expect(resolve(serverId, 'templated')).resolves.toEqual({
+        status: 'ready',
+        credentialKind: 'header',
+        credentialId: apiKeyRow.id,
+        headers: { Authorization: 'Bearer alice-key-1', 'X-Tenant': 'acme-north' },
+        expiresAt: null,
+      });
+    });
+
+    it('never serves alice’s value to bob (a credential of user A requested for user B)', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'alice-only-secret' }, alice);
+      await expect(resolve(serverId, 'per-user', bob)).resolves.toEqual({ status: 'value_required', credentialKind: 'header', variables: ['API_KEY'] });
+
+      await putUserValues(serverId, { API_KEY: 'bob-only-secret' }, bob);
+      expect(await headersOf(serverId, bob)).toEqual({ Authorization: 'Bearer bob-only-secret' });
+      expect(await headersOf(serverId, alice)).toEqual({ Authorization: 'Bearer alice-only-secret' });
+    });
+
+    it('seals each value in its own row bound to the principal, server and variable', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, template, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'sk-sealed-user-value', TENANT: 'south' });
+      const rows = await rowsOf(serverId);
+      expect(rows.map((row) => [row.kind, row.principal_id, row.name])).toEqual([
+        ['header_value', alice.id, 'API_KEY'],
+        ['header_template', null, 'Authorization'],
+        ['header_value', alice.id, 'TENANT'],
+        ['header_template', null, 'X-Tenant'],
+      ]);
+      expect(JSON.stringify(rows)).not.toContain('sk-sealed-user-value');
+      expect(JSON.stringify(rows)).not.toContain('Bearer {{API_KEY}}');
+      for (const row of rows) expect(row.sealed_value).toMatch(/^v1\.k1\./);
+    });
+
+    it('replaces a user’s values in place and announces the change for that user', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'first-value' });
+      const [first] = await userRowsOf(serverId, alice);
+      await new Promise((r) => setImmediate(r));
+      vaultEvents.length = 0;
+      await putUserValues(serverId, { API_KEY: 'second-value' });
+      await new Promise((r) => setImmediate(r));
+      expect(vaultEvents).toEqual([{ serverId, principalId: alice.id }]);
+      expect((await userRowsOf(serverId, alice)).map((row) => row.id)).toEqual([first.id]);
+      expect(await headersOf(serverId)).toEqual({ Authorization: 'Bearer second-value' });
+    });
+
+    it('refuses an unknown variable and a missing one with field errors, storing nothing', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, template, 'per_user');
+      const unknown = await busErrorOf(putUserValues(serverId, { API_KEY: 'k-unknown-check', TENANT: 't', OTHER: 'x' }));
+      expect(unknown.code).toBe('INVALID_REQUEST');
+      expect(unknown.issues).toEqual([{ path: 'values.OTHER', message: "is not a variable of this server's header template" }]);
+      expect(unknown.message).not.toContain('k-unknown-check');
+      const missing = await busErrorOf(putUserValues(serverId, { API_KEY: 'k-missing-check' }));
+      expect(missing.code).toBe('INVALID_REQUEST');
+      expect(missing.issues).toEqual([{ path: 'values.TENANT', message: 'is required' }]);
+      expect(await userRowsOf(serverId, alice)).toHaveLength(0);
+    });
+
+    it('refuses a value with a line break (header injection), and one that makes the header too long', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      for (const injected of ['key\r\nX-Injected: 1', 'key\nX-Injected: 1', 'key\rX']) {
+        expect((await busErrorOf(putUserValues(serverId, { API_KEY: injected }))).code).toBe('INVALID_REQUEST');
+      }
+      const tooLong = await busErrorOf(putUserValues(serverId, { API_KEY: 'a'.repeat(8190) }));
+      expect(tooLong.code).toBe('INVALID_REQUEST');
+      expect(tooLong.issues).toEqual([{ path: 'values', message: 'make the Authorization header too long' }]);
+      expect(await userRowsOf(serverId, alice)).toHaveLength(0);
+    });
+
+    it('sends a value containing {{OTHER}} as written, never expanding it', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}', 'X-Tenant': '{{TENANT}}' }, 'per_user');
+      await putUserValues(serverId, { API_KEY: '{{TENANT}}', TENANT: 'acme' });
+      expect(await headersOf(serverId)).toEqual({ Authorization: 'Bearer {{TENANT}}', 'X-Tenant': 'acme' });
+    });
+
+    it('refuses a per_user set without variables, or with a malformed placeholder', async () => {
+      const serverId = randomUUID();
+      const none = await busErrorOf(putHeaders(serverId, { 'X-Api-Key': 'static-only' }, 'per_user'));
+      expect(none.code).toBe('INVALID_REQUEST');
+      expect(none.issues).toEqual([{ path: 'headers', message: 'a per_user header set needs at least one {{VARIABLE}} for users to fill in' }]);
+      const malformed = await busErrorOf(putHeaders(serverId, { Authorization: 'Bearer {{api_key}}', 'X-Key': '{{KEY}}' }, 'per_user'));
+      expect(malformed.issues).toEqual([{ path: 'headers.Authorization', message: expect.stringContaining('malformed placeholder') }]);
+      expect(await rowsOf(serverId)).toHaveLength(0);
+      // In global mode the same text is a literal value.
+      await putHeaders(serverId, { Authorization: 'Bearer {{api_key}}' });
+      expect(await headersOf(serverId)).toEqual({ Authorization: 'Bearer {{api_key}}' });
+    });
+
+    it('refuses values for a server without a per-user template', async () => {
+      const globalId = randomUUID();
+      await putHeaders(globalId, { 'X-Api-Key': 'shared' });
+      expect((await busErrorOf(putUserValues(globalId, { API_KEY: 'x' }))).code).toBe('NOT_FOUND');
+      expect((await busErrorOf(putUserValues(randomUUID(), { API_KEY: 'x' }))).code).toBe('NOT_FOUND');
+      const perUserId = randomUUID();
+      await putHeaders(perUserId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      // The registry says the server is no longer a header server: its stored template does not count.
+      expect((await busErrorOf(putUserValues(perUserId, { API_KEY: 'x' }, alice, 'oauth2'))).code).toBe('NOT_FOUND');
+    });
+
+    it('keeps values whose variables survive a template change, drops the others, and drops all on a switch to global', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, template, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'kept-key', TENANT: 'dropped-tenant' }, alice);
+      await putUserValues(serverId, { API_KEY: 'bob-kept-key', TENANT: 'bob-tenant' }, bob);
+      await new Promise((r) => setImmediate(r));
+      vaultEvents.length = 0;
+
+      await putHeaders(serverId, { Authorization: 'Token {{API_KEY}}', 'X-Region': '{{REGION}}' }, 'per_user');
+      await new Promise((r) => setImmediate(r));
+      expect(vaultEvents).toEqual([{ serverId, principalId: null }]);
+      expect((await userRowsOf(serverId, alice)).map((row) => row.name)).toEqual(['API_KEY']);
+      await expect(resolve(serverId, 'changed')).resolves.toEqual({ status: 'value_required', credentialKind: 'header', variables: ['API_KEY', 'REGION'] });
+      await putUserValues(serverId, { API_KEY: 'kept-key', REGION: 'eu' });
+      expect(await headersOf(serverId)).toEqual({ Authorization: 'Token kept-key', 'X-Region': 'eu' });
+
+      await putHeaders(serverId, { 'X-Api-Key': 'now-global' });
+      const rows = await rowsOf(serverId);
+      expect(rows.map((row) => [row.kind, row.principal_id])).toEqual([['header', null]]);
+      expect(await headersOf(serverId, bob)).toEqual({ 'X-Api-Key': 'now-global' });
+    });
+
+    it('deletes one user’s values only, and announces it', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, template, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'a', TENANT: 'b' }, alice);
+      await putUserValues(serverId, { API_KEY: 'c', TENANT: 'd' }, bob);
+      await new Promise((r) => setImmediate(r));
+      vaultEvents.length = 0;
+      await expect(bus.request(RequestSubjects.vaultUserCredentialDelete, { principalId: alice.id, serverId })).resolves.toEqual({ deleted: 2 });
+      await new Promise((r) => setImmediate(r));
+      expect(vaultEvents).toEqual([{ serverId, principalId: alice.id }]);
+      expect((await resolve(serverId, 'deleted')).status).toBe('value_required');
+      expect(await headersOf(serverId, bob)).toEqual({ Authorization: 'Bearer c', 'X-Tenant': 'acme-d' });
+    });
+
+    it('refuses to decrypt alice’s sealed value copied into bob’s row, answering an error and never her value', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'alice-copied-secret' }, alice);
+      await putUserValues(serverId, { API_KEY: 'bob-own-secret' }, bob);
+      const [aliceRow] = await userRowsOf(serverId, alice);
+      const [bobRow] = await userRowsOf(serverId, bob);
+      await sql.query('UPDATE vault.credentials SET sealed_value = $1 WHERE id = $2', [aliceRow.sealed_value, bobRow.id]);
+
+      const failure = await resolve(serverId, 'copied', bob).then(
+        (answer) => answer,
+        (error: unknown) => error as BusError,
       );
-      expect((await resolve(serverId, 'mixed', alice)).headers).toEqual({ 'x-api-key': 'alice-own-key', 'X-Tenant': 'acme' });
-      expect((await resolve(serverId, 'mixed', bob)).headers).toEqual({ 'X-Api-Key': 'shared-key', 'X-Tenant': 'acme' });
+      expect(failure).toBeInstanceOf(BusError);
+      expect((failure as BusError).code).toBe('INTERNAL');
+      expect(JSON.stringify(failure)).not.toContain('alice-copied-secret');
+      expect((failure as BusError).message).not.toContain('alice-copied-secret');
+      expect(await headersOf(serverId, alice)).toEqual({ Authorization: 'Bearer alice-copied-secret' });
+    });
+
+    it('refuses to decrypt alice’s row reassigned to bob', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'alice-moved-secret' }, alice);
+      await sql.query('UPDATE vault.credentials SET principal_id = $1 WHERE server_id = $2 AND principal_id = $3', [bob.id, serverId, alice.id]);
+      const error = await busErrorOf(resolve(serverId, 'moved', bob));
+      expect(error.code).toBe('INTERNAL');
+      expect(error.message).not.toContain('alice-moved-secret');
+      expect((await resolve(serverId, 'moved', alice)).status).toBe('value_required');
     });
   });
 
@@ -216,7 +408,7 @@ describe(CredentialsService.name, () => {
       const attackerBinding = { id: attackerRow.id, serverId: attackerId, principalId: null, kind: 'header', name: 'X-Api-Key' };
       expect(() => cipher.decrypt(victimRow.sealed_value, credentialAssociatedData(attackerBinding))).toThrow(DecryptionError);
       // The victim's own row still opens.
-      expect((await resolve(victimId, 'victim')).headers).toEqual({ 'X-Api-Key': 'victim-secret-value' });
+      expect(await headersOf(victimId)).toEqual({ 'X-Api-Key': 'victim-secret-value' });
     });
 
     it('refuses to decrypt a row moved to another server or principal', async () => {
@@ -226,8 +418,10 @@ describe(CredentialsService.name, () => {
       const elsewhere = randomUUID();
       await sql.query('UPDATE vault.credentials SET server_id = $1 WHERE id = $2', [elsewhere, row.id]);
       expect((await busErrorOf(resolve(elsewhere, 'elsewhere'))).code).toBe('INTERNAL');
-      await sql.query('UPDATE vault.credentials SET server_id = $1, principal_id = $2 WHERE id = $3', [serverId, alice.id, row.id]);
-      expect((await busErrorOf(resolve(serverId, 'reassigned', alice))).code).toBe('INTERNAL');
+      // A shared header cannot even be stored as someone's own (per-user rows are covered below).
+      await expect(sql.query('UPDATE vault.credentials SET server_id = $1, principal_id = $2 WHERE id = $3', [serverId, alice.id, row.id])).rejects.toThrow(
+        /credentials_kind_scope/,
+      );
     });
   });
 
@@ -246,7 +440,7 @@ describe(CredentialsService.name, () => {
       const serverId = randomUUID();
       const before = logLines.length;
       await putHeaders(serverId, { 'X-Api-Key': secret, Authorization: `Bearer ${secret}` });
-      expect((await resolve(serverId, 'logged')).headers['X-Api-Key']).toBe(secret);
+      expect((await headersOf(serverId))['X-Api-Key']).toBe(secret);
       // The failure path logs too: make the stored value unreadable.
       await sql.query(`UPDATE vault.credentials SET name = 'X-Renamed' WHERE server_id = $1 AND name = 'X-Api-Key'`, [serverId]);
       const failure = await busErrorOf(resolve(serverId, 'logged'));
