@@ -6,6 +6,7 @@ import { Logger, ObservabilityModule } from '@portcullis/telemetry';
 import { Clock } from './clock';
 import { CredentialEntity, VAULT_SCHEMA } from './credentials/credential.entity';
 import { CredentialsModule } from './credentials/credentials.module';
+import { KeyRotationModule } from './key-rotation/key-rotation.module';
 import { vaultMigrations } from './migrations';
 
 export interface TokenVaultModuleOptions {
@@ -39,6 +40,7 @@ export class TokenVaultModule {
           migrations: vaultMigrations,
         }),
         CredentialsModule.register({ keyring: options.keyring }),
+        KeyRotationModule.register({ keyring: options.keyring }),
       ],
       providers: [{ provide: Clock, useValue: options.clock ?? new Clock() }],
       exports: [Clock],
