@@ -11,6 +11,7 @@ import { RawBodyParser } from './raw-body.parser';
 import { WellKnownModule } from './well-known/well-known.module';
 import { TokenExchangeModule } from './token-exchange/token-exchange.module';
 import { BrowserLoginModule } from './browser-login/browser-login.module';
+import { ConnectionsModule } from './connections/connections.module';
 
 /**
  * The whole edge-proxy: the public MCP endpoint and its well-known documents.
@@ -31,6 +32,7 @@ export class EdgeProxyModule {
         WellKnownModule,
         TokenExchangeModule,
         BrowserLoginModule,
+        ConnectionsModule,
       ],
       providers: [
         { provide: EDGE_PROXY_OPTIONS, useValue: options },

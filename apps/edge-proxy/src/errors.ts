@@ -315,3 +315,28 @@ export class InvalidRequestError extends EdgeError {
     super(message, options);
   }
 }
+
+/** Token-vault refused a `/me/*` or consent request; its message names no secret. `httpStatus` follows the vault's reason. */
+export class VaultRefusedError extends EdgeError {
+  readonly code = 'vault_refused';
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+
+  constructor(
+    readonly httpStatus: 403 | 404 | 409,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A state-changing `/me/*` request authenticated only by the session cookie, sent from another site (CSRF). */
+export class CrossOriginRequestError extends EdgeError {
+  readonly code = 'cross_origin_request';
+  readonly httpStatus = 403;
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+
+  constructor() {
+    super('Forbidden: a change made with the browser session must come from the gateway’s own pages');
+  }
+}

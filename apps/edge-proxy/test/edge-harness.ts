@@ -10,6 +10,8 @@ import {
   AccessDecision,
   AuthenticateResponse,
   AuditEvent,
+  ConnectionStatus,
+  ConnectionView,
   Principal,
   RequestOf,
   RequestSubject,
@@ -55,6 +57,23 @@ export class Directory {
   /** Access decisions by slug; a slug without one lets every principal call every tool. */
   readonly decisions = new Map<string, (who: Principal) => AccessDecision>();
   readonly virtualServers = new Map<string, VirtualServerTarget>();
+  /** Every `vault.credential.resolve` request, in order. */
+  readonly credentialRequests: RequestOf<typeof RequestSubjects.vaultCredentialResolve>[] = [];
+  /** Per-principal answers of `vault.credential.resolve` by server id; they win over `credentials`. */
+  readonly credentialAnswers = new Map<string, (who: Principal) => ResolvedCredential>();
+  /** Consent flows by id: who started them, and where `vault.oauth.connect` sends the browser. */
+  readonly flows = new Map<string, { principalId: string; authorizationUrl: string }>();
+  /** `vault.oauth.callback`: the answer for each valid state; any other state is refused like a forged one. States are single-use. */
+  readonly callbackStates = new Map<string, ResponseOf<typeof RequestSubjects.vaultOAuthCallback>>();
+  readonly callbackRequests: RequestOf<typeof RequestSubjects.vaultOAuthCallback>[] = [];
+  readonly connectRequests: RequestOf<typeof RequestSubjects.vaultOAuthConnect>[] = [];
+  readonly connections: ConnectionView[] = [];
+  /** `vault.connection.status` answers by server id (default: authenticated). */
+  readonly connectionStatuses = new Map<string, { status: ConnectionStatus; flowId: string | null }>();
+  /** Per-user header values the vault holds, by `${principalId} ${serverId}`. */
+  readonly userValues = new Map<string, Record<string, string>>();
+  /** `identity.login.start`: the provider's URL when OIDC browser login is configured, else null. */
+  oidcLoginUrl: string | null = null;
 
   register(bus: InProcessBus): void {
     bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, async ({ token }) => {
@@ -76,9 +95,51 @@ export class Directory {
       if (!found) throw new BusError('NOT_FOUND', `no virtual server ${slug}`);
       return { virtualServer: found };
     });
-    bus.reply(RequestSubjects.vaultCredentialResolve, ServiceQueues.tokenVault, async ({ server }) => {
-      return this.credentials.get(server.id) ?? { status: 'ready', credentialKind: 'none', credentialId: null, headers: {}, expiresAt: null };
+    bus.reply(RequestSubjects.vaultCredentialResolve, ServiceQueues.tokenVault, async (request) => {
+      this.credentialRequests.push(request);
+      const answer = this.credentialAnswers.get(request.server.id);
+      if (answer) return answer(request.principal);
+      return this.credentials.get(request.server.id) ?? { status: 'ready', credentialKind: 'none', credentialId: null, headers: {}, expiresAt: null };
     });
+    this.registerVaultConnections(bus);
+    bus.reply(RequestSubjects.identityLoginStart, ServiceQueues.identity, async () =>
+      this.oidcLoginUrl === null ? { available: false as const } : { available: true as const, authorizationUrl: this.oidcLoginUrl },
+    );
+  }
+
+  /** The vault's consent and `/me` subjects, answered from the maps above. */
+  private registerVaultConnections(bus: InProcessBus): void {
+    bus.reply(RequestSubjects.vaultOAuthConnect, ServiceQueues.tokenVault, async (request) => {
+      this.connectRequests.push(request);
+      const flow = this.flows.get(request.flowId);
+      if (!flow) throw new BusError('NOT_FOUND', 'no such consent flow');
+      if (request.browserPrincipalId !== null && request.browserPrincipalId !== flow.principalId) throw new BusError('FORBIDDEN', 'consent flow refused: started by another principal');
+      return { authorizationUrl: flow.authorizationUrl };
+    });
+    bus.reply(RequestSubjects.vaultOAuthCallback, ServiceQueues.tokenVault, async (request) => {
+      this.callbackRequests.push(request);
+      const answer = this.callbackStates.get(request.state);
+      if (!answer || request.error !== undefined) throw new BusError('FORBIDDEN', 'consent flow refused: unknown, used or expired state');
+      this.callbackStates.delete(request.state);
+      return answer;
+    });
+    bus.reply(RequestSubjects.vaultConnectionList, ServiceQueues.tokenVault, async (request) => ({
+      connections: this.connections.filter((c) => ('principalId' in request ? c.principalId === request.principalId : c.serverId === request.serverId)),
+    }));
+    bus.reply(RequestSubjects.vaultConnectionStatus, ServiceQueues.tokenVault, async ({ server }) => this.connectionStatuses.get(server.id) ?? { status: 'authenticated', flowId: null });
+    bus.reply(RequestSubjects.vaultConnectionDelete, ServiceQueues.tokenVault, async ({ principalId, serverId }) => {
+      const index = this.connections.findIndex((c) => c.principalId === principalId && c.serverId === serverId);
+      if (index >= 0) this.connections.splice(index, 1);
+      return { deleted: index >= 0, revokedAtProvider: index >= 0 };
+    });
+    bus.reply(RequestSubjects.vaultUserCredentialPut, ServiceQueues.tokenVault, async ({ principal: who, server, values }) => {
+      if (server.authType !== 'header') throw new BusError('INVALID_REQUEST', `server ${server.slug} takes no per-user values`, [{ path: 'server', message: 'takes no per-user values' }]);
+      this.userValues.set(`${who.id} ${server.id}`, values);
+      return { variables: Object.keys(values).sort() };
+    });
+    bus.reply(RequestSubjects.vaultUserCredentialDelete, ServiceQueues.tokenVault, async ({ principalId, serverId }) => ({
+      deleted: this.userValues.delete(`${principalId} ${serverId}`) ? 1 : 0,
+    }));
   }
 
   addServer(server: ServerTarget, credential?: ResolvedCredential): ServerTarget {
@@ -114,6 +175,8 @@ export interface StartEdgeOptions {
   services?: boolean;
   /** `outboundAllowPrivate` of the edge (default true: test upstreams are on loopback). */
   outboundAllowPrivate?: boolean;
+  /** `browserLoginApiKeyForm` of the edge (default false). */
+  browserLoginApiKeyForm?: boolean;
 }
 
 export async function startEdge(options: StartEdgeOptions = {}): Promise<RunningEdge> {
@@ -134,6 +197,7 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<Running
       auditSpoolDir: mkdtempSync(join(tmpdir(), 'portcullis-edge-spool-')),
       // Test upstreams listen on loopback; the SSRF guard's own test turns this off.
       outboundAllowPrivate: options.outboundAllowPrivate ?? true,
+      browserLoginApiKeyForm: options.browserLoginApiKeyForm ?? false,
     }),
     new FastifyAdapter(),
     { logger: false },
@@ -160,11 +224,11 @@ export function settle(ms = 20): Promise<void> {
 
 export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } as const;
 
-export function initializeRequest(id: number | string = 1): string {
+export function initializeRequest(id: number | string = 1, capabilities: Record<string, unknown> = {}): string {
   return JSON.stringify({
     jsonrpc: '2.0',
     id,
     method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1.0.0' } },
+    params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'raw', version: '1.0.0' } },
   });
 }

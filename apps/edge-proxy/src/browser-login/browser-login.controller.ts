@@ -3,15 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Clock } from '../clock';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { UnauthenticatedError } from '../errors';
+import { escapeHtml, page, sendHtml } from '../html-page';
 import { BrowserLoginService } from './browser-login.service';
 import { clearedSessionCookie, isSameOrigin, readSessionCookie, safeReturnTo, sessionCookie, SessionCookiePolicy, sessionCookiePolicy } from './session-cookie';
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Portcullis</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
-}
 
 function loginForm(returnTo: string, error?: string): string {
   return page(
@@ -147,13 +142,7 @@ export class BrowserLoginController {
     await this.html(reply, 404, page('Sign-in not available', '<p>Browser sign-in is not configured on this gateway.</p>'));
   }
 
-  private async html(reply: FastifyReply, status: number, body: string): Promise<void> {
-    await reply
-      .status(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('x-frame-options', 'DENY')
-      .header('content-security-policy', "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
-      .send(body);
+  private html(reply: FastifyReply, status: number, body: string): Promise<void> {
+    return sendHtml(reply, status, body);
   }
 }

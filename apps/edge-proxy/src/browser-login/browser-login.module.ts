@@ -8,5 +8,6 @@ import { BrowserLoginService } from './browser-login.service';
   imports: [AccessModule],
   controllers: [BrowserLoginController],
   providers: [BrowserLoginService],
+  exports: [BrowserLoginService],
 })
 export class BrowserLoginModule {}
