@@ -192,11 +192,6 @@ describe(CredentialsService.name, () => {
       expect(error.message).toBe('no credential configured for server unconfigured');
     });
 
-    it('answers NOT_FOUND for oauth2 and passthrough servers until the OAuth service serves them', async () => {
-      expect((await busErrorOf(resolve(randomUUID(), 'oauth', alice, 'oauth2'))).code).toBe('NOT_FOUND');
-      expect((await busErrorOf(resolve(randomUUID(), 'passthrough', alice, 'passthrough'))).code).toBe('NOT_FOUND');
-    });
-
     it('serves only the shared set in global mode, whatever the principal', async () => {
       const serverId = randomUUID();
       await putHeaders(serverId, { 'X-Api-Key': 'shared-key' });
