@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   try {
     // Answering services first, so the edge and the admin API find them on the bus.
     services.push({ name: 'identity', app: await createApp(IdentityModule.register({ ...runtime('identity'), bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN, keyring, publicUrl }), logger) });
-    services.push({ name: 'token-vault', app: await createApp(TokenVaultModule.register({ ...runtime('token-vault'), keyring }), logger) });
+    services.push({ name: 'token-vault', app: await createApp(TokenVaultModule.register({ ...runtime('token-vault'), keyring, publicUrl, outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }), logger) });
     services.push({ name: 'audit', app: await createApp(AuditModule.register(runtime('audit')), logger, { port: config.AUDIT_PORT, host: config.HOST }) });
     services.push({ name: 'registry', app: await createApp(RegistryModule.register({ ...runtime('registry'), outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }), logger, { port: config.REGISTRY_PORT, host: config.HOST }) });
     services.push({

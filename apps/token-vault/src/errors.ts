@@ -13,6 +13,7 @@ export const VaultErrorCodes = {
   consentFlowRefused: 'ERR_CONSENT_FLOW_REFUSED',
   oauthProviderRefused: 'ERR_OAUTH_PROVIDER_REFUSED',
   oauthProviderUnavailable: 'ERR_OAUTH_PROVIDER_UNAVAILABLE',
+  subjectTokenRequired: 'ERR_SUBJECT_TOKEN_REQUIRED',
 } as const;
 export type VaultErrorCode = (typeof VaultErrorCodes)[keyof typeof VaultErrorCodes];
 
@@ -127,6 +128,13 @@ export class KeyRotationIncompleteError extends VaultError {
   }
 }
 
+/** A `token_exchange` server called without the caller's IdP token to exchange (e.g. the caller used an API key). */
+export class SubjectTokenRequiredError extends VaultError {
+  constructor(serverSlug: string) {
+    super(VaultErrorCodes.subjectTokenRequired, `server ${serverSlug} exchanges the caller's identity-provider token, and the call carried none`);
+  }
+}
+
 const BUS_CODE_OF: Record<VaultErrorCode, BusErrorCode> = {
   ERR_CREDENTIAL_NOT_FOUND: 'NOT_FOUND',
   ERR_CREDENTIAL_UNREADABLE: 'INTERNAL',
@@ -139,6 +147,7 @@ const BUS_CODE_OF: Record<VaultErrorCode, BusErrorCode> = {
   ERR_CONSENT_FLOW_REFUSED: 'FORBIDDEN',
   ERR_OAUTH_PROVIDER_REFUSED: 'FORBIDDEN',
   ERR_OAUTH_PROVIDER_UNAVAILABLE: 'UNAVAILABLE',
+  ERR_SUBJECT_TOKEN_REQUIRED: 'FORBIDDEN',
 };
 
 /** What a bus caller sees of a vault error; anything unexpected is left for the bus to report as INTERNAL. */

@@ -14,7 +14,13 @@ runService('token-vault', async () => {
     logLevel: config.LOG_LEVEL,
     host: config.HOST,
     port: config.VAULT_PORT,
-    module: (runtime) => TokenVaultModule.register({ ...runtime, databaseUrl: config.DATABASE_URL, keyring: config.VAULT_KEYS }),
+    module: (runtime) => TokenVaultModule.register({
+        ...runtime,
+        databaseUrl: config.DATABASE_URL,
+        keyring: config.VAULT_KEYS,
+        publicUrl: config.PUBLIC_URL,
+        outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
+      }),
   });
   logger.info({ activeKid: config.VAULT_KEYS.activeKid, kids: config.VAULT_KEYS.kids }, 'keyring loaded');
 });

@@ -37,6 +37,13 @@ export const TokenVaultConfigSchema = z.object({
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
   HOST: Settings.host(),
   VAULT_PORT: Settings.port(8084),
+  /** The gateway's public URL (as on the edge); needed for OAuth consent, whose callback is `{PUBLIC_URL}/oauth/callback`. */
+  PUBLIC_URL: Settings.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((url) => url.replace(/\/+$/, ''))),
+  /** Allow authorization servers on private, loopback and link-local addresses. */
+  OUTBOUND_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 export type TokenVaultConfig = z.infer<typeof TokenVaultConfigSchema>;
 

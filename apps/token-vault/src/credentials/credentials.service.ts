@@ -12,6 +12,7 @@ import {
   InvalidUserValuesError,
   UserTemplateNotFoundError,
 } from '../errors';
+import { OAuthCredentialService } from '../oauth/connections/oauth-credential.service';
 import { credentialAssociatedData } from './credential-binding';
 import { CredentialEntity, StoredCredentialKind } from './credential.entity';
 import { CredentialsRepository, ServerCredentialsTransaction } from './credentials.repository';
@@ -39,6 +40,7 @@ export class CredentialsService {
     private readonly keyring: Keyring,
     private readonly bus: Bus,
     private readonly clock: Clock,
+    private readonly oauth: OAuthCredentialService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -102,7 +104,7 @@ export class CredentialsService {
   }
 
   /** What the edge injects for this principal on this server, or what the user must do first. */
-  async resolve({ principal, server }: ResolveCredential): Promise<ResolvedCredential> {
+  async resolve({ principal, server, subjectToken }: ResolveCredential): Promise<ResolvedCredential> {
     switch (server.authType) {
       case 'none':
         return NO_CREDENTIAL;
@@ -110,9 +112,9 @@ export class CredentialsService {
         return this.resolveHeaders(server, principal.id);
       // oauth2 and passthrough: delegated to the OAuth service (token_exchange also passes `subjectToken`).
       case 'oauth2':
-        throw new CredentialNotFoundError(server.slug);
+        return this.oauth.resolve(principal, server, subjectToken);
       case 'passthrough':
-        throw new CredentialNotFoundError(server.slug);
+        return this.oauth.passthrough();
       default:
         return assertNever(server.authType);
     }
