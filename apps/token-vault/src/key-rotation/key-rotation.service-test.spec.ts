@@ -1,5 +1,8 @@
 import 'reflect-metadata';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus } from '@portcullis/bus';
@@ -269,6 +272,27 @@ describe(KeyRotationService.name, () => {
     expect(await rowsOf(database)).toEqual([]);
   });
 
+  it('runs as a command: node dist/apps/token-vault/key-rotation/rotate-keys.main.js prints the counts, and refuses a bad VAULT_KEYS in one line', async () => {
+    const { database, expectations } = await seededDatabase();
+    const script = join(__dirname, '../../../../dist/apps/token-vault/key-rotation/rotate-keys.main.js');
+    const run = (vaultKeys: string, args: string[] = []) =>
+      promisify(execFile)(process.execPath, [script, ...args], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, VAULT_KEYS: vaultKeys, LOG_LEVEL: 'warn' },
+      });
+    const { stdout } = await run(k2k1.toString(), ['--batch-size', '2']);
+    expect(JSON.parse(stdout)).toEqual({ rewrapped: 5, alreadyCurrent: 0, activeKeyId: 'k2' });
+    const vault = await bootVault(database, k2);
+    try {
+      await expectAllResolve(vault, expectations);
+    } finally {
+      await vault.close();
+    }
+    const refused = await run('k2:not-a-key').catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 1 });
+    expect((refused as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
+    expect((refused as { stderr: string }).stderr).toContain('VAULT_KEYS');
+  });
+
   it('answers vault.admin.keys.rotate on the bus, and logs the run without key material', async () => {
     const { database, expectations } = await seededDatabase();
     const before = logLines.length;
@@ -285,7 +309,7 @@ describe(KeyRotationService.name, () => {
     }
     const written = logLines.slice(before).join('');
     const audit = logLines.slice(before).map((line) => JSON.parse(line)).find((line) => line.audit === 'vault.keys.rotated');
-    expect(audit).toMatchObject({ activeKeyId: 'k2', rewrapped: 5, alreadyCurrent: 0, keyIds: ['k2', 'k1'], tables: ['vault.credentials'] });
+    expect(audit).toMatchObject({ activeKeyId: 'k2', rewrapped: 5, alreadyCurrent: 0, keyIds: ['k2', 'k1'], tables: expect.arrayContaining(['vault.credentials']) });
     for (const entry of k2k1.toString().split(',')) expect(written).not.toContain(entry.split(':')[1]);
     expect(written).not.toMatch(/alice-secret|bob-secret|global-secret/);
   });
