@@ -2,9 +2,11 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Bus, BusModule } from '@portcullis/bus';
 import { PersistenceModule } from '@portcullis/persistence';
 import { Logger, ObservabilityModule } from '@portcullis/telemetry';
+import { Clock } from './clock';
 import { AUDIT_SCHEMA, AuditEventEntity } from './events/audit-event.entity';
 import { EventsModule } from './events/events.module';
 import { auditMigrations } from './migrations';
+import { PartitionsModule } from './partitions/partitions.module';
 
 export interface AuditModuleOptions {
   bus: Bus;
@@ -12,6 +14,8 @@ export interface AuditModuleOptions {
   closeBusOnShutdown: boolean;
   logger: Logger;
   databaseUrl: string;
+  /** The time source (what `recorded_at`, hence the partition, follows); tests pass a movable one. */
+  clock?: Clock;
 }
 
 /** The whole audit service: the stream consumer and the compliance API under `/api/v1/audit`. */
@@ -20,6 +24,8 @@ export class AuditModule {
   static register(options: AuditModuleOptions): DynamicModule {
     return {
       module: AuditModule,
+      // Global so every feature module gets the one Clock.
+      global: true,
       imports: [
         ObservabilityModule.forRoot({ service: 'audit', logger: options.logger }),
         BusModule.forRoot({ bus: options.bus, closeOnShutdown: options.closeBusOnShutdown }),
@@ -30,7 +36,10 @@ export class AuditModule {
           migrations: auditMigrations,
         }),
         EventsModule,
+        PartitionsModule,
       ],
+      providers: [{ provide: Clock, useValue: options.clock ?? new Clock() }],
+      exports: [Clock],
     };
   }
 }

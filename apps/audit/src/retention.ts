@@ -8,13 +8,17 @@ import { AUDIT_SCHEMA, AuditEventEntity } from './events/audit-event.entity';
 import { AuditTail } from './events/audit-tail';
 import { EventsRepository } from './events/events.repository';
 import { EventsService } from './events/events.service';
+import { Clock } from './clock';
 import { auditMigrations } from './migrations';
+import { EventPartitions } from './partitions/event-partitions';
 import { RetentionService } from './retention/retention.service';
 
 /**
- * `node dist/apps/audit/retention.js --before 2025-01-01T00:00:00Z`: removes
- * the audit events stored before that instant (as one verified prefix of the
- * chain) and records the removal in the chain. Run it as the table owner.
+ * `node dist/apps/audit/retention.js --before 2025-01-01T00:00:00Z`: creates
+ * the coming months' partitions, then drops every monthly partition of
+ * events recorded before that instant — whole months only — as one verified
+ * prefix of the chain, and records the removal in the chain. Run it as the
+ * table owner (e.g. daily or monthly from cron).
  */
 async function main(): Promise<void> {
   const config = loadRetentionConfig();
@@ -27,9 +31,21 @@ async function main(): Promise<void> {
   }
   const dataSource = await openSchemaDataSource({ url: config.DATABASE_URL, schema: AUDIT_SCHEMA, entities: [AuditEventEntity], migrations: auditMigrations, poolSize: 2 });
   try {
-    const events = new EventsService(new EventsRepository(dataSource), new AuditTail());
-    const result = await new RetentionService(dataSource, events).purgeBefore(new Date(before), `operator ${userInfo().username}`);
-    logger.info({ ...result, before: new Date(before).toISOString() }, result.deleted > 0 ? 'audit retention removed old events' : 'audit retention: nothing to remove');
+    const clock = new Clock();
+    const events = new EventsService(new EventsRepository(dataSource), new AuditTail(), clock);
+    const retention = new RetentionService(dataSource, events, new EventPartitions(dataSource), () => clock.now());
+    const result = await retention.purgeBefore(new Date(before), `operator ${userInfo().username}`);
+    const wholeMonths =
+      result.keptFrom === null
+        ? 'retention drops whole calendar months (UTC) only: no month ended on or before the cutoff could be dropped'
+        : `retention drops whole calendar months (UTC) only: every event recorded from ${result.keptFrom} on is kept`;
+    logger.info(
+      { ...result, before: new Date(before).toISOString(), wholeMonths },
+      result.droppedPartitions.length > 0 ? 'audit retention dropped old partitions' : 'audit retention: nothing to drop',
+    );
+    if (result.heldBack.length > 0) {
+      logger.warn({ heldBack: result.heldBack }, 'audit retention kept expired months: an older event sits in the default partition, and dropping them would cut the chain');
+    }
   } finally {
     await dataSource.destroy();
   }

@@ -8,7 +8,8 @@ const bigintAsNumber = { to: (value: number) => value, from: (value: string | nu
 /**
  * One row of the append-only `audit.events` table: the event flattened into
  * columns (so it can be queried) plus its place in the hash chain. The
- * migration's trigger refuses UPDATE, DELETE and TRUNCATE.
+ * migrations' trigger refuses UPDATE, DELETE and TRUNCATE; the table is
+ * partitioned by month of `recorded_at`.
  */
 @Entity({ schema: AUDIT_SCHEMA, name: 'events' })
 export class AuditEventEntity {
@@ -17,7 +18,8 @@ export class AuditEventEntity {
   @Generated('increment')
   seq!: number;
 
-  @Column({ type: 'uuid', unique: true })
+  /** Unique through `audit.event_ids` (a partitioned table cannot enforce it). */
+  @Column({ type: 'uuid' })
   id!: string;
 
   @Column({ type: 'timestamptz' })
@@ -76,6 +78,10 @@ export class AuditEventEntity {
 
   @Column({ type: 'text' })
   hash!: string;
+
+  /** When the writer stored the row (the partition key): not part of the event, not hashed. */
+  @Column({ name: 'recorded_at', type: 'timestamptz' })
+  recordedAt!: Date;
 }
 
 type Party = NonNullable<AuditEvent['principal']>;

@@ -7,11 +7,20 @@ import type { ListEventsQuery } from './dto/list-events.dto';
 // One chain per database: every writer, in every replica, takes this lock to append.
 const CHAIN_LOCK = 'portcullis.audit.chain';
 
+/** The newest link: its hash and when it was recorded (or, once retention removed every row, the checkpoint it left). */
+export interface ChainTail {
+  hash: string;
+  recordedAt: Date;
+}
+
 /** The chain's tail, seen from inside the append transaction that holds the lock. */
 export interface ChainAppender {
-  lastHash(): Promise<string | null>;
-  /** Inserts the row and returns its seq; null when an event with this id is already stored. */
-  insert(event: AuditEvent, prevHash: string, hash: string): Promise<{ seq: number } | null>;
+  tail(): Promise<ChainTail | null>;
+  /**
+   * Claims the event id and inserts the row, in one statement; returns its
+   * seq, or null when an event with this id is already stored (nothing is inserted).
+   */
+  insert(event: AuditEvent, prevHash: string, hash: string, recordedAt: Date): Promise<{ seq: number } | null>;
 }
 
 export type EventFilter = Omit<ListEventsQuery, 'limit' | 'cursor'>;
@@ -30,17 +39,28 @@ export class EventsRepository {
 
   private appender(manager: EntityManager): ChainAppender {
     return {
-      lastHash: async () => {
-        const rows: { hash: string }[] = await manager.query(`SELECT "hash" FROM "audit"."events" ORDER BY "seq" DESC LIMIT 1`);
-        return rows[0]?.hash ?? null;
+      tail: async () => {
+        const rows: { hash: string; recorded_at: Date }[] = await manager.query(`SELECT "hash", "recorded_at" FROM "audit"."events" ORDER BY "seq" DESC LIMIT 1`);
+        if (rows[0]) return { hash: rows[0].hash, recordedAt: rows[0].recorded_at };
+        // Retention removed every row: the chain goes on from the last removed one, after the months it dropped.
+        const checkpoints: { anchor_hash: string; before_ts: Date }[] = await manager.query(
+          `SELECT "anchor_hash", "before_ts" FROM "audit"."retention_checkpoints" ORDER BY "id" DESC LIMIT 1`,
+        );
+        return checkpoints[0] ? { hash: checkpoints[0].anchor_hash, recordedAt: checkpoints[0].before_ts } : null;
       },
-      insert: async (event, prevHash, hash) => {
+      insert: async (event, prevHash, hash, recordedAt) => {
+        // The partitioned table cannot hold UNIQUE (id): `event_ids` does, and the row is inserted only when its id was new.
         const rows: { seq: string }[] = await manager.query(
-          `INSERT INTO "audit"."events" ("id", "ts", "trace_id", "principal_id", "principal_kind", "principal_email",
+          `WITH "claimed" AS (
+             INSERT INTO "audit"."event_ids" ("id", "seq") VALUES ($1, nextval('"audit"."events_seq_seq"'))
+             ON CONFLICT ("id") DO NOTHING
+             RETURNING "seq"
+           )
+           INSERT INTO "audit"."events" ("seq", "id", "ts", "trace_id", "principal_id", "principal_kind", "principal_email",
              "actor_id", "actor_kind", "actor_email", "action", "method", "server", "tool", "credential_kind",
-             "credential_id", "outcome", "reason", "latency_ms", "prev_hash", "hash")
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-           ON CONFLICT ("id") DO NOTHING
+             "credential_id", "outcome", "reason", "latency_ms", "prev_hash", "hash", "recorded_at")
+           SELECT "claimed"."seq", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+           FROM "claimed"
            RETURNING "seq"`,
           [
             event.id,
@@ -63,6 +83,7 @@ export class EventsRepository {
             event.latencyMs,
             prevHash,
             hash,
+            recordedAt.toISOString(),
           ],
         );
         return rows.length > 0 ? { seq: Number(rows[0].seq) } : null;

@@ -100,6 +100,9 @@ describe(EventsService.name, () => {
       await expect(events.record(duplicate)).resolves.toEqual({ stored: false });
       expect(await rowCount()).toBe(before);
       expect((await sql.query('SELECT count(*) AS n FROM audit.events WHERE id = $1', [duplicate.id])).rows[0].n).toBe('1');
+      // The partitioned table cannot hold UNIQUE (id); the de-duplication table does, pointing at the one stored row.
+      const claimed = await sql.query('SELECT i.seq = e.seq AS same FROM audit.event_ids i JOIN audit.events e ON e.id = i.id WHERE i.id = $1', [duplicate.id]);
+      expect(claimed.rows).toEqual([{ same: true }]);
       expect((await verification.verify()).ok).toBe(true);
     });
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditEvent } from '@portcullis/contracts';
+import { Clock } from '../clock';
 import { AuditChain } from './audit-chain';
 import { AuditTail } from './audit-tail';
 import { auditEventOf, AuditEventEntity } from './audit-event.entity';
@@ -15,17 +16,26 @@ export class EventsService {
   constructor(
     private readonly repository: EventsRepository,
     private readonly tail: AuditTail,
+    private readonly clock: Clock,
   ) {}
 
   /**
    * Appends one event to the chain. Idempotent by event id: a redelivered
    * event is not stored (nor chained) twice.
+   *
+   * The row is partitioned by when it is recorded (now), never by the
+   * producer's `ts`; and never earlier than the newest row, so that every
+   * monthly partition holds a contiguous run of the chain even if the clock
+   * steps back (retention drops old partitions as a prefix of the chain).
    */
   async record(event: AuditEvent): Promise<RecordResult> {
     const stored = normalized(event);
     const result: RecordResult = await this.repository.appendLocked(async (chain) => {
-      const prevHash = (await chain.lastHash()) ?? AuditChain.genesisHash;
-      const inserted = await chain.insert(stored, prevHash, AuditChain.hash(prevHash, stored));
+      const tail = await chain.tail();
+      const prevHash = tail?.hash ?? AuditChain.genesisHash;
+      const now = this.clock.now();
+      const recordedAt = tail && tail.recordedAt > now ? tail.recordedAt : now;
+      const inserted = await chain.insert(stored, prevHash, AuditChain.hash(prevHash, stored), recordedAt);
       return inserted ? { stored: true, seq: inserted.seq } : { stored: false };
     });
     // After the commit: a live tail that reads now sees the row.
