@@ -7,12 +7,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus } from '@portcullis/bus';
 import { Principal, RequestSubjects } from '@portcullis/contracts';
-import { Keyring } from '@portcullis/crypto';
+import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { createLogger, Logger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { Client } from 'pg';
 import { credentialSealedColumns } from '../credentials/credential-sealed-columns';
 import { KeyRotationIncompleteError } from '../errors';
+import { OAuthBindings } from '../oauth/oauth-binding';
 import { TokenVaultModule } from '../token-vault.module';
 import { KeyRotationService } from './key-rotation.service';
 import { rotateVaultKeys } from './rotate-vault-keys';
@@ -293,6 +294,65 @@ describe(KeyRotationService.name, () => {
     expect((refused as { stderr: string }).stderr).toContain('VAULT_KEYS');
   });
 
+  it('covers every OAuth secret kind: client secrets, PKCE verifiers, access and refresh tokens', async () => {
+    const database = await freshDatabase();
+    await (await bootVault(database, k1)).close();
+    const seal = new EnvelopeCipher(k1);
+    const [serverId, openServerId, flowId, userTokenId, clientTokenId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const userToken = { id: userTokenId, serverId, principalId: alice.id };
+    const clientToken = { id: clientTokenId, serverId, principalId: null };
+    const flow = { id: flowId, serverId, principalId: alice.id };
+    const sql = new Client({ connectionString: database.url });
+    await sql.connect();
+    try {
+      const settings = `INSERT INTO vault.oauth_settings (server_id, server_slug, resource, grant_type, sealed_client_secret, key_id, token_endpoint_auth_method, created_at, updated_at)
+         VALUES ($1, 's', 'https://upstream.example.com/mcp', 'authorization_code', $2, $3, 'client_secret_basic', now(), now())`;
+      await sql.query(settings, [serverId, seal.encrypt('client-secret', OAuthBindings.clientSecret(serverId)), 'k1']);
+      // A public client: nothing sealed, no key id, nothing to re-wrap.
+      await sql.query(settings, [openServerId, null, null]);
+      await sql.query(
+        `INSERT INTO vault.oauth_flows (id, server_id, server_slug, principal_id, sealed_code_verifier, key_id, created_at, expires_at)
+         VALUES ($1, $2, 's', $3, $4, 'k1', now(), now() + interval '10 minutes')`,
+        [flowId, serverId, alice.id, seal.encrypt('pkce-verifier', OAuthBindings.codeVerifier(flow))],
+      );
+      const token = `INSERT INTO vault.oauth_tokens (id, server_id, principal_id, grant_type, status, sealed_access_token, sealed_refresh_token, key_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'active', $5, $6, 'k1', now(), now())`;
+      await sql.query(token, [
+        userTokenId,
+        serverId,
+        alice.id,
+        'authorization_code',
+        seal.encrypt('alice-access', OAuthBindings.token(userToken, 'access_token')),
+        seal.encrypt('alice-refresh', OAuthBindings.token(userToken, 'refresh_token')),
+      ]);
+      await sql.query(token, [clientTokenId, serverId, null, 'client_credentials', seal.encrypt('client-access', OAuthBindings.token(clientToken, 'access_token')), null]);
+
+      await expect(rotateVaultKeys({ databaseUrl: database.url, keyring: k2k1, batchSize: 1, logger })).resolves.toEqual({
+        rewrapped: 5,
+        alreadyCurrent: 0,
+        activeKeyId: 'k2',
+      });
+      const open = new EnvelopeCipher(k2);
+      const one = async (query: string, id: string) => (await sql.query(query, [id])).rows[0];
+      const secret = await one('SELECT sealed_client_secret, key_id FROM vault.oauth_settings WHERE server_id = $1', serverId);
+      expect(secret.key_id).toBe('k2');
+      expect(open.decrypt(secret.sealed_client_secret, OAuthBindings.clientSecret(serverId))).toBe('client-secret');
+      expect(await one('SELECT sealed_client_secret, key_id FROM vault.oauth_settings WHERE server_id = $1', openServerId)).toEqual({ sealed_client_secret: null, key_id: null });
+      const verifier = await one('SELECT sealed_code_verifier, key_id FROM vault.oauth_flows WHERE id = $1', flowId);
+      expect(verifier.key_id).toBe('k2');
+      expect(open.decrypt(verifier.sealed_code_verifier, OAuthBindings.codeVerifier(flow))).toBe('pkce-verifier');
+      const tokens = await one('SELECT sealed_access_token, sealed_refresh_token, key_id FROM vault.oauth_tokens WHERE id = $1', userTokenId);
+      expect(tokens.key_id).toBe('k2');
+      expect(open.decrypt(tokens.sealed_access_token, OAuthBindings.token(userToken, 'access_token'))).toBe('alice-access');
+      expect(open.decrypt(tokens.sealed_refresh_token, OAuthBindings.token(userToken, 'refresh_token'))).toBe('alice-refresh');
+      const clientTokens = await one('SELECT sealed_access_token, sealed_refresh_token, key_id FROM vault.oauth_tokens WHERE id = $1', clientTokenId);
+      expect(clientTokens).toMatchObject({ key_id: 'k2', sealed_refresh_token: null });
+      expect(open.decrypt(clientTokens.sealed_access_token, OAuthBindings.token(clientToken, 'access_token'))).toBe('client-access');
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('answers vault.admin.keys.rotate on the bus, and logs the run without key material', async () => {
     const { database, expectations } = await seededDatabase();
     const before = logLines.length;
@@ -309,7 +369,7 @@ describe(KeyRotationService.name, () => {
     }
     const written = logLines.slice(before).join('');
     const audit = logLines.slice(before).map((line) => JSON.parse(line)).find((line) => line.audit === 'vault.keys.rotated');
-    expect(audit).toMatchObject({ activeKeyId: 'k2', rewrapped: 5, alreadyCurrent: 0, keyIds: ['k2', 'k1'], tables: expect.arrayContaining(['vault.credentials']) });
+    expect(audit).toMatchObject({ activeKeyId: 'k2', rewrapped: 5, alreadyCurrent: 0, keyIds: ['k2', 'k1'], tables: ['vault.credentials', 'vault.oauth_settings', 'vault.oauth_flows', 'vault.oauth_tokens'] });
     for (const entry of k2k1.toString().split(',')) expect(written).not.toContain(entry.split(':')[1]);
     expect(written).not.toMatch(/alice-secret|bob-secret|global-secret/);
   });
