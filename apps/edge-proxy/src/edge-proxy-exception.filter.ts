@@ -54,7 +54,10 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     const body = path.startsWith('/mcp/')
       ? { jsonrpc: '2.0', id: jsonRpcIdOf(request.body), error: problem.jsonRpc }
       : ({ error: { code: problem.code, message: problem.message, ...(problem.issues?.length ? { issues: [...problem.issues] } : {}) } } satisfies ApiErrorBody);
-    void reply.status(problem.status).headers(problem.headers).type('application/json').send(JSON.stringify(body));
+    // A user-action answer (consent, a value to set) is a JSON-RPC error with HTTP 200 only for a POSTed request: a GET event
+    // stream or a DELETE answered 200 would look like success to the client, so those get 403 with the same body.
+    const status = problem.status === 200 && request.method !== 'POST' ? 403 : problem.status;
+    void reply.status(status).headers(problem.headers).type('application/json').send(JSON.stringify(body));
   }
 
   private problemOf(exception: unknown, request: FastifyRequest): Problem {

@@ -148,6 +148,10 @@ describe(ConsentRequiredError.name, () => {
       expect(inSession.answer.error).toMatchObject({ code: -32042, data: { elicitations: [{ url: connectUrl('gated', alice) }] } });
       const otherSession = await post('gated', toolCall(6, 'echo'), ALICE_KEY, { 'mcp-session-id': 'not-a-known-session', 'mcp-protocol-version': '2025-06-18' });
       expect(otherSession.answer.error).toMatchObject({ code: -32001 });
+      // The session's GET event stream cannot carry a JSON-RPC error as success: 403 with the same answer.
+      const stream = await fetch(edge.mcpUrl('gated'), { headers: { accept: 'text/event-stream', authorization: `Bearer ${ALICE_KEY}`, 'mcp-session-id': sessionId! } });
+      expect(stream.status).toBe(403);
+      expect(((await stream.json()) as JsonRpcAnswer).error).toMatchObject({ code: -32042 });
     });
   });
 

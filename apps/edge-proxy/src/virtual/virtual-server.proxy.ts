@@ -139,11 +139,13 @@ export class VirtualServerProxy {
       return await this.credentials.resolve(context.principal, server, context.token);
     } catch (error) {
       if (!(error instanceof ConsentRequiredError)) throw error;
-      const others = this.visibleUpstreams(context).filter((other) => other.id !== server.id);
-      const results = await Promise.allSettled(others.map((other) => this.credentials.resolve(context.principal, other, context.token)));
-      const pending = results.flatMap((result) => (result.status === 'rejected' && result.reason instanceof ConsentRequiredError ? [result.reason] : []));
-      throw ConsentRequiredError.merge([error, ...pending]);
+      const others = await this.credentialsFor(this.visibleUpstreams(context).filter((other) => other.id !== server.id), context);
+      throw ConsentRequiredError.merge([error, ...consentsIn(others)]);
     }
+  }
+
+  private credentialsFor(servers: readonly ServerTarget[], context: Context): Promise<PromiseSettledResult<ReadyCredential>[]> {
+    return Promise.allSettled(servers.map((server) => this.credentials.resolve(context.principal, server, context.token)));
   }
 
   /** The upstreams behind the tools the caller can see, each once. */
@@ -165,9 +167,9 @@ export class VirtualServerProxy {
   private async listTools(context: Context): Promise<unknown[]> {
     const visible = context.virtualServer.tools.filter((tool) => isToolVisible(context.decision, tool.name));
     const servers = this.visibleUpstreams(context);
-    const credentials = await Promise.allSettled(servers.map((server) => this.credentials.resolve(context.principal, server, context.token)));
+    const credentials = await this.credentialsFor(servers, context);
     // Every upstream still needing consent is named in one answer; any other failure fails the listing as before.
-    const consents = credentials.flatMap((result) => (result.status === 'rejected' && result.reason instanceof ConsentRequiredError ? [result.reason] : []));
+    const consents = consentsIn(credentials);
     if (consents.length > 0) throw ConsentRequiredError.merge(consents);
     const listed = await Promise.all(
       servers.map(async (server, index) => {
@@ -229,6 +231,10 @@ function readRequests(body: unknown): { requests: Request[]; batch: boolean } {
     return [{ id: m['id'], method: m['method'], params: isObject(m['params']) ? m['params'] : {} }];
   });
   return { requests, batch };
+}
+
+function consentsIn(results: readonly PromiseSettledResult<unknown>[]): ConsentRequiredError[] {
+  return results.flatMap((result) => (result.status === 'rejected' && result.reason instanceof ConsentRequiredError ? [result.reason] : []));
 }
 
 function describe(error: unknown): JsonRpcErrorObject {
