@@ -130,8 +130,8 @@ describe(ConnectionsService.name, () => {
       for (const headers of [asAlice, cookie(ALICE_SESSION)]) {
         const response = await get('/me/connections', headers);
         expect(response.status).toBe(200);
-        const { connections } = (await response.json()) as { connections: { principalId: string }[] };
-        expect(connections.map((c) => c.principalId)).toEqual([alice.id]);
+        const { items } = (await response.json()) as { items: { principalId: string }[] };
+        expect(items.map((c) => c.principalId)).toEqual([alice.id]);
       }
     });
 

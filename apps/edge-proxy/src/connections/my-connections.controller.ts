@@ -15,8 +15,9 @@ export class MyConnectionsController {
 
   @Get('connections')
   @Header('cache-control', 'no-store')
-  async list(@Req() request: FastifyRequest): Promise<{ connections: ConnectionView[] }> {
-    return { connections: await this.connections.listConnections(await this.connections.caller(request.headers, false)) };
+  /** Listed like the registry's REST collections (`items`); never a token. */
+  async list(@Req() request: FastifyRequest): Promise<{ items: ConnectionView[] }> {
+    return { items: await this.connections.listConnections(await this.connections.caller(request.headers, false)) };
   }
 
   @Get('connections/:slug/authorize')
