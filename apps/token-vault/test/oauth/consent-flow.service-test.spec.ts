@@ -159,7 +159,7 @@ describe(ConsentFlowService.name, () => {
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toContain('expired');
       expect((await busErrorOf(harness.bus.request(RequestSubjects.vaultOAuthConnect, { flowId, browserPrincipalId: alice.id }))).code).toBe('FORBIDDEN');
-      expect((await harness.tokenRow(server, alice.id)) ?? null).toBeNull();
+      expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
     });
 
     it("refuses a callback that completes another browser user's flow", async () => {
@@ -172,8 +172,8 @@ describe(ConsentFlowService.name, () => {
       const error = await busErrorOf(harness.callback(params, mallory.id));
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toContain('another user');
-      expect((await harness.tokenRow(server, alice.id)) ?? null).toBeNull();
-      expect((await harness.tokenRow(server, mallory.id)) ?? null).toBeNull();
+      expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
+      expect(await harness.tokenRow(server, mallory.id)).toBeUndefined();
     });
 
     it('refuses an authorization response naming another issuer (RFC 9207 mix-up)', async () => {
@@ -194,14 +194,14 @@ describe(ConsentFlowService.name, () => {
       const error = await busErrorOf(harness.callback(denied, alice.id));
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toContain('access_denied');
-      expect((await harness.tokenRow(server, alice.id)) ?? null).toBeNull();
+      expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
     });
 
     it("never serves user A's token to user B, even when A's ciphertext is copied into B's row", async () => {
       const server = await harness.addServer('authorization_code');
       await harness.consent(alice, server);
       await harness.consent(bob, server);
-      const aliceRow = await harness.tokenRow(server, alice.id);
+      const aliceRow = (await harness.tokenRow(server, alice.id))!;
       await harness.sql.query('UPDATE vault.oauth_tokens SET sealed_access_token = $1 WHERE server_id = $2 AND principal_id = $3', [aliceRow.sealed_access_token, server.id, bob.id]);
       const error = await busErrorOf(harness.resolve(bob, server));
       expect(error.code).toBe('INTERNAL');

@@ -47,16 +47,26 @@ export class OAuthHarness {
   readonly clock = new ShiftableClock();
   readonly vaults: VaultInstance[] = [];
 
-  async start(options: { accessTokenTtlSeconds: number; replicas?: number; vault?: Partial<TokenVaultModuleOptions> }): Promise<this> {
+  async start(options: {
+    accessTokenTtlSeconds: number;
+    replicas?: number;
+    tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  }): Promise<this> {
     this.database = await createTestDatabase('vault_oauth');
     this.provider = await startOidcProvider({
       audience: 'https://idp-audience.example',
-      upstream: { redirectUri: REDIRECT_URI, resource: UPSTREAM_URL, accessTokenTtlSeconds: options.accessTokenTtlSeconds },
+      upstream: { redirectUri: REDIRECT_URI, resource: UPSTREAM_URL, accessTokenTtlSeconds: options.accessTokenTtlSeconds, tokenEndpointAuthMethod: options.tokenEndpointAuthMethod },
     });
-    for (let i = 0; i < (options.replicas ?? 1); i += 1) this.vaults.push(await this.startVault(options.vault ?? {}));
+    for (let i = 0; i < (options.replicas ?? 1); i += 1) await this.addVault();
     this.sql = new Client({ connectionString: this.database.url });
     await this.sql.connect();
     return this;
+  }
+
+  /** One more token-vault on the same database (a replica); returns its index. */
+  async addVault(extra: Partial<TokenVaultModuleOptions> = {}): Promise<number> {
+    this.vaults.push(await this.startVault(extra));
+    return this.vaults.length - 1;
   }
 
   private async startVault(extra: Partial<TokenVaultModuleOptions>): Promise<VaultInstance> {
@@ -164,14 +174,15 @@ export class OAuthHarness {
     return payload;
   }
 
-  async tokenRow(server: VaultServer, principalId: string | null): Promise<TokenRow> {
-    const { rows } = await this.sql.query('SELECT * FROM vault.oauth_tokens WHERE server_id = $1 AND principal_id IS NOT DISTINCT FROM $2', [server.id, principalId]);
+  async tokenRow(server: VaultServer, principalId: string | null): Promise<TokenRow | undefined> {
+    const { rows } = await this.sql.query<TokenRow>('SELECT * FROM vault.oauth_tokens WHERE server_id = $1 AND principal_id IS NOT DISTINCT FROM $2', [server.id, principalId]);
     return rows[0];
   }
 
   /** Opens a stored refresh token the way only the vault can (the test holds the keyring). */
   async storedRefreshToken(server: VaultServer, principalId: string): Promise<string> {
     const row = await this.tokenRow(server, principalId);
+    if (!row) throw new Error('no stored connection');
     return new EnvelopeCipher(this.keyring).decrypt(row.sealed_refresh_token!, OAuthBindings.token({ id: row.id, serverId: row.server_id, principalId: row.principal_id }, 'refresh_token'));
   }
 

@@ -79,7 +79,7 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     expect(new Set(seen).size).toBe(seen.length);
     // ...and no refresh ever presented a stale one (oidc-provider would have refused it and revoked the grant).
     expect((await harness.provider.tokenStats()).grantErrors['refresh_token'] ?? 0).toBe(0);
-    expect((await harness.tokenRow(server, alice.id)).status).toBe('active');
+    expect((await harness.tokenRow(server, alice.id))!.status).toBe('active');
     // The provider agrees: the first refresh token was consumed long ago.
     const stale = await harness.providerToken({ grant_type: 'refresh_token', refresh_token: seen[0], resource: UPSTREAM_URL });
     expect(stale.body['error']).toBe('invalid_grant');
@@ -93,7 +93,7 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     await untilDue(harness, ready.expiresAt);
     const answer = await harness.resolve(bob, server, { vault: 1 });
     expect(answer).toEqual({ status: 'consent_required', credentialKind: 'oauth2', flowId: expect.any(String), reason: 'the provider refused the refresh token' });
-    const row = await harness.tokenRow(server, bob.id);
+    const row = (await harness.tokenRow(server, bob.id))!;
     expect(row).toMatchObject({ status: 'needs_consent', sealed_access_token: null, sealed_refresh_token: null });
     const { connections } = await harness.bus.request(RequestSubjects.vaultConnectionList, { serverId: server.id });
     expect(connections).toEqual([expect.objectContaining({ principalId: bob.id, status: 'needs_consent' })]);
@@ -111,7 +111,7 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     await untilDue(harness, current.expiresAt);
     const kept = readyOf(await harness.resolve(alice, server));
     expect(kept.headers).toEqual(current.headers);
-    const row = await harness.tokenRow(server, alice.id);
+    const row = (await harness.tokenRow(server, alice.id))!;
     expect(row.refresh_failures).toBe(1);
     expect(row.retry_after!.getTime()).toBeGreaterThan(Date.now());
     // Past expiry there is nothing good left to serve.
@@ -146,7 +146,7 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
       expect(new Set(answers.map((a) => readyOf(a).headers['Authorization'])).size).toBe(1);
       const claims = await harness.verifyBearer(readyOf(answers[0]).headers);
       expect(claims['client_id']).toBe(harness.provider.upstreamClient!.clientId);
-      expect((await harness.tokenRow(server, null)).sealed_access_token).toMatch(/^v1\.k1\./);
+      expect((await harness.tokenRow(server, null))!.sealed_access_token).toMatch(/^v1\.k1\./);
       await untilDue(harness, readyOf(answers[0]).expiresAt);
       const renewed = readyOf(await harness.resolve(alice, server));
       expect(await grants()).toBe(before + 2);
@@ -177,7 +177,7 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
       const error = await busErrorOf(harness.resolve(alice, server, { subjectToken: forged }));
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toContain('invalid_grant');
-      expect((await harness.tokenRow(server, alice.id)) ?? null).toBeNull();
+      expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
     });
   });
 });
