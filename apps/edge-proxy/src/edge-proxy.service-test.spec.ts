@@ -214,6 +214,13 @@ describe(EdgeProxyModule.name, () => {
       expect(await response.json()).toMatchObject({ error: { data: { code: 'upstream_rejected_credential' } } });
     });
 
+    it('stops serving a credential the upstream refused: the next call asks the vault again', async () => {
+      await post('rejecting', initializeRequest());
+      edge.bus.requested.length = 0;
+      await post('rejecting', initializeRequest());
+      expect(edge.bus.requested).toEqual([RequestSubjects.vaultCredentialResolve]);
+    });
+
     it('streams events as they come and cancels the upstream stream when the client disconnects', async () => {
       const aborted = new AbortController();
       const response = await fetch(edge.mcpUrl('slow'), {

@@ -126,6 +126,8 @@ export class McpProxyService {
       // Read off (bounded) so the connection can be reused; a failure here only costs that connection.
       upstream.body.dump().catch(() => undefined);
       this.finish(exchange, 'error', `upstream answered HTTP ${status}`);
+      // A refused credential is not served from cache again: the next call asks the vault, which may have refreshed it.
+      if (status === 401 || status === 403) this.credentials.forgetServer(target.id, principal.id);
       throw status === 401 || status === 403 ? new UpstreamRejectedCredentialError(slug, status) : new UpstreamProtocolError(slug, `HTTP ${status}`);
     }
     await this.stream(upstream, reply, exchange);
