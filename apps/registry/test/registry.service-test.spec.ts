@@ -11,6 +11,7 @@ import { REQUIRED_PERMISSION } from '../src/access/require-permission.decorator'
 import { ApiKeyController } from '../src/api-keys/api-key.controller';
 import { ServerConnectionController } from '../src/servers/server-connection.controller';
 import { ServerController } from '../src/servers/server.controller';
+import { VaultKeyController } from '../src/servers/vault-key.controller';
 import { ServerHandler } from '../src/servers/server.handler';
 import { bootIdentity, bootRegistry, controllerRoutes, newAdminToken } from './registry-test-harness';
 
@@ -56,6 +57,7 @@ class VaultStandIn {
         const { clientSecret, ...view } = settings;
         return { settings: { ...view, hasClientSecret: clientSecret !== undefined } };
       }),
+      this.bus.reply(RequestSubjects.vaultAdminKeysRotate, queue, async () => ({ rewrapped: 3, alreadyCurrent: 1, activeKeyId: 'k2' })),
       this.bus.reply(RequestSubjects.vaultConnectionList, queue, async (query) => {
         if (!('serverId' in query)) throw new BusError('INVALID_REQUEST', 'the stand-in lists by server only');
         return { connections: [...(this.connections.get(query.serverId)?.values() ?? [])] };
@@ -449,13 +451,22 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         expect(vault.headerModes.get(created.body.id)).toBe('per_user');
         const noVariable = await call('POST', '/api/v1/servers', { body: { ...headerServer('per-user-fixed', { 'X-Api-Key': 'fixed' }), headerMode: 'per_user' } });
         expect(noVariable.status).toBe(400);
-        expect(noVariable.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['headers.X-Api-Key']);
+        expect(noVariable.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['headers']);
       });
 
       it('creates a passthrough server, which holds nothing in the vault', async () => {
         const created = await call('POST', '/api/v1/servers', { body: { slug: 'passthrough', name: 'x', url: 'https://mcp.example.com/mcp', authType: 'passthrough' } });
         expect(created.status).toBe(201);
         expect(vault.headers.has(created.body.id) || vault.oauth.has(created.body.id)).toBe(false);
+      });
+    });
+
+    describe(VaultKeyController.name, () => {
+      it('lets an admin re-wrap the vault under its active key, and nobody else', async () => {
+        const rotated = await call('POST', '/api/v1/vault/keys/rotate');
+        expect(rotated.status).toBe(200);
+        expect(rotated.body).toEqual({ rewrapped: 3, alreadyCurrent: 1, activeKeyId: 'k2' });
+        expect((await call('POST', '/api/v1/vault/keys/rotate', { token: null })).status).toBe(401);
       });
     });
 
@@ -650,6 +661,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'POST /api/v1/virtual-accounts',
         'POST /api/v1/virtual-accounts/:name/tokens',
         'POST /api/v1/virtual-accounts/:name/tokens/:id/rotate',
+        'POST /api/v1/vault/keys/rotate',
         'PUT /api/v1/servers/github/tools/:tool',
         'DELETE /api/v1/virtual-servers/github',
         'DELETE /api/v1/virtual-servers/github/collaborators/:subject',

@@ -27,6 +27,7 @@ export const RegistryRoleGrants = {
     'teams:write',
     'virtual-accounts:read',
     'virtual-accounts:write',
+    'vault-keys:rotate',
   ],
   // `api-keys:own`: the routes under /api/v1/api-keys, scoped to the caller's own keys unless they also hold `api-keys:read`/`api-keys:write`.
   member: ['groups:list', 'servers:list', 'api-keys:own'],

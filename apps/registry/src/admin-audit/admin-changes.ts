@@ -11,6 +11,7 @@ export const AdminChanges = {
   'PUT /api/v1/servers/:slug/collaborators/:subject': { change: 'server.collaborator.set' },
   'DELETE /api/v1/servers/:slug/collaborators/:subject': { change: 'server.collaborator.remove' },
   'DELETE /api/v1/servers/:slug/connections/:principalId': { change: 'server.connection.delete' },
+  'POST /api/v1/vault/keys/rotate': { change: 'vault.keys.rotate' },
   'PUT /api/v1/servers/:slug/tools/:tool': { change: 'server.tool.set' },
   'DELETE /api/v1/servers/:slug/tools/:tool': { change: 'server.tool.reset' },
   'POST /api/v1/servers/:slug/policies': { change: 'server.policy.create' },

@@ -37,9 +37,14 @@ export class ServerVaultClient {
     return this.ask(RequestSubjects.vaultConnectionDelete, { serverId, principalId });
   }
 
-  private async ask<S extends RequestSubject>(subject: S, payload: RequestOf<S>): Promise<ResponseOf<S>> {
+  /** Re-wraps every sealed value under the active key; can take a while on a large vault. */
+  async rotateKeys(): Promise<ResponseOf<typeof RequestSubjects.vaultAdminKeysRotate>> {
+    return this.ask(RequestSubjects.vaultAdminKeysRotate, { batchSize: 500 }, 10 * 60_000);
+  }
+
+  private async ask<S extends RequestSubject>(subject: S, payload: RequestOf<S>, timeoutMs = this.settings.dependencyTimeoutMs): Promise<ResponseOf<S>> {
     try {
-      return await this.bus.request(subject, payload, { timeoutMs: this.settings.dependencyTimeoutMs });
+      return await this.bus.request(subject, payload, { timeoutMs });
     } catch (error) {
       throw fromBusError('token-vault', error);
     }

@@ -4,12 +4,13 @@ import { ServerVaultClient } from './server-vault.client';
 import { SlugNamespace } from './slug-namespace';
 import { ServerConnectionController } from './server-connection.controller';
 import { ServerController } from './server.controller';
+import { VaultKeyController } from './vault-key.controller';
 import { ServerHandler } from './server.handler';
 import { ServerRepository } from './server.repository';
 import { ServerService } from './server.service';
 
 @Module({
-  controllers: [ServerController, ServerConnectionController],
+  controllers: [ServerController, ServerConnectionController, VaultKeyController],
   providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy, SlugNamespace],
   exports: [SlugNamespace, OutboundUrlPolicy],
 })

@@ -52,10 +52,9 @@ function checkAuthFields(body: { authType?: string; headerMode?: unknown; header
   if (creating && body.authType === 'header' && body.headers === undefined) ctx.addIssue({ code: 'custom', path: ['headers'], message: 'is required when authType is "header"' });
   if (creating && body.authType === 'oauth2' && body.oauth === undefined) ctx.addIssue({ code: 'custom', path: ['oauth'], message: 'is required when authType is "oauth2"' });
   if (body.headers) checkHeaderMap(body.headers, ctx);
-  if (body.headers && body.headerMode === 'per_user') {
-    for (const [name, template] of Object.entries(body.headers)) {
-      if (!/\{\{[A-Z][A-Z0-9_]{0,63}\}\}/.test(template)) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'must contain a {{VARIABLE}} each user fills in (headerMode "per_user")' });
-    }
+  // Static headers (`X-Tenant: acme`) may sit beside the templated ones; a set with nothing for users to fill in is a global set.
+  if (body.headers && body.headerMode === 'per_user' && !Object.values(body.headers).some((template) => /\{\{[A-Z][A-Z0-9_]{0,63}\}\}/.test(template))) {
+    ctx.addIssue({ code: 'custom', path: ['headers'], message: 'must contain a {{VARIABLE}} each user fills in (headerMode "per_user")' });
   }
 }
 
