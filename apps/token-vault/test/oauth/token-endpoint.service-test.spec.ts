@@ -1,4 +1,5 @@
 import { RequestSubjects } from '@portcullis/contracts';
+import { OAuthCredentialService } from '../../src/oauth/connections/oauth-credential.service';
 import { TokenEndpointClient } from '../../src/oauth/http/token-endpoint.client';
 import { busErrorOf, OAuthHarness, user } from './oauth-harness';
 
@@ -62,5 +63,16 @@ describe(TokenEndpointClient.name, () => {
     });
     expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
     expect((await harness.resolve(alice, server)).status).toBe('consent_required');
+  });
+
+  it('forgets a deleted server: settings, flows and connections', async () => {
+    const server = await harness.addServer('authorization_code', { tokenEndpointAuthMethod: 'client_secret_post' });
+    await harness.consent(alice, server);
+    await harness.bus.request(RequestSubjects.vaultOAuthStart, { principal: user('bob'), server });
+    await expect(harness.vaults[0].app.get(OAuthCredentialService).forgetServer(server.id)).resolves.toBe(1);
+    expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
+    expect((await harness.sql.query('SELECT count(*)::int AS n FROM vault.oauth_flows WHERE server_id = $1', [server.id])).rows[0].n).toBe(0);
+    await expect(harness.bus.request(RequestSubjects.vaultAdminServerOAuthGet, { serverId: server.id })).resolves.toEqual({ settings: null });
+    expect((await busErrorOf(harness.resolve(alice, server))).code).toBe('NOT_FOUND');
   });
 });

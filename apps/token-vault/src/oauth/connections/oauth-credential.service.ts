@@ -38,6 +38,14 @@ export class OAuthCredentialService {
     @Inject(OAUTH_OPTIONS) private readonly options: OAuthOptions,
   ) {}
 
+  /**
+   * For `vault.admin.server-credentials.delete` (the server is gone): its
+   * OAuth settings, flows and connections. Returns the connections dropped.
+   */
+  forgetServer(serverId: string): Promise<number> {
+    return this.settingsService.deleteServer(serverId);
+  }
+
   passthrough(): ResolvedCredential {
     return PASSTHROUGH;
   }

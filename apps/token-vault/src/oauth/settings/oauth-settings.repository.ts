@@ -31,6 +31,10 @@ export class OAuthSettingsRepository {
     await manager.getRepository(OAuthSettingsEntity).save(settings);
   }
 
+  async deleteIn(manager: EntityManager, serverId: string): Promise<void> {
+    await manager.getRepository(OAuthSettingsEntity).delete({ serverId });
+  }
+
   /** Drops every connection and pending flow of the server: they belong to a client or provider that is no longer configured. */
   async forgetConnectionsIn(manager: EntityManager, serverId: string): Promise<number> {
     await manager.getRepository(ConsentFlowEntity).delete({ serverId });

@@ -65,6 +65,17 @@ export class OAuthSettingsService {
     return viewOf(stored);
   }
 
+  /** Forgets a deleted server: its settings, pending flows and connections (tokens are not revoked). Returns the connections dropped. */
+  async deleteServer(serverId: string): Promise<number> {
+    const dropped = await this.repository.inServerTransaction(serverId, async (manager) => {
+      const connections = await this.repository.forgetConnectionsIn(manager, serverId);
+      await this.repository.deleteIn(manager, serverId);
+      return connections;
+    });
+    this.log.info({ serverId, droppedConnections: dropped }, 'server OAuth settings and connections deleted');
+    return dropped;
+  }
+
   async view(serverId: string): Promise<OAuthSettingsView | null> {
     const stored = await this.repository.find(serverId);
     return stored && viewOf(stored);
