@@ -12,6 +12,7 @@ import { ApiKeyController } from '../src/api-keys/api-key.controller';
 import { ServerConnectionController } from '../src/servers/server-connection.controller';
 import { ServerController } from '../src/servers/server.controller';
 import { VaultKeyController } from '../src/servers/vault-key.controller';
+import { ServerCredentialController } from '../src/servers/server-credential.controller';
 import { ServerHandler } from '../src/servers/server.handler';
 import { bootIdentity, bootRegistry, controllerRoutes, newAdminToken } from './registry-test-harness';
 
@@ -25,6 +26,8 @@ class VaultStandIn {
   readonly headers = new Map<string, Record<string, string>>();
   readonly headerModes = new Map<string, string>();
   readonly oauth = new Map<string, OAuthSettings>();
+  /** Users' values by `<serverId> <principalId>`. */
+  readonly userValues = new Map<string, Record<string, string>>();
   /** Connections by server id, then principal id. */
   readonly connections = new Map<string, Map<string, ConnectionView>>();
   readonly deleted: string[] = [];
@@ -57,6 +60,11 @@ class VaultStandIn {
         const { clientSecret, ...view } = settings;
         return { settings: { ...view, hasClientSecret: clientSecret !== undefined } };
       }),
+      this.bus.reply(RequestSubjects.vaultUserCredentialPut, queue, async ({ principal, server, values }) => {
+        this.userValues.set(`${server.id} ${principal.id}`, values);
+        return { variables: Object.keys(values) };
+      }),
+      this.bus.reply(RequestSubjects.vaultUserCredentialDelete, queue, async ({ principalId, serverId }) => ({ deleted: this.userValues.delete(`${serverId} ${principalId}`) ? 1 : 0 })),
       this.bus.reply(RequestSubjects.vaultAdminKeysRotate, queue, async () => ({ rewrapped: 3, alreadyCurrent: 1, activeKeyId: 'k2' })),
       this.bus.reply(RequestSubjects.vaultConnectionList, queue, async (query) => {
         if (!('serverId' in query)) throw new BusError('INVALID_REQUEST', 'the stand-in lists by server only');
@@ -461,6 +469,33 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
       });
     });
 
+    describe(ServerCredentialController.name, () => {
+      it("lets a manager set a user's own values on a per-user server, write-only, and forget them", async () => {
+        const created = await call('POST', '/api/v1/servers', { body: { ...headerServer('per-user-managed', { Authorization: 'Bearer {{API_KEY}}' }), headerMode: 'per_user' } });
+        const key = await call('POST', '/api/v1/api-keys', { body: { name: 'carol laptop', ownerEmail: 'carol@example.com' } });
+        const userId = key.body.apiKey.ownerUserId as string;
+        const value = secret('carol-upstream-key');
+        const set = await call('PUT', `/api/v1/servers/per-user-managed/credentials/${userId}`, { body: { values: { API_KEY: value } } });
+        expect(set.status).toBe(200);
+        expect(set.body).toEqual({ userId, variables: ['API_KEY'] });
+        expect(set.text).not.toContain(value);
+        expect(vault.userValues.get(`${created.body.id} ${userId}`)).toEqual({ API_KEY: value });
+        expect((await call('DELETE', `/api/v1/servers/per-user-managed/credentials/${userId}`)).status).toBe(204);
+        expect((await call('DELETE', `/api/v1/servers/per-user-managed/credentials/${userId}`)).status).toBe(404);
+      });
+
+      it('refuses values for a server without per-user credentials, an unknown user, and a bad variable name', async () => {
+        const key = await call('POST', '/api/v1/api-keys', { body: { name: 'dan laptop', ownerEmail: 'dan@example.com' } });
+        const userId = key.body.apiKey.ownerUserId as string;
+        const global = await call('PUT', `/api/v1/servers/github/credentials/${userId}`, { body: { values: { API_KEY: 'x' } } });
+        expect(global.status).toBe(400);
+        expect((await call('PUT', `/api/v1/servers/per-user-managed/credentials/${randomUUID()}`, { body: { values: { API_KEY: 'x' } } })).status).toBe(404);
+        const badName = await call('PUT', `/api/v1/servers/per-user-managed/credentials/${userId}`, { body: { values: { 'api key': 'x' } } });
+        expect(badName.status).toBe(400);
+        expect(badName.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['values.api key']);
+      });
+    });
+
     describe(VaultKeyController.name, () => {
       it('lets an admin re-wrap the vault under its active key, and nobody else', async () => {
         const rotated = await call('POST', '/api/v1/vault/keys/rotate');
@@ -613,6 +648,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'DELETE /api/v1/servers/github',
         'DELETE /api/v1/servers/github/collaborators/:subject',
         'DELETE /api/v1/servers/github/connections/:principalId',
+        'DELETE /api/v1/servers/github/credentials/:userId',
         'DELETE /api/v1/servers/github/policies/:id',
         'DELETE /api/v1/servers/github/tools/:tool',
         'DELETE /api/v1/teams/:name',
@@ -662,6 +698,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         'POST /api/v1/virtual-accounts/:name/tokens',
         'POST /api/v1/virtual-accounts/:name/tokens/:id/rotate',
         'POST /api/v1/vault/keys/rotate',
+        'PUT /api/v1/servers/github/credentials/:userId',
         'PUT /api/v1/servers/github/tools/:tool',
         'DELETE /api/v1/virtual-servers/github',
         'DELETE /api/v1/virtual-servers/github/collaborators/:subject',

@@ -12,6 +12,8 @@ export const AdminChanges = {
   'DELETE /api/v1/servers/:slug/collaborators/:subject': { change: 'server.collaborator.remove' },
   'DELETE /api/v1/servers/:slug/connections/:principalId': { change: 'server.connection.delete' },
   'POST /api/v1/vault/keys/rotate': { change: 'vault.keys.rotate' },
+  'PUT /api/v1/servers/:slug/credentials/:userId': { change: 'server.user-credential.set' },
+  'DELETE /api/v1/servers/:slug/credentials/:userId': { change: 'server.user-credential.delete' },
   'PUT /api/v1/servers/:slug/tools/:tool': { change: 'server.tool.set' },
   'DELETE /api/v1/servers/:slug/tools/:tool': { change: 'server.tool.reset' },
   'POST /api/v1/servers/:slug/policies': { change: 'server.policy.create' },

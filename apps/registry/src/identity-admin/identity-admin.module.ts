@@ -11,5 +11,6 @@ import { VirtualAccountService } from './virtual-account.service';
 @Module({
   controllers: [UserController, TeamController, VirtualAccountController],
   providers: [IdentityAdminClient, UserService, TeamService, VirtualAccountService],
+  exports: [IdentityAdminClient],
 })
 export class IdentityAdminModule {}

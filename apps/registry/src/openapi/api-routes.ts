@@ -36,6 +36,7 @@ import {
   UpdateVirtualAccountBodySchema,
 } from '../identity-admin/dto/identity-admin.dto';
 import { CreateIdentityProviderBodySchema, UpdateIdentityProviderBodySchema } from '../identity-providers/dto/identity-provider.dto';
+import { PutUserCredentialBodySchema, UserCredentialViewSchema } from '../servers/dto/user-credential.dto';
 import { CreateServerBodySchema, ListServersQuerySchema, ServerPageSchema, ServerViewSchema, UpdateServerBodySchema } from '../servers/dto/server.dto';
 import {
   CreateToolPolicyBodySchema,
@@ -81,6 +82,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'delete', path: '/api/v1/servers/{slug}', tag: 'servers', summary: 'Delete a server and its credentials', permission: 'servers:write', status: 204 },
   { method: 'get', path: '/api/v1/servers/{slug}/connections', tag: 'connections', summary: "Users' OAuth connections to a server: status, scopes, expiry (never a token)", permission: 'server:manage', status: 200, response: ConnectionListSchema },
   { method: 'delete', path: '/api/v1/servers/{slug}/connections/{principalId}', tag: 'connections', summary: "Disconnect a user (revokes at the provider where it can)", permission: 'server:manage', status: 204 },
+  { method: 'put', path: '/api/v1/servers/{slug}/credentials/{userId}', tag: 'connections', summary: "Set a user's own values on a per-user header server (write-only)", permission: 'server:manage', body: PutUserCredentialBodySchema, status: 200, response: UserCredentialViewSchema },
+  { method: 'delete', path: '/api/v1/servers/{slug}/credentials/{userId}', tag: 'connections', summary: "Forget a user's values on a per-user header server", permission: 'server:manage', status: 204 },
   { method: 'post', path: '/api/v1/vault/keys/rotate', tag: 'vault', summary: 'Re-wrap every vault secret under the active VAULT_KEYS key (then the old key can go)', permission: 'vault-keys:rotate', status: 200, response: RotateVaultKeysResponseSchema },
   { method: 'get', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'List the collaborators of a server', permission: 'server:read', status: 200, response: CollaboratorListSchema },
   { method: 'post', path: '/api/v1/servers/{slug}/collaborators', tag: 'collaborators', summary: 'Give a subject a role on a server', permission: 'server:manage', body: CreateCollaboratorBodySchema, status: 201, response: CollaboratorViewSchema, errors: [409] },

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { ConnectionView, HeaderMode, OAuthSettings, OAuthSettingsView, RequestOf, RequestSubject, RequestSubjects, ResponseOf, VaultServer } from '@portcullis/contracts';
+import { ConnectionView, HeaderMode, Principal, OAuthSettings, OAuthSettingsView, RequestOf, RequestSubject, RequestSubjects, ResponseOf, VaultServer } from '@portcullis/contracts';
 import { fromBusError } from '../errors';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
 
@@ -35,6 +35,16 @@ export class ServerVaultClient {
   /** Disconnects one user from the server, revoking at the provider where it can. */
   async deleteConnection(serverId: string, principalId: string): Promise<ResponseOf<typeof RequestSubjects.vaultConnectionDelete>> {
     return this.ask(RequestSubjects.vaultConnectionDelete, { serverId, principalId });
+  }
+
+  /** A user's values for a per-user header server's template variables. */
+  async putUserValues(principal: Principal, server: VaultServer, values: Record<string, string>): Promise<{ variables: string[] }> {
+    return this.ask(RequestSubjects.vaultUserCredentialPut, { principal, server, values });
+  }
+
+  /** Forgets a user's values on a server; returns how many were stored. */
+  async deleteUserValues(principalId: string, serverId: string): Promise<number> {
+    return (await this.ask(RequestSubjects.vaultUserCredentialDelete, { principalId, serverId })).deleted;
   }
 
   /** Re-wraps every sealed value under the active key; can take a while on a large vault. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, ServerTarget } from '@portcullis/contracts';
+import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, RequestSubjects, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
@@ -8,6 +8,7 @@ import { ConflictError, InvalidRequestError, NotFoundError, ServerNotFoundError 
 import { CreateServerBody, ServerPage, ServerView, SLUG_PATTERN, toServerTarget, toServerView, UpdateServerBody } from './dto/server.dto';
 import { actorPartyOf, partyOf, subjectsOf } from '../authorization/subject';
 import { checkIfMatch } from '../http/etag';
+import { IdentityAdminClient } from '../identity-admin/identity-admin.client';
 import { OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
 import { SlugNamespace } from './slug-namespace';
@@ -27,6 +28,7 @@ export class ServerService {
     private readonly dataSource: DataSource,
     private readonly servers: ServerRepository,
     private readonly vault: ServerVaultClient,
+    private readonly identity: IdentityAdminClient,
     private readonly outbound: OutboundUrlPolicy,
     private readonly slugs: SlugNamespace,
     private readonly bus: Bus,
@@ -97,6 +99,23 @@ export class ServerService {
     const { deleted, revokedAtProvider } = await this.vault.deleteConnection(server.id, principalId);
     if (!deleted) throw new NotFoundError(`no connection of "${principalId}" to server "${slug}"`);
     this.log.info({ serverId: server.id, principalId, revokedAtProvider }, 'connection deleted by a manager');
+  }
+
+  /** Sets a user's values on a per-user header server, as a manager doing it for them. */
+  async setUserValues(slug: string, userId: string, values: Record<string, string>): Promise<{ userId: string; variables: string[] }> {
+    const server = await this.find(slug);
+    if (server.headerMode !== 'per_user') throw new InvalidRequestError(`server "${slug}" has no per-user credentials`, [{ path: 'values', message: 'the server\'s headerMode is not "per_user"' }]);
+    const { user } = await this.identity.request(RequestSubjects.identityAdminUserGet, { id: userId });
+    const principal: Principal = { id: user.id, kind: 'user', sub: user.id, ...(user.email ? { email: user.email } : {}), teams: [], isAdmin: false };
+    const { variables } = await this.vault.putUserValues(principal, { id: server.id, slug: server.slug, authType: server.authType, url: server.url }, values);
+    this.log.info({ serverId: server.id, userId, variables }, 'user credential set by a manager');
+    return { userId, variables };
+  }
+
+  async deleteUserValues(slug: string, userId: string): Promise<void> {
+    const server = await this.find(slug);
+    const deleted = await this.vault.deleteUserValues(userId, server.id);
+    if (deleted === 0) throw new NotFoundError(`user "${userId}" has no credential on server "${slug}"`);
   }
 
   /** What the edge routes to; `registry.resolve`. */

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { IdentityAdminModule } from '../identity-admin/identity-admin.module';
+import { ServerCredentialController } from './server-credential.controller';
 import { HostResolver, OutboundUrlPolicy } from './outbound-url.policy';
 import { ServerVaultClient } from './server-vault.client';
 import { SlugNamespace } from './slug-namespace';
@@ -10,7 +12,8 @@ import { ServerRepository } from './server.repository';
 import { ServerService } from './server.service';
 
 @Module({
-  controllers: [ServerController, ServerConnectionController, VaultKeyController],
+  imports: [IdentityAdminModule],
+  controllers: [ServerController, ServerConnectionController, ServerCredentialController, VaultKeyController],
   providers: [ServerRepository, ServerService, ServerVaultClient, ServerHandler, HostResolver, OutboundUrlPolicy, SlugNamespace],
   exports: [SlugNamespace, OutboundUrlPolicy],
 })
