@@ -20,11 +20,14 @@ export function initializeRequest(clientName: string): string {
 /** `http://127.0.0.1:<port>` of an app listening on loopback. */
 export const listeningUrl = (app: INestApplication): string => `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
 
-/** Starts a module (on a free loopback port when `listen`, else only initialised) and remembers it in `apps` for closing. */
+/**
+ * Starts a module (on a loopback port when `listen`: that port when a number,
+ * else a free one; only initialised otherwise) and remembers it in `apps` for closing.
+ */
 export function moduleStarter(apps: INestApplication[]) {
-  return async (module: Parameters<typeof NestFactory.create>[0], listen: boolean): Promise<NestFastifyApplication> => {
+  return async (module: Parameters<typeof NestFactory.create>[0], listen: boolean | number): Promise<NestFastifyApplication> => {
     const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false });
-    if (listen) await app.listen(0, '127.0.0.1');
+    if (listen !== false) await app.listen(listen === true ? 0 : listen, '127.0.0.1');
     else await app.init();
     apps.push(app);
     return app;
