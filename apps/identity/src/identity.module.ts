@@ -6,6 +6,7 @@ import { Logger, ObservabilityModule } from '@portcullis/telemetry';
 import { ApiKeyEntity } from './api-keys/api-key.entity';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthenticationModule } from './authentication/authentication.module';
+import { IdentityAudit } from './audit/identity-audit';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { Clock } from './clock';
 import { BOOTSTRAP_TOKEN_MIN_LENGTH } from './config/identity.config';
@@ -49,7 +50,7 @@ export class IdentityModule {
     }
     return {
       module: IdentityModule,
-      // Global so every feature module gets the one Clock.
+      // Global so every feature module gets the one Clock and audit publisher.
       global: true,
       imports: [
         ObservabilityModule.forRoot({ service: 'identity', logger: options.logger }),
@@ -72,10 +73,11 @@ export class IdentityModule {
       ],
       providers: [
         { provide: Clock, useValue: options.clock ?? new Clock() },
+        IdentityAudit,
         { provide: APP_FILTER, useClass: IdentityExceptionFilter },
         { provide: TOKEN_EXCHANGE_OPTIONS, useValue: { keyring: options.keyring, publicUrl: (options.publicUrl ?? 'http://localhost:8080').replace(/\/+$/, '') } },
       ],
-      exports: [Clock, TOKEN_EXCHANGE_OPTIONS],
+      exports: [Clock, TOKEN_EXCHANGE_OPTIONS, IdentityAudit],
     };
   }
 }

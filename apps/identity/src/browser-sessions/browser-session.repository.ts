@@ -33,13 +33,14 @@ export class BrowserSessionRepository {
     return rows[0] ?? null;
   }
 
-  /** Revokes the session with this token hash; its id when one was live. */
-  async revokeByTokenHash(tokenHash: string, now: Date): Promise<string | null> {
+  /** Revokes the session with this token hash; its id and user when one was live. */
+  async revokeByTokenHash(tokenHash: string, now: Date): Promise<{ id: string; userId: string } | null> {
     const rows = (await this.dataSource.query(
-      `UPDATE "identity"."browser_sessions" SET "revoked_at" = $2 WHERE "token_hash" = $1 AND "revoked_at" IS NULL RETURNING "id"`,
+      `UPDATE "identity"."browser_sessions" SET "revoked_at" = $2 WHERE "token_hash" = $1 AND "revoked_at" IS NULL RETURNING "id", "user_id"`,
       [tokenHash, now],
-    )) as [Array<{ id: string }>, number];
-    return rows[0][0]?.id ?? null;
+    )) as [Array<{ id: string; user_id: string }>, number];
+    const row = rows[0][0];
+    return row ? { id: row.id, userId: row.user_id } : null;
   }
 
   /** Revokes every live session of a user (deactivation); the ids revoked. */

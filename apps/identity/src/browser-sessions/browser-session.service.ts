@@ -4,6 +4,7 @@ import { AuthenticateResponse, BrowserSessionResponse, EventSubjects } from '@po
 import { generateToken, hashToken } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { ApiKeyRepository } from '../api-keys/api-key.repository';
+import { IdentityAudit, userParty } from '../audit/identity-audit';
 import { Clock } from '../clock';
 import { CredentialRejection, InvalidCredentialError } from '../errors';
 import { UserDirectoryRepository } from '../users/user-directory.repository';
@@ -11,6 +12,8 @@ import { BrowserSessionRepository } from './browser-session.repository';
 
 /** Scheme of browser session tokens: `pcs_<8>_<256-bit secret>`. */
 export const BROWSER_SESSION_TOKEN_SCHEME = 'pcs';
+/** `method` of the audit events of the all-in-one API-key login form. */
+export const API_KEY_LOGIN = 'browser-login.api-key';
 /** How long a browser session lasts; signing in again starts a new one. */
 export const BROWSER_SESSION_TTL_MS = 8 * 60 * 60_000;
 
@@ -23,6 +26,7 @@ export class BrowserSessionService {
     private readonly users: UserDirectoryRepository,
     private readonly bus: Bus,
     private readonly clock: Clock,
+    private readonly audit: IdentityAudit,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -39,11 +43,16 @@ export class BrowserSessionService {
     else if (key.revokedAt) reason = 'revoked';
     else if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) reason = 'expired';
     else if (!key.user?.active) reason = 'inactive_user';
+    // Audited by key id and owner when the key is known; the key itself never leaves this method.
+    const login = { action: 'login', method: API_KEY_LOGIN, credentialKind: 'api-key', credentialId: key?.id ?? null, principal: key ? userParty(key.userId, key.user?.email) : null } as const;
     if (reason !== undefined || !key) {
       this.log.info({ apiKeyId: key?.id, reason }, 'browser login refused');
+      this.audit.record({ ...login, outcome: 'failure', reason: `api key ${reason ?? 'unknown'}` });
       throw new InvalidCredentialError(reason ?? 'unknown');
     }
-    return this.start(key.userId, now);
+    const session = await this.start(key.userId, now);
+    this.audit.record({ ...login, outcome: 'success' });
+    return session;
   }
 
   /** A session for a user who has just proven who they are (OIDC login). */
@@ -88,10 +97,20 @@ export class BrowserSessionService {
 
   /** Ends a session and tells every edge to drop it from its cache. */
   async logout(token: string): Promise<{ revoked: boolean }> {
-    const id = await this.sessions.revokeByTokenHash(hashToken(token), this.clock.now());
-    if (id === null) return { revoked: false };
-    await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [id], principalIds: [] });
-    this.log.info({ browserSessionId: id }, 'browser session ended');
+    const revoked = await this.sessions.revokeByTokenHash(hashToken(token), this.clock.now());
+    if (revoked === null) return { revoked: false };
+    await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [revoked.id], principalIds: [] });
+    this.log.info({ browserSessionId: revoked.id }, 'browser session ended');
+    // The user ends their own session: no admin route is involved, so no other service audits it.
+    this.audit.record({
+      action: 'credential.revoked',
+      outcome: 'success',
+      principal: userParty(revoked.userId),
+      method: 'browser-logout',
+      credentialKind: 'browser-session',
+      credentialId: revoked.id,
+      reason: 'signed out',
+    });
     return { revoked: true };
   }
 }

@@ -3,14 +3,14 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { InProcessBus } from '@portcullis/bus';
-import { RequestSubjects } from '@portcullis/contracts';
+import { AuditEvent, RequestSubjects } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, followAuthorization, generateVaultKeys, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
 import { IdentityModule } from '../identity.module';
-import { LOGIN_FLOW_TTL_MS, OidcLoginService, safeReturnTo } from './oidc-login.service';
+import { LOGIN_FLOW_TTL_MS, OIDC_LOGIN, OidcLoginService, safeReturnTo } from './oidc-login.service';
 
 class LogSink extends Writable {
   text = '';
@@ -40,9 +40,32 @@ describe(OidcLoginService.name, () => {
   let dataSource: DataSource;
   const clock = new ShiftedClock();
   const logs = new LogSink();
+  /** Every audit event identity published, off the (in-process) audit stream. */
+  const audit: AuditEvent[] = [];
+  /** Every state, code and session token the tests saw: none may reach an audit event. */
+  const secrets: string[] = [];
+
+  /** How many audit events were delivered, once the stream has delivered all published so far. */
+  async function settledAudit(): Promise<number> {
+    for (let i = 0; i < 100 && bus.pendingAuditCount() > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setImmediate(resolve));
+    return audit.length;
+  }
+  /** The audit events published since `mark`, none holding a secret the tests saw. */
+  async function auditSince(mark: number): Promise<AuditEvent[]> {
+    await settledAudit();
+    const events = audit.slice(mark);
+    const text = JSON.stringify(events);
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    return events;
+  }
 
   const start = (returnTo?: string) => bus.request(RequestSubjects.identityLoginStart, returnTo === undefined ? {} : { returnTo });
-  const complete = (request: { state: string; code: string; iss?: string }) => bus.request(RequestSubjects.identityLoginComplete, request);
+  const complete = async (request: { state: string; code: string; iss?: string }) => {
+    const done = await bus.request(RequestSubjects.identityLoginComplete, request);
+    secrets.push(done.sessionToken);
+    return done;
+  };
   /** Starts a login and lets the IdP sign `sub` in: the callback's parameters. */
   async function signIn(returnTo?: string, sub = 'carol'): Promise<{ state: string; code: string; iss?: string }> {
     await idp.setNextLogin({ sub, claims: { email: `${sub}@acme.example`, name: 'Carol C', groups: ['dev', 'ops'] } });
@@ -50,17 +73,23 @@ describe(OidcLoginService.name, () => {
     if (!started.available) throw new Error('browser login not available');
     const callback = await followAuthorization(started.authorizationUrl, REDIRECT_URI);
     const iss = callback.searchParams.get('iss');
+    secrets.push(callback.searchParams.get('state')!, callback.searchParams.get('code')!);
     return { state: callback.searchParams.get('state')!, code: callback.searchParams.get('code')!, ...(iss ? { iss } : {}) };
   }
-  async function expectRefused(attempt: Promise<unknown>, reason: string): Promise<void> {
+  /** Refused with one indistinguishable answer; the reason is in the log and in a `login` failure audit event. */
+  async function expectRefused(attempt: () => Promise<unknown>, reason: string): Promise<void> {
+    const mark = await settledAudit();
     const before = logs.text.length;
-    await expect(attempt).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'invalid token' });
+    await expect(attempt()).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'invalid token' });
     expect(logs.text.slice(before)).toContain(reason);
+    const events = await auditSince(mark);
+    expect(events).toEqual([expect.objectContaining({ action: 'login', method: OIDC_LOGIN, outcome: 'failure', reason: expect.stringContaining(reason) })]);
   }
 
   beforeAll(async () => {
     [database, idp] = await Promise.all([createTestDatabase('identity-oidc-login'), startOidcProvider({ audience: 'https://gateway.login.example/mcp', browserRedirectUri: REDIRECT_URI })]);
     bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
+    await bus.consumeAudit(async (event) => void audit.push(event));
     app = await NestFactory.create(
       IdentityModule.register({
         bus,
@@ -151,52 +180,80 @@ describe(OidcLoginService.name, () => {
     it('signs the user in with the real IdP: a session for the provisioned user with teams from the groups claim', async () => {
       const callback = await signIn('/connections?x=1');
       expect(callback.iss).toBe(idp.issuer);
+      const mark = await settledAudit();
       const done = await complete(callback);
       expect(done.returnTo).toBe('/connections?x=1');
       expect(done.sessionToken).toMatch(/^pcs_/);
       const { principal } = await bus.request(RequestSubjects.identityAuthenticate, { token: done.sessionToken });
       expect(principal).toMatchObject({ kind: 'user', email: 'carol@acme.example', teams: ['dev', 'ops'], isAdmin: false });
+      // The login is audited for the provisioned user, by provider id; the state, code and session token are not in it (auditSince checks).
+      const [flow] = await dataSource.query(`SELECT provider_id FROM "identity"."login_flows" ORDER BY created_at DESC LIMIT 1`);
+      expect(await auditSince(mark)).toEqual([
+        expect.objectContaining({
+          action: 'login',
+          method: OIDC_LOGIN,
+          outcome: 'success',
+          principal: { id: principal.id, kind: 'user', email: 'carol@acme.example' },
+          actor: null,
+          credentialKind: 'identity-provider',
+          credentialId: flow.provider_id,
+          reason: null,
+        }),
+      ]);
+    });
+
+    it('audits a deactivated user\'s sign-in as a failure naming the user', async () => {
+      await complete(await signIn(undefined, 'erin'));
+      const [user] = await dataSource.query(`SELECT id FROM "identity"."users" WHERE email = 'erin@acme.example'`);
+      await bus.request(RequestSubjects.identityAdminUserSetActive, { id: user.id, active: false });
+      const mark = await settledAudit();
+      await expect(complete(await signIn(undefined, 'erin'))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(await auditSince(mark)).toEqual([
+        expect.objectContaining({ action: 'login', outcome: 'failure', principal: { id: `user:${user.id}`, kind: 'user', email: 'erin@acme.example' }, reason: 'user is deactivated' }),
+      ]);
     });
 
     it('refuses a replayed state (each flow is single use)', async () => {
       const callback = await signIn();
       await complete(callback);
-      await expectRefused(complete(callback), 'unknown or already used state');
+      await expectRefused(() => complete(callback), 'unknown or already used state');
     });
 
     it('refuses a forged state', async () => {
       const callback = await signIn();
-      await expectRefused(complete({ ...callback, state: Buffer.alloc(32, 7).toString('base64url') }), 'unknown or already used state');
+      await expectRefused(() => complete({ ...callback, state: Buffer.alloc(32, 7).toString('base64url') }), 'unknown or already used state');
     });
 
     it('refuses a flow older than ten minutes', async () => {
       const callback = await signIn();
       clock.offsetMs = LOGIN_FLOW_TTL_MS + 1000;
-      await expectRefused(complete(callback), 'login flow expired');
+      await expectRefused(() => complete(callback), 'login flow expired');
     });
 
     it('refuses an authorization response naming another issuer (RFC 9207 mix-up)', async () => {
       const callback = await signIn();
-      await expectRefused(complete({ ...callback, iss: 'https://evil.example' }), 'iss parameter names another issuer');
+      await expectRefused(() => complete({ ...callback, iss: 'https://evil.example' }), 'iss parameter names another issuer');
     });
 
     it('refuses an ID token whose nonce is not the flow\'s (token injection)', async () => {
       const callback = await signIn();
       await dataSource.query(`UPDATE "identity"."login_flows" SET nonce = 'tampered' WHERE consumed_at IS NULL`);
-      await expectRefused(complete(callback), 'ID token nonce does not match the flow');
+      await expectRefused(() => complete(callback), 'ID token nonce does not match the flow');
     });
 
     it('refuses a code stolen from one flow and presented with another flow\'s state (PKCE)', async () => {
       const first = await signIn();
       const second = await signIn();
-      await expectRefused(complete({ ...second, code: first.code }), 'token endpoint answered 400');
+      await expectRefused(() => complete({ ...second, code: first.code }), 'token endpoint answered 400');
     });
 
     it('refuses a user whose e-mail belongs to an admin (no takeover by e-mail)', async () => {
       await dataSource.query(`INSERT INTO "identity"."users" (email, display_name, is_admin, active, created_at) VALUES ('root@acme.example', 'Root', true, true, now())`);
       const callback = await signIn(undefined, 'root');
+      const mark = await settledAudit();
       await expect(complete(callback)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'invalid token' });
       expect(await dataSource.query(`SELECT 1 FROM "identity"."user_identities" WHERE subject = 'root'`)).toHaveLength(0);
+      expect(await auditSince(mark)).toEqual([expect.objectContaining({ action: 'login', outcome: 'failure', principal: null, reason: 'identity email_conflict' })]);
     });
   });
 

@@ -4,6 +4,7 @@ import { EnvelopeCipher, hashToken } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { jwtVerify } from 'jose';
+import { IdentityAudit, userParty } from '../audit/identity-audit';
 import { BrowserSessionService } from '../browser-sessions/browser-session.service';
 import { Clock } from '../clock';
 import { IdentityProviderUnavailableError, InvalidCredentialError } from '../errors';
@@ -25,11 +26,20 @@ const MAX_GROUPS = 200;
 export const OIDC_HTTP_CLIENT = Symbol('OIDC_HTTP_CLIENT');
 export type OidcHttpClient = (url: string, init: RequestInit) => Promise<Response>;
 
-/** A refused login: callers learn only that it failed; `detail` goes to the log. */
+/** `method` of the audit events of OIDC browser logins. */
+export const OIDC_LOGIN = 'browser-login.oidc';
+
+/** A refused login: callers learn only that it failed; `detail` goes to the log and the audit trail. */
 export class LoginRefusedError extends InvalidCredentialError {
   constructor(readonly detail: string) {
     super('login_refused');
   }
+}
+
+/** What a login attempt has established so far, for its audit event. */
+interface LoginAttempt {
+  providerId?: string;
+  user?: { id: string; email: string | null };
 }
 
 interface Endpoints {
@@ -53,6 +63,7 @@ export class OidcLoginService {
     private readonly provisioner: ExternalIdentityProvisioner,
     private readonly sessions: BrowserSessionService,
     private readonly clock: Clock,
+    private readonly audit: IdentityAudit,
     @Inject(TOKEN_EXCHANGE_OPTIONS) private readonly options: TokenExchangeOptions,
     @Inject(OIDC_HTTP_CLIENT) private readonly http: OidcHttpClient,
     @Inject(LOGGER) private readonly log: Logger,
@@ -96,13 +107,41 @@ export class OidcLoginService {
     return { available: true, authorizationUrl: url.toString() };
   }
 
+  /**
+   * Ends a login: one `login` audit event whatever happens, naming the user
+   * once known and why it failed — never the state, code or any token.
+   */
   async complete(request: { state: string; code: string; iss?: string }): Promise<OidcLoginCompleteResponse> {
+    const attempt: LoginAttempt = {};
+    const event = () =>
+      ({
+        action: 'login',
+        method: OIDC_LOGIN,
+        principal: attempt.user ? userParty(attempt.user.id, attempt.user.email) : null,
+        credentialKind: 'identity-provider',
+        credentialId: attempt.providerId ?? null,
+      }) as const;
+    try {
+      const completed = await this.completeFlow(request, attempt);
+      this.audit.record({ ...event(), outcome: 'success' });
+      return completed;
+    } catch (error) {
+      if (error instanceof LoginRefusedError) this.audit.record({ ...event(), outcome: 'failure', reason: error.detail });
+      else if (error instanceof InvalidCredentialError) this.audit.record({ ...event(), outcome: 'failure', reason: `identity ${error.reason}` });
+      else if (error instanceof IdentityProviderUnavailableError) this.audit.record({ ...event(), outcome: 'error', reason: 'identity provider unavailable' });
+      else this.audit.record({ ...event(), outcome: 'error', reason: 'login could not be completed' });
+      throw error;
+    }
+  }
+
+  private async completeFlow(request: { state: string; code: string; iss?: string }, attempt: LoginAttempt): Promise<OidcLoginCompleteResponse> {
     const now = this.clock.now();
     // Consumed before anything else: a state is good for one attempt, successful or not.
     const flow = await this.flows.consume(hashToken(request.state), now);
     if (!flow) throw this.refuse('unknown or already used state');
     if (flow.expires_at.getTime() <= now.getTime()) throw this.refuse('login flow expired', flow.id);
     const provider = await this.browserLoginProvider();
+    attempt.providerId = flow.provider_id;
     if (!provider || provider.id !== flow.provider_id) throw this.refuse('browser-login provider changed', flow.id);
     const { settings } = provider;
     // RFC 9207: the authorization response names its issuer (mix-up defence).
@@ -133,6 +172,7 @@ export class OidcLoginService {
     const groups = settings.groupsClaim === null ? null : groupsOf(claimValue(payload, settings.groupsClaim));
     const name = typeof payload['name'] === 'string' ? payload['name'].slice(0, 200) : null;
     const user = await this.provisioner.provision({ providerId: provider.id, subject, email, displayName: name, groups }, now);
+    attempt.user = { id: user.id, email: user.email };
     if (!user.active) throw this.refuse('user is deactivated', flow.id);
     const session = await this.sessions.startFor(user.id);
     this.log.info({ loginFlowId: flow.id, identityProvider: provider.name, userId: user.id }, 'browser login completed');

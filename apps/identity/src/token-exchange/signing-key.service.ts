@@ -5,6 +5,7 @@ import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, JWK, JWTVerifyGetKey, SignJWT } from 'jose';
 import { DataSource } from 'typeorm';
+import { IdentityAudit } from '../audit/identity-audit';
 import { Clock } from '../clock';
 import { TOKEN_EXCHANGE_OPTIONS, TokenExchangeOptions } from './token-exchange.options';
 
@@ -42,6 +43,7 @@ export class SigningKeyService implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly audit: IdentityAudit,
     @Inject(TOKEN_EXCHANGE_OPTIONS) private readonly options: TokenExchangeOptions,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
@@ -74,16 +76,20 @@ export class SigningKeyService implements OnApplicationBootstrap, OnModuleDestro
     await this.reload();
   }
 
-  /** Creates a key if none is active or the newest is older than 30 days; retires keys superseded for a day. One replica at a time. */
+  /**
+   * Creates a key if none is active or the newest is older than 30 days; retires keys superseded for a day. One replica at a time.
+   * Whatever changed is one `key.rotated` audit event (key ids only), from the replica that changed it.
+   */
   async ensureActiveKey(): Promise<void> {
     const cipher = this.requireCipher();
     const now = this.clock.now();
-    await this.dataSource.transaction(async (manager) => {
+    const change = await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
       const rows = (await manager.query(
         `SELECT kid, created_at FROM "identity"."signing_keys" WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC`,
       )) as Pick<SigningKeyRow, 'kid' | 'created_at'>[];
       let newest = rows[0];
+      let created: { kid: string; replaced?: Pick<SigningKeyRow, 'kid' | 'created_at'> } | null = null;
       if (!newest || now.getTime() - newest.created_at.getTime() >= SIGNING_KEY_MAX_AGE_MS) {
         const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
         const kid = randomUUID();
@@ -94,12 +100,28 @@ export class SigningKeyService implements OnApplicationBootstrap, OnModuleDestro
           [kid, SIGNING_ALGORITHM, JSON.stringify(publicJwk), sealed, now],
         );
         this.log.info({ kid }, 'created a signing key');
+        created = { kid, ...(newest ? { replaced: newest } : {}) };
         newest = { kid, created_at: now };
       }
+      let retired: string[] = [];
       if (now.getTime() - newest.created_at.getTime() >= SUPERSEDED_KEY_GRACE_MS) {
-        await manager.query(`UPDATE "identity"."signing_keys" SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2`, [now, newest.kid]);
+        const [retiredRows] = (await manager.query(`UPDATE "identity"."signing_keys" SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2 RETURNING kid`, [
+          now,
+          newest.kid,
+        ])) as [{ kid: string }[], number];
+        retired = retiredRows.map((row) => row.kid);
       }
+      return { created, retired, active: newest.kid };
     });
+    if (change.created || change.retired.length > 0) {
+      const parts: string[] = [];
+      if (change.created) {
+        const replaced = change.created.replaced;
+        parts.push(replaced ? `new signing key ${change.created.kid} replaces ${replaced.kid} (${Math.floor((now.getTime() - replaced.created_at.getTime()) / 86_400_000)} days old)` : `first signing key ${change.created.kid}`);
+      }
+      if (change.retired.length > 0) parts.push(`retired superseded ${change.retired.join(', ')}`);
+      this.audit.record({ action: 'key.rotated', outcome: 'success', method: 'signing-key.rotate', credentialKind: 'signing-key', credentialId: change.active, reason: parts.join('; ') });
+    }
   }
 
   /** Public keys of every non-retired key: what `/.well-known/jwks.json` serves. */
