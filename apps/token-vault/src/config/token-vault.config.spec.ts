@@ -27,6 +27,16 @@ describe('loadTokenVaultConfig', () => {
     expect(config).toMatchObject({ VAULT_PORT: 8084, HOST: '0.0.0.0', LOG_LEVEL: 'info' });
   });
 
+  it('takes PUBLIC_URL (optional, no trailing slash) and OUTBOUND_ALLOW_PRIVATE for upstream OAuth', () => {
+    expect(loadTokenVaultConfig(validEnv())).toMatchObject({ PUBLIC_URL: undefined, OUTBOUND_ALLOW_PRIVATE: false });
+    expect(loadTokenVaultConfig(validEnv({ PUBLIC_URL: 'https://gw.example/', OUTBOUND_ALLOW_PRIVATE: 'true' }))).toMatchObject({
+      PUBLIC_URL: 'https://gw.example',
+      OUTBOUND_ALLOW_PRIVATE: true,
+    });
+    expect(configErrorOf(validEnv({ PUBLIC_URL: 'ftp://gw.example' })).message).toContain('PUBLIC_URL');
+    expect(configErrorOf(validEnv({ OUTBOUND_ALLOW_PRIVATE: 'yes' })).message).toContain('OUTBOUND_ALLOW_PRIVATE');
+  });
+
   it('rejects a key of the wrong length in one line that never echoes the key', () => {
     const shortKey = randomBytes(16).toString('base64');
     const error = configErrorOf(validEnv({ VAULT_KEYS: `k1:${shortKey}` }));
