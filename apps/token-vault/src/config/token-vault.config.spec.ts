@@ -28,7 +28,9 @@ describe('loadTokenVaultConfig', () => {
   });
 
   it('takes PUBLIC_URL (optional, no trailing slash) and OUTBOUND_ALLOW_PRIVATE for upstream OAuth', () => {
-    expect(loadTokenVaultConfig(validEnv())).toMatchObject({ PUBLIC_URL: undefined, OUTBOUND_ALLOW_PRIVATE: false });
+    const defaults = loadTokenVaultConfig(validEnv());
+    expect(defaults.PUBLIC_URL).toBeUndefined();
+    expect(defaults.OUTBOUND_ALLOW_PRIVATE).toBe(false);
     expect(loadTokenVaultConfig(validEnv({ PUBLIC_URL: 'https://gw.example/', OUTBOUND_ALLOW_PRIVATE: 'true' }))).toMatchObject({
       PUBLIC_URL: 'https://gw.example',
       OUTBOUND_ALLOW_PRIVATE: true,
