@@ -145,6 +145,7 @@ export class PartitionEvents1764000000000 implements MigrationInterface {
       $$`);
   }
 
+  /** Back to one plain table with every row; the trigger's old retention bypass is not brought back (rows stay undeletable). */
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "audit"."events" RENAME TO "events_partitioned"`);
     await queryRunner.query(`

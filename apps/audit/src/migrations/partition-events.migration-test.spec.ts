@@ -14,6 +14,7 @@ import { ChainVerificationService } from '../events/chain-verification.service';
 import { EventsService } from '../events/events.service';
 import { CreateEvents1763800000000 } from './1763800000000-create-events.migration';
 import { AUDIT_WRITER_ROLE, AuditWriterRole1763900000000 } from './1763900000000-audit-writer-role.migration';
+import { auditMigrations } from '.';
 
 jest.setTimeout(60_000);
 
@@ -87,5 +88,21 @@ describe('migration 1764000000000: audit.events partitioned by month', () => {
       ids_delete: false,
       partition_select: false,
     });
+  });
+
+  it('reverts to the unpartitioned table with every row (down)', async () => {
+    await app?.close();
+    app = undefined;
+    const migrated = await openSchemaDataSource({ url: database.url, schema: AUDIT_SCHEMA, entities: [AuditEventEntity], migrations: auditMigrations });
+    try {
+      const rows = (await sql.query('SELECT seq, id, hash FROM audit.events ORDER BY seq')).rows;
+      await migrated.undoLastMigration({ transaction: 'each' });
+      expect((await sql.query(`SELECT relkind FROM pg_class WHERE oid = 'audit.events'::regclass`)).rows[0].relkind).toBe('r');
+      expect((await sql.query('SELECT seq, id, hash FROM audit.events ORDER BY seq')).rows).toEqual(rows);
+      expect((await sql.query(`SELECT to_regclass('audit.event_ids') IS NULL AS gone`)).rows[0].gone).toBe(true);
+      await expect(sql.query('DELETE FROM audit.events')).rejects.toThrow(/append-only/);
+    } finally {
+      await migrated.destroy();
+    }
   });
 });
