@@ -67,6 +67,8 @@ async function main(): Promise<void> {
         auditSpoolDir: config.AUDIT_SPOOL_DIR ?? join(dataFolder.path, 'spool'),
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
         browserLoginApiKeyForm: true,
+        allowedHosts: config.ALLOWED_HOSTS,
+        allowedOrigins: config.ALLOWED_ORIGINS,
       }), logger, { port: config.EDGE_PORT, host: config.HOST }),
     });
   } catch (error) {

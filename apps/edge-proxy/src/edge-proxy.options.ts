@@ -16,6 +16,10 @@ export interface EdgeProxyModuleOptions {
   auditSpoolReplayIntervalMs?: number;
   /** Whether upstreams may be on private, loopback or link-local addresses (`OUTBOUND_ALLOW_PRIVATE`); default false: refused at connect time. */
   outboundAllowPrivate?: boolean;
+  /** `Host` values `/mcp` accepts besides the public URL's, `localhost` and addresses literals (`ALLOWED_HOSTS`). */
+  allowedHosts?: readonly string[];
+  /** Browser origins `/mcp` accepts besides the public URL's and same-origin requests (`ALLOWED_ORIGINS`). */
+  allowedOrigins?: readonly string[];
   /** Whether `/login` offers the form that signs a user in with their API key (all-in-one without a browser-login provider); default false. */
   browserLoginApiKeyForm?: boolean;
 }

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -148,6 +149,33 @@ describe(EdgeProxyModule.name, () => {
       expect(response.headers.get('www-authenticate')).toBe(
         `Bearer resource_metadata="${PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/x%22%2C%20error%3D%22forged"`,
       );
+    });
+  });
+
+  describe('DNS rebinding and cross-site requests', () => {
+    async function postWith(headers: Record<string, string>) {
+      const seen = echo.requests.length;
+      const answer = await request(edge.mcpUrl('echo'), { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${GATEWAY_TOKEN}`, ...headers }, body: initializeRequest(9) });
+      // A served initialize answers as an event stream; a refusal as JSON.
+      const text = await answer.body.text();
+      const body = (answer.headers['content-type'] as string).startsWith('application/json') ? (JSON.parse(text) as { error?: { data: { code: string } } }) : { stream: text };
+      return { status: answer.statusCode, body, upstreamRequests: echo.requests.length - seen };
+    }
+
+    it("stops a page that rebinds the attacker's own name to the gateway (foreign Host: 403, nothing forwarded)", async () => {
+      const answer = await postWith({ host: 'evil.example.com', origin: 'http://evil.example.com' });
+      expect(answer).toMatchObject({ status: 403, body: { error: { data: { code: 'origin_not_allowed' } } }, upstreamRequests: 0 });
+    });
+
+    it('stops a foreign web page posting to the gateway under its real name (foreign Origin: 403)', async () => {
+      const answer = await postWith({ host: new URL(PUBLIC_URL).host, origin: 'https://evil.example.com' });
+      expect(answer).toMatchObject({ status: 403, body: { error: { data: { code: 'origin_not_allowed' } } }, upstreamRequests: 0 });
+    });
+
+    it('serves the public host, an address, and a same-origin browser request', async () => {
+      for (const headers of [{ host: new URL(PUBLIC_URL).host, origin: PUBLIC_URL }, {}, { origin: new URL(edge.baseUrl).origin }]) {
+        expect((await postWith(headers)).status).toBe(200);
+      }
     });
   });
 

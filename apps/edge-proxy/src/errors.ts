@@ -14,6 +14,8 @@ export const JsonRpcErrorCodes = {
   consentRequired: -32001,
   /** MCP 2025-11-25 URL elicitation required: `data.elicitations` (DESIGN §6). */
   urlElicitationRequired: -32042,
+  /** An unknown session, as the MCP SDK's servers answer it (with HTTP 404, unlike consent's -32001 with HTTP 200). */
+  sessionNotFound: -32001,
 } as const;
 
 /** The `error` member of a JSON-RPC answer. */
@@ -338,5 +340,31 @@ export class CrossOriginRequestError extends EdgeError {
 
   constructor() {
     super('Forbidden: a change made with the browser session must come from the gateway’s own pages');
+  }
+}
+
+/** `Host` or `Origin` is not one the gateway serves: a DNS-rebinding or cross-site request, refused before anything else. */
+export class OriginNotAllowedError extends EdgeError {
+  readonly code = 'origin_not_allowed';
+  readonly httpStatus = 403;
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+  constructor(header: 'Host' | 'Origin') {
+    super(`Forbidden: this ${header} is not allowed (DNS rebinding and cross-site protection)`);
+  }
+}
+
+/**
+ * The `Mcp-Session-Id` does not open for this caller and target: unknown, tampered with, sealed under a key no longer
+ * held, for another target, or another principal's. Answered like the MCP SDK answers an unknown session (HTTP 404,
+ * -32001 "Session not found"), so clients start a new one; HTTP 404 tells it apart from consent's -32001 (HTTP 200).
+ * Which check failed is never said.
+ */
+export class UnknownSessionError extends EdgeError {
+  readonly code = 'unknown_session';
+  readonly httpStatus = 404;
+  readonly jsonRpcCode = JsonRpcErrorCodes.sessionNotFound;
+
+  constructor(options?: { cause?: unknown }) {
+    super('Session not found', options);
   }
 }

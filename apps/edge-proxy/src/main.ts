@@ -20,6 +20,8 @@ runService('edge-proxy', async () => {
         maxRequestBytes: config.MAX_REQUEST_BYTES,
         auditSpoolDir: config.AUDIT_SPOOL_DIR,
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
+        allowedHosts: config.ALLOWED_HOSTS,
+        allowedOrigins: config.ALLOWED_ORIGINS,
       }),
   });
 });

@@ -17,5 +17,12 @@ export const Settings = {
   logLevel: () => z.enum(LOG_LEVELS).default('info'),
   host: (fallback = '0.0.0.0') => z.string().min(1).default(fallback),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  /** A comma-separated list, each item checked by `item`; unset or empty is the empty list. */
+  commaList: <T extends z.ZodType<string, string>>(item: T) =>
+    z
+      .string()
+      .optional()
+      .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter((part) => part !== ''))
+      .pipe(z.array(item)),
   busSubjectPrefix: () => Settings.optional(z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -')),
 } as const;

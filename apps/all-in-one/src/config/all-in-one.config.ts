@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OriginPolicyConfig } from '@portcullis/edge-proxy';
 import { loadConfig, Settings } from '@portcullis/telemetry';
 
 /** Everything is optional: with nothing set, all-in-one runs on embedded PostgreSQL and an in-process bus. */
@@ -10,6 +11,7 @@ export const AllInOneConfigSchema = z.object({
   NATS_URL: Settings.optional(Settings.natsUrl()),
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
   PUBLIC_URL: Settings.optional(z.url({ protocol: /^https?$/ })),
+  ...OriginPolicyConfig,
   VAULT_KEYS: Settings.optional(z.string().min(1)),
   PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN: Settings.optional(z.string().min(32, 'must be at least 32 characters')),
   EMBEDDED_POSTGRES_PORT: Settings.port(54329),

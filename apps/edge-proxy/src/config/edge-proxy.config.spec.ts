@@ -10,8 +10,18 @@ describe('loadEdgeProxyConfig', () => {
       HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
       MAX_REQUEST_BYTES: DEFAULT_MAX_REQUEST_BYTES,
+      ALLOWED_HOSTS: [],
+      ALLOWED_ORIGINS: [],
       OUTBOUND_ALLOW_PRIVATE: false,
     });
+  });
+
+  it('reads the DNS-rebinding guard lists, comma-separated, and refuses what is not a host or an origin', () => {
+    const config = loadEdgeProxyConfig({ NATS_URL: 'nats://n', ALLOWED_HOSTS: 'mcp.internal:8443, [::1]:80', ALLOWED_ORIGINS: 'https://console.acme.example,' });
+    expect(config.ALLOWED_HOSTS).toEqual(['mcp.internal:8443', '[::1]:80']);
+    expect(config.ALLOWED_ORIGINS).toEqual(['https://console.acme.example']);
+    expect(() => loadEdgeProxyConfig({ NATS_URL: 'nats://n', ALLOWED_HOSTS: 'evil.com/path' })).toThrow(/ALLOWED_HOSTS/);
+    expect(() => loadEdgeProxyConfig({ NATS_URL: 'nats://n', ALLOWED_ORIGINS: 'javascript:alert(1)' })).toThrow(/ALLOWED_ORIGINS/);
   });
 
   it('keeps the connect-time SSRF guard on unless OUTBOUND_ALLOW_PRIVATE is exactly true', () => {

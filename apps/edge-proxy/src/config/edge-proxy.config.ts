@@ -3,6 +3,17 @@ import { z } from 'zod';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
+const AllowedHostSchema = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, 'must be host names, optionally with :port');
+const AllowedOriginSchema = z.url({ protocol: /^https?$/, error: 'must be http(s) origins' });
+
+/** The DNS-rebinding guard's settings; all-in-one takes the same. */
+export const OriginPolicyConfig = {
+  /** `Host` values `/mcp` accepts besides the public URL's, `localhost` and addresses. */
+  ALLOWED_HOSTS: Settings.commaList(AllowedHostSchema),
+  /** Browser origins `/mcp` accepts besides the public URL's and same-origin requests. */
+  ALLOWED_ORIGINS: Settings.commaList(AllowedOriginSchema),
+};
+
 /** The edge-proxy's environment (DESIGN §12), validated once at boot. */
 export const EdgeProxyConfigSchema = z
   .object({
@@ -20,6 +31,7 @@ export const EdgeProxyConfigSchema = z
     /** Where audit events wait on local disk while NATS cannot take them; default `<tmpdir>/portcullis-spool`. */
     AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
     /** Allow upstreams on private, loopback and link-local addresses (SSRF guard at connect time off). */
+    ...OriginPolicyConfig,
     OUTBOUND_ALLOW_PRIVATE: z
       .enum(['true', 'false'], { error: 'must be true or false' })
       .default('false')

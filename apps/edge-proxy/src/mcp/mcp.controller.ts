@@ -1,6 +1,7 @@
-import { Controller, Delete, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { McpProxyService } from './mcp-proxy.service';
+import { OriginGuard } from './origin.guard';
 
 /**
  * `/mcp/{slug}`: the streamable HTTP endpoint of each upstream. The bearer
@@ -8,6 +9,7 @@ import { McpProxyService } from './mcp-proxy.service';
  * this slug's protected resource metadata (DESIGN §7).
  */
 @Controller('mcp')
+@UseGuards(OriginGuard)
 export class McpController {
   constructor(private readonly proxy: McpProxyService) {}
 

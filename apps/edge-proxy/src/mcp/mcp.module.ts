@@ -6,6 +6,7 @@ import { McpAuditRecorder } from './mcp-audit.recorder';
 import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpProxyService } from './mcp-proxy.service';
+import { OriginGuard } from './origin.guard';
 import { UpstreamClient } from './upstream.client';
 import { UrlElicitationSessions } from './url-elicitation-sessions';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
@@ -14,6 +15,6 @@ import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
 @Module({
   imports: [AccessModule, AuditSpoolModule],
   controllers: [McpController],
-  providers: [McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient, UrlElicitationSessions],
+  providers: [OriginGuard, McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient, UrlElicitationSessions],
 })
 export class McpModule {}
