@@ -65,8 +65,8 @@ export class InvalidHeaderSetError extends VaultError {
 
 /** An `oauth2` server whose OAuth settings are missing or lack what this grant needs (client id, endpoints). */
 export class OAuthNotConfiguredError extends VaultError {
-  constructor(serverSlugOrId: string, missing: string) {
-    super(VaultErrorCodes.oauthNotConfigured, `server ${serverSlugOrId} has no usable OAuth settings (${missing})`);
+  constructor(serverSlugOrId: string, missing: string, options?: { cause?: unknown }) {
+    super(VaultErrorCodes.oauthNotConfigured, `server ${serverSlugOrId} has no usable OAuth settings (${missing})`, options);
   }
 }
 

@@ -21,8 +21,9 @@
 // (rotating), client_credentials and RFC 8693 token exchange (the subject token
 // must be a JWT this provider signed); its access tokens are JWTs for
 // UPSTREAM_RESOURCE (RFC 8707) living UPSTREAM_ACCESS_TOKEN_TTL seconds
-// (default 300). Revocation (RFC 7009) is enabled. GET /test/stats then also
-// counts token-endpoint requests by grant type: { grants, grantErrors, revocations }.
+// (default 300). Revocation (RFC 7009) and open dynamic client registration
+// (RFC 7591) are enabled. GET /test/stats then also
+// counts token-endpoint requests by grant type: { grants, grantErrors, revocations, registrations }.
 import { createServer } from 'node:http';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
@@ -50,6 +51,7 @@ const upstream = process.env.UPSTREAM_CLIENT_ID
 const grants = {};
 const grantErrors = {};
 let revocations = 0;
+let registrations = 0;
 let nextLogin = { sub: 'nobody', claims: {} };
 const accounts = new Map();
 
@@ -98,6 +100,8 @@ function build() {
         : []),
     ],
     jwks: { keys },
+    // Registered clients (RFC 7591) get ID tokens signed with the one algorithm this provider has a key for.
+    clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: alg },
     scopes: ['openid', 'mcp', 'email', 'profile'],
     claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
     conformIdTokenClaims: false,
@@ -107,6 +111,8 @@ function build() {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
+      // An upstream AS offers dynamic client registration (RFC 7591), open to anyone, as many do.
+      registration: { enabled: Boolean(upstream) },
       resourceIndicators: {
         enabled: true,
         defaultResource: (_ctx, client) => (upstream && client?.clientId === upstream.clientId ? upstream.resource : audience),
@@ -118,9 +124,8 @@ function build() {
         },
       },
     },
-    // The upstream client always gets a refresh token, which rotates on every use.
-    issueRefreshToken: (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && (client.clientId === upstream?.clientId || code.scopes.has('offline_access')),
+    // A client allowed the refresh_token grant (the upstream client, registered ones) always gets one, rotating on every use.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => true,
     // Claims the test asks for (email, groups, org_id...) go into the access token.
     extraTokenClaims: (ctx) => (ctx?.oidc?.params?.claims ? JSON.parse(ctx.oidc.params.claims) : undefined),
@@ -144,6 +149,7 @@ function build() {
       counts[ctx.oidc.params.grant_type] = (counts[ctx.oidc.params.grant_type] ?? 0) + 1;
     }
     if (ctx.oidc?.route === 'revocation' && ctx.status < 300) revocations += 1;
+    if (ctx.oidc?.route === 'registration' && ctx.status === 201) registrations += 1;
   });
   return next;
 }
@@ -227,7 +233,7 @@ const server = createServer(async (req, res) => {
       return;
     }
     if (req.method === 'GET' && req.url === '/test/stats') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jwksRequests, grants, grantErrors, revocations }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jwksRequests, grants, grantErrors, revocations, registrations }));
       return;
     }
     if (req.method === 'POST' && req.url === '/test/next-login') {

@@ -68,6 +68,8 @@ export interface TokenEndpointStats {
   /** Refused token requests by `grant_type`. */
   grantErrors: Record<string, number>;
   revocations: number;
+  /** Clients registered dynamically (RFC 7591). */
+  registrations: number;
 }
 
 export function generateSigningJwk(alg: 'ES256' | 'RS256' = 'ES256'): TestSigningJwk {
@@ -183,8 +185,8 @@ export async function startOidcProvider(options: {
     jwksRequests: async () => ((await (await fetch(`${issuer}/test/stats`)).json()) as { jwksRequests: number }).jwksRequests,
     upstreamClient,
     tokenStats: async () => {
-      const { grants, grantErrors, revocations } = (await (await fetch(`${issuer}/test/stats`)).json()) as TokenEndpointStats;
-      return { grants, grantErrors, revocations };
+      const { grants, grantErrors, revocations, registrations } = (await (await fetch(`${issuer}/test/stats`)).json()) as TokenEndpointStats;
+      return { grants, grantErrors, revocations, registrations };
     },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

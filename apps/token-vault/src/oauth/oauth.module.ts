@@ -8,6 +8,7 @@ import { TokenRefresher } from './connections/token-refresher';
 import { TokenSealer } from './connections/token-sealer';
 import { ConsentFlowRepository } from './consent/consent-flow.repository';
 import { ConsentFlowService } from './consent/consent-flow.service';
+import { OAuthDiscoveryService } from './discovery/oauth-discovery.service';
 import { OAuthHttpClient } from './http/oauth-http.client';
 import { TokenEndpointClient } from './http/token-endpoint.client';
 import { OAUTH_OPTIONS, type OAuthOptions } from './oauth.options';
@@ -16,8 +17,8 @@ import { OAuthSettingsRepository } from './settings/oauth-settings.repository';
 import { OAuthSettingsService } from './settings/oauth-settings.service';
 
 /**
- * Upstream OAuth (DESIGN §5, §6, §10): settings, consent flows, connections,
- * refresh. Global so credential resolution can hand `oauth2` and
+ * Upstream OAuth (DESIGN §5, §6, §10): settings (completed by discovery and
+ * registration), consent flows, connections, refresh. Global so credential resolution can hand `oauth2` and
  * `passthrough` servers to OAuthCredentialService.
  */
 @Module({})
@@ -32,6 +33,7 @@ export class OAuthModule {
         { provide: EnvelopeCipher, useFactory: (keyring: Keyring) => new EnvelopeCipher(keyring), inject: [Keyring] },
         OAuthHttpClient,
         TokenEndpointClient,
+        OAuthDiscoveryService,
         OAuthSettingsRepository,
         OAuthSettingsService,
         ConsentFlowRepository,

@@ -46,16 +46,20 @@ export class OAuthHarness {
   readonly keyring = Keyring.generate('k1');
   readonly clock = new ShiftableClock();
   readonly vaults: VaultInstance[] = [];
+  /** The upstream MCP server URL: the resource of every token (UPSTREAM_URL unless a test runs a real server). */
+  resource = UPSTREAM_URL;
 
   async start(options: {
     accessTokenTtlSeconds: number;
     replicas?: number;
     tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+    resource?: string;
   }): Promise<this> {
+    this.resource = options.resource ?? UPSTREAM_URL;
     this.database = await createTestDatabase('vault_oauth');
     this.provider = await startOidcProvider({
       audience: 'https://idp-audience.example',
-      upstream: { redirectUri: REDIRECT_URI, resource: UPSTREAM_URL, accessTokenTtlSeconds: options.accessTokenTtlSeconds, tokenEndpointAuthMethod: options.tokenEndpointAuthMethod },
+      upstream: { redirectUri: REDIRECT_URI, resource: this.resource, accessTokenTtlSeconds: options.accessTokenTtlSeconds, tokenEndpointAuthMethod: options.tokenEndpointAuthMethod },
     });
     for (let i = 0; i < (options.replicas ?? 1); i += 1) await this.addVault();
     this.sql = new Client({ connectionString: this.database.url });
@@ -112,9 +116,16 @@ export class OAuthHarness {
     return this.vaults[0].bus;
   }
 
+  /** A new oauth2 server with only what an admin must give: the grant and scopes (the rest is for discovery). */
+  async addBareServer(grantType: OAuthSettings['grantType']): Promise<VaultServer> {
+    const server: VaultServer = { id: randomUUID(), slug: `up-${randomUUID().slice(0, 8)}`, authType: 'oauth2', url: this.resource };
+    await this.bus.request(RequestSubjects.vaultAdminServerOAuthPut, { server, settings: { grantType, scopes: ['mcp'], tokenEndpointAuthMethod: 'client_secret_basic' } });
+    return server;
+  }
+
   /** A new oauth2 server with the provider's upstream client and the given grant. */
   async addServer(grantType: OAuthSettings['grantType'], overrides: Partial<OAuthSettings> = {}): Promise<VaultServer> {
-    const server: VaultServer = { id: randomUUID(), slug: `up-${randomUUID().slice(0, 8)}`, authType: 'oauth2', url: UPSTREAM_URL };
+    const server: VaultServer = { id: randomUUID(), slug: `up-${randomUUID().slice(0, 8)}`, authType: 'oauth2', url: this.resource };
     const client = this.provider.upstreamClient!;
     await this.bus.request(RequestSubjects.vaultAdminServerOAuthPut, {
       server,
@@ -170,7 +181,7 @@ export class OAuthHarness {
   async verifyBearer(headers: Record<string, string>): Promise<JWTPayload> {
     const token = /^Bearer (.+)$/.exec(headers['Authorization'] ?? '')?.[1];
     if (!token) throw new Error('no bearer token served');
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(this.provider.jwksUri)), { issuer: this.provider.issuer, audience: UPSTREAM_URL });
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(this.provider.jwksUri)), { issuer: this.provider.issuer, audience: this.resource });
     return payload;
   }
 

@@ -87,6 +87,7 @@ export class OAuthCredentialService {
       if (locked.sealedAccessToken !== seen.sealedAccessToken || !isDue(locked, now, this.options.refreshSkewMs)) return { kind: 'kept', row: locked };
       return this.refresher.renewLocked(manager, locked, settings, this.refresher.refreshGrantOf(locked, settings), now);
     });
+    if (outcome?.kind === 'needs_consent') await this.bus.emit(EventSubjects.vaultChanged, { serverId: server.id, principalId: principal.id });
     if (outcome === null || outcome.kind === 'needs_consent') return this.consentRequired(principal, server, 'the provider refused the refresh token');
     return this.afterRenewal(outcome, server);
   }

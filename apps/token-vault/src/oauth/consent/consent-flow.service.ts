@@ -47,6 +47,7 @@ export class ConsentFlowService {
   async start(principal: Pick<Principal, 'id'>, server: Pick<VaultServer, 'id' | 'slug'>): Promise<{ flowId: string; expiresAt: Date }> {
     const settings = await this.settingsService.require(server.id, server.slug);
     if (settings.grantType !== 'authorization_code') throw new OAuthNotConfiguredError(server.slug, 'the server does not use user consent');
+    // Refuses (OAuthNotConfiguredError) a flow that could never come back here.
     this.redirectUri(server.slug);
     const now = this.clock.now();
     const flow = await this.flows.inPairTransaction(server.id, principal.id, async (manager) => {

@@ -14,6 +14,10 @@ export interface FormResponse {
   json: Record<string, unknown> | null;
 }
 
+export interface JsonResponse extends FormResponse {
+  wwwAuthenticate: string | null;
+}
+
 /** The request never got an answer: refused address, DNS, connect or read timeout, reset, oversized body. */
 export class OAuthTransportError extends Error {
   constructor(
@@ -26,9 +30,10 @@ export class OAuthTransportError extends Error {
 }
 
 /**
- * The vault's only way out to authorization servers: form POSTs with a
- * timeout, redirects never followed (a 3xx is just a status), private
- * addresses refused unless allowed, bodies capped.
+ * The vault's only way out to authorization servers (and to upstream MCP
+ * servers, for discovery): a timeout on every request, redirects never
+ * followed (a 3xx is just a status), private addresses refused unless
+ * allowed, bodies capped.
  */
 @Injectable()
 export class OAuthHttpClient implements OnModuleDestroy {
@@ -46,16 +51,33 @@ export class OAuthHttpClient implements OnModuleDestroy {
   }
 
   async postForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<FormResponse> {
+    const { status, json } = await this.send('POST', url, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+    return { status, json };
+  }
+
+  /** GET or POST with a JSON body; also answers the response headers (discovery reads `WWW-Authenticate`). */
+  async exchangeJson(method: 'GET' | 'POST', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+    return this.send(method, url, {
+      headers: { accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+  }
+
+  private async send(method: 'GET' | 'POST', url: string, request: { headers: Record<string, string>; body?: string }): Promise<JsonResponse> {
     const target = new URL(url);
+    if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new OAuthTransportError('unreachable');
     const host = target.hostname.replace(/^\[|\]$/g, '');
     if (!this.allowPrivate && isIP(host) && isPrivateAddress(host)) throw new OAuthTransportError('private_address');
     try {
       const response = await this.agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
-        body: new URLSearchParams(form).toString(),
+        method,
+        headers: request.headers,
+        body: request.body,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
@@ -67,7 +89,8 @@ export class OAuthHttpClient implements OnModuleDestroy {
           throw new OAuthTransportError('too_large');
         }
       }
-      return { status: response.statusCode, json: parseObject(text) };
+      const wwwAuthenticate = response.headers['www-authenticate'];
+      return { status: response.statusCode, json: parseObject(text), wwwAuthenticate: Array.isArray(wwwAuthenticate) ? wwwAuthenticate.join(', ') : (wwwAuthenticate ?? null) };
     } catch (error) {
       if (error instanceof OAuthTransportError) throw error;
       const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;

@@ -5,7 +5,9 @@ import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { Clock } from '../../clock';
 import { CredentialUnreadableError, OAuthNotConfiguredError } from '../../errors';
+import { OAuthDiscoveryError, OAuthDiscoveryService } from '../discovery/oauth-discovery.service';
 import type { OAuthClientConfig } from '../http/token-endpoint.client';
+import { OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
 import { OAuthBindings } from '../oauth-binding';
 import { OAuthSettingsEntity } from './oauth-settings.entity';
 import { OAuthSettingsRepository } from './oauth-settings.repository';
@@ -22,6 +24,8 @@ export class OAuthSettingsService {
     private readonly keyring: Keyring,
     private readonly bus: Bus,
     private readonly clock: Clock,
+    private readonly discovery: OAuthDiscoveryService,
+    @Inject(OAUTH_OPTIONS) private readonly options: OAuthOptions,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -81,11 +85,54 @@ export class OAuthSettingsService {
     return stored && viewOf(stored);
   }
 
-  /** The server's settings, or OAuthNotConfiguredError. */
+  /**
+   * The server's settings, completed by discovery and registration (once,
+   * then stored) when the admin left out endpoints or the client; else
+   * OAuthNotConfiguredError.
+   */
   async require(serverId: string, serverSlug: string): Promise<OAuthSettingsEntity> {
     const stored = await this.repository.find(serverId);
     if (!stored) throw new OAuthNotConfiguredError(serverSlug, 'no OAuth settings');
-    return stored;
+    return missingFor(stored).length === 0 ? stored : this.completeByDiscovery(serverId, serverSlug);
+  }
+
+  private async completeByDiscovery(serverId: string, serverSlug: string): Promise<OAuthSettingsEntity> {
+    const completed = await this.repository.inServerTransaction(serverId, async (manager) => {
+      const current = await this.repository.findIn(manager, serverId);
+      if (!current) throw new OAuthNotConfiguredError(serverSlug, 'no OAuth settings');
+      // Another caller or replica may have completed them while this one waited for the lock.
+      if (missingFor(current).length === 0) return current;
+      try {
+        const issuer = current.issuer ?? (await this.discovery.issuerOf(current.resource));
+        const metadata = await this.discovery.metadataOf(issuer);
+        current.issuer ??= issuer;
+        current.authorizationUrl ??= metadata.authorizationUrl;
+        current.tokenUrl ??= metadata.tokenUrl;
+        current.revocationUrl ??= metadata.revocationUrl;
+        if (!current.clientId) {
+          if (current.grantType === 'authorization_code' && !this.options.publicUrl) throw new OAuthNotConfiguredError(serverSlug, 'PUBLIC_URL is not set on token-vault');
+          const client = await this.discovery.register(metadata, {
+            grantType: current.grantType,
+            redirectUri: current.grantType === 'authorization_code' ? `${this.options.publicUrl}/oauth/callback` : null,
+            scopes: current.scopes,
+          });
+          current.clientId = client.clientId;
+          current.tokenEndpointAuthMethod = client.authMethod;
+          current.sealedClientSecret = client.clientSecret === null ? null : this.cipher.encrypt(client.clientSecret, OAuthBindings.clientSecret(serverId));
+          current.keyId = client.clientSecret === null ? null : this.keyring.activeKid;
+        }
+      } catch (error) {
+        if (error instanceof OAuthDiscoveryError) throw new OAuthNotConfiguredError(serverSlug, error.reason, { cause: error });
+        throw error;
+      }
+      const missing = missingFor(current);
+      if (missing.length > 0) throw new OAuthNotConfiguredError(serverSlug, `${missing.join(', ')} not found by discovery`);
+      current.updatedAt = this.clock.now();
+      await this.repository.saveIn(manager, current);
+      return current;
+    });
+    this.log.info({ serverId, issuer: completed.issuer, clientId: completed.clientId }, 'server OAuth settings completed by discovery');
+    return completed;
   }
 
   /** The client to call the token endpoint with; the secret is opened here and lives only in the returned object. */
@@ -110,6 +157,15 @@ export class OAuthSettingsService {
       throw new CredentialUnreadableError(settings.serverSlug, settings.serverId, { cause: error });
     }
   }
+}
+
+/** What a grant cannot work without; discovery and registration fill these in. */
+function missingFor(settings: OAuthSettingsEntity): string[] {
+  const missing: string[] = [];
+  if (!settings.clientId) missing.push('client id');
+  if (!settings.tokenUrl) missing.push('token URL');
+  if (settings.grantType === 'authorization_code' && !settings.authorizationUrl) missing.push('authorization URL');
+  return missing;
 }
 
 function viewOf(stored: OAuthSettingsEntity): OAuthSettingsView {

@@ -1,0 +1,162 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OAuthGrantType } from '@portcullis/contracts';
+import { LOGGER, type Logger } from '@portcullis/telemetry';
+import { OAuthHttpClient, OAuthTransportError, type JsonResponse } from '../http/oauth-http.client';
+import type { TokenEndpointAuthMethod } from '../settings/oauth-settings.entity';
+
+/** Why discovery or registration failed; a fixed phrase, safe for messages. */
+export class OAuthDiscoveryError extends Error {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`OAuth discovery failed: ${reason}`, options);
+    this.name = 'OAuthDiscoveryError';
+  }
+}
+
+/** What the authorization server's metadata (RFC 8414 / OIDC discovery) says. */
+export interface AuthorizationServerMetadata {
+  issuer: string;
+  authorizationUrl: string | null;
+  tokenUrl: string;
+  revocationUrl: string | null;
+  registrationUrl: string | null;
+  tokenEndpointAuthMethods: string[] | null;
+}
+
+export interface RegisteredClient {
+  clientId: string;
+  clientSecret: string | null;
+  authMethod: TokenEndpointAuthMethod;
+}
+
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/**
+ * Finds an upstream's authorization server the way MCP clients do: the
+ * server's 401 `WWW-Authenticate: Bearer resource_metadata=…` or its RFC 9728
+ * protected resource metadata, then the AS metadata (RFC 8414, then OIDC
+ * discovery); and registers a client (RFC 7591) where the AS offers it. Every
+ * request goes through OAuthHttpClient, so a discovered URL on a private
+ * address is refused unless private addresses are allowed.
+ */
+@Injectable()
+export class OAuthDiscoveryService {
+  constructor(
+    private readonly http: OAuthHttpClient,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  /** The issuer the upstream MCP server names (the first of its `authorization_servers`). */
+  async issuerOf(resource: string): Promise<string> {
+    const metadataUrl = (await this.resourceMetadataUrlFromChallenge(resource)) ?? wellKnownUrl(resource, 'oauth-protected-resource');
+    const metadata = (await this.getJson(metadataUrl, 'protected resource metadata')).json!;
+    // RFC 9728 §3.3: metadata for another resource must not be used.
+    if (metadata['resource'] !== resource) throw new OAuthDiscoveryError('protected resource metadata names another resource');
+    const servers = metadata['authorization_servers'];
+    if (!Array.isArray(servers) || typeof servers[0] !== 'string' || !isHttpUrl(servers[0])) throw new OAuthDiscoveryError('protected resource metadata names no authorization server');
+    return servers[0];
+  }
+
+  /** RFC 8414 metadata of `issuer`, else its OIDC discovery document; its `issuer` must be the one asked for. */
+  async metadataOf(issuer: string): Promise<AuthorizationServerMetadata> {
+    const candidates = [wellKnownUrl(issuer, 'oauth-authorization-server'), wellKnownUrl(issuer, 'openid-configuration'), `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`];
+    for (const url of [...new Set(candidates)]) {
+      const response = await this.request('GET', url, 'authorization server metadata');
+      if (response.status !== 200 || !response.json) continue;
+      const document = response.json;
+      if (document['issuer'] !== issuer) throw new OAuthDiscoveryError('authorization server metadata names another issuer');
+      const methods = document['code_challenge_methods_supported'];
+      // MCP: PKCE support must be advertised, and S256 among it.
+      if (!Array.isArray(methods) || !methods.includes('S256')) throw new OAuthDiscoveryError('authorization server does not advertise PKCE S256');
+      const tokenUrl = document['token_endpoint'];
+      if (!isHttpUrl(tokenUrl)) throw new OAuthDiscoveryError('authorization server metadata has no token endpoint');
+      const authMethods = document['token_endpoint_auth_methods_supported'];
+      return {
+        issuer,
+        authorizationUrl: isHttpUrl(document['authorization_endpoint']) ? document['authorization_endpoint'] : null,
+        tokenUrl,
+        revocationUrl: isHttpUrl(document['revocation_endpoint']) ? document['revocation_endpoint'] : null,
+        registrationUrl: isHttpUrl(document['registration_endpoint']) ? document['registration_endpoint'] : null,
+        tokenEndpointAuthMethods: Array.isArray(authMethods) ? authMethods.filter((m): m is string => typeof m === 'string') : null,
+      };
+    }
+    throw new OAuthDiscoveryError('authorization server publishes no metadata');
+  }
+
+  /** Registers the gateway as a client of the authorization server (RFC 7591). */
+  async register(metadata: AuthorizationServerMetadata, request: { grantType: OAuthGrantType; redirectUri: string | null; scopes: string[] }): Promise<RegisteredClient> {
+    if (!metadata.registrationUrl) throw new OAuthDiscoveryError('authorization server offers no client registration');
+    const supported = metadata.tokenEndpointAuthMethods ?? ['client_secret_basic'];
+    const authMethod: TokenEndpointAuthMethod = supported.includes('client_secret_basic') ? 'client_secret_basic' : supported.includes('client_secret_post') ? 'client_secret_post' : 'none';
+    const grantTypes = { authorization_code: ['authorization_code', 'refresh_token'], client_credentials: ['client_credentials'], token_exchange: [TOKEN_EXCHANGE_GRANT] }[request.grantType];
+    const response = await this.request('POST', metadata.registrationUrl, 'client registration', {
+      client_name: 'Portcullis MCP gateway',
+      grant_types: grantTypes,
+      response_types: request.grantType === 'authorization_code' ? ['code'] : [],
+      redirect_uris: request.redirectUri ? [request.redirectUri] : [],
+      token_endpoint_auth_method: authMethod,
+      ...(request.scopes.length > 0 && { scope: request.scopes.join(' ') }),
+    });
+    const body = response.json;
+    if ((response.status !== 201 && response.status !== 200) || !body || typeof body['client_id'] !== 'string' || body['client_id'].length === 0) {
+      const code = typeof body?.['error'] === 'string' && /^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,100}$/.test(body['error']) ? ` ${body['error']}` : '';
+      this.log.warn({ registrationUrl: metadata.registrationUrl, status: response.status, error: body?.['error'], description: body?.['error_description'] }, 'client registration refused');
+      throw new OAuthDiscoveryError(`client registration answered ${response.status}${code}`);
+    }
+    const granted = body['token_endpoint_auth_method'];
+    const clientSecret = typeof body['client_secret'] === 'string' && body['client_secret'].length > 0 ? body['client_secret'] : null;
+    this.log.info({ registrationUrl: metadata.registrationUrl, clientId: body['client_id'] }, 'registered as an OAuth client (RFC 7591)');
+    return {
+      clientId: body['client_id'],
+      clientSecret,
+      authMethod: granted === 'client_secret_basic' || granted === 'client_secret_post' || granted === 'none' ? granted : clientSecret ? authMethod : 'none',
+    };
+  }
+
+  /** The `resource_metadata` of the upstream's 401 challenge, if it sends one to an unauthenticated MCP request. */
+  private async resourceMetadataUrlFromChallenge(resource: string): Promise<string | null> {
+    const probe = await this.request('POST', resource, 'upstream MCP server', {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'portcullis-discovery', version: '1' } },
+    }, { accept: 'application/json, text/event-stream' });
+    if (probe.status !== 401 || !probe.wwwAuthenticate) return null;
+    const match = /resource_metadata="([^"]+)"/i.exec(probe.wwwAuthenticate);
+    return match && isHttpUrl(match[1]) ? match[1] : null;
+  }
+
+  private async getJson(url: string, what: string): Promise<JsonResponse> {
+    const response = await this.request('GET', url, what);
+    if (response.status !== 200 || !response.json) throw new OAuthDiscoveryError(`${what} answered ${response.status}`);
+    return response;
+  }
+
+  private async request(method: 'GET' | 'POST', url: string, what: string, body?: unknown, headers?: Record<string, string>): Promise<JsonResponse> {
+    try {
+      return await this.http.exchangeJson(method, url, body, headers);
+    } catch (error) {
+      if (error instanceof OAuthTransportError) throw new OAuthDiscoveryError(`${what} unreachable (${error.reason})`, { cause: error });
+      throw error;
+    }
+  }
+}
+
+/** RFC 8414 §3 / RFC 9728 §3: the well-known segment goes between the origin and the path. */
+function wellKnownUrl(base: string, name: string): string {
+  const url = new URL(base);
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+  return `${url.origin}/.well-known/${name}${path}`;
+}
+
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
