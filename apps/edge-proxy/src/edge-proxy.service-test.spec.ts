@@ -391,10 +391,22 @@ describe(EdgeProxyModule.name, () => {
   });
 
   describe('protected resource metadata', () => {
-    it('serves RFC 9728 metadata for a slug without authentication', async () => {
+    it('serves RFC 9728 metadata for a slug without authentication, naming the identity providers as authorization servers', async () => {
+      edge.directory.authorizationServers = ['https://login.acme.example'];
       const response = await fetch(`${edge.baseUrl}/.well-known/oauth-protected-resource/mcp/echo`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ resource: `${PUBLIC_URL}/mcp/echo`, authorization_servers: [], bearer_methods_supported: ['header'] });
+      expect(await response.json()).toEqual({
+        resource: `${PUBLIC_URL}/mcp/echo`,
+        authorization_servers: ['https://login.acme.example'],
+        bearer_methods_supported: ['header'],
+        resource_name: 'Portcullis MCP gateway: echo',
+      });
+    });
+
+    it('keeps serving the last known authorization servers, without a bus round trip per request', async () => {
+      edge.bus.requested.length = 0;
+      for (let i = 0; i < 3; i++) expect((await fetch(`${edge.baseUrl}/.well-known/oauth-protected-resource/mcp/other`)).status).toBe(200);
+      expect(edge.bus.requested.filter((subject) => subject === RequestSubjects.identityAuthorizationServers).length).toBeLessThanOrEqual(1);
     });
   });
 });

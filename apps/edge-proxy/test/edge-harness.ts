@@ -57,6 +57,8 @@ export class Directory {
   /** Access decisions by slug; a slug without one lets every principal call every tool. */
   readonly decisions = new Map<string, (who: Principal) => AccessDecision>();
   readonly virtualServers = new Map<string, VirtualServerTarget>();
+  /** What identity names as authorization servers (RFC 9728 metadata). */
+  authorizationServers: string[] = [];
   /** Every `vault.credential.resolve` request, in order. */
   readonly credentialRequests: RequestOf<typeof RequestSubjects.vaultCredentialResolve>[] = [];
   /** Per-principal answers of `vault.credential.resolve` by server id; they win over `credentials`. */
@@ -81,6 +83,7 @@ export class Directory {
       if (!known) throw new BusError('UNAUTHENTICATED', 'unknown token');
       return known;
     });
+    bus.reply(RequestSubjects.identityAuthorizationServers, ServiceQueues.identity, async () => ({ issuers: this.authorizationServers }));
     bus.reply(RequestSubjects.registryResolve, ServiceQueues.registry, async ({ slug }) => {
       const found = this.servers.get(slug);
       if (!found) throw new BusError('NOT_FOUND', `no server ${slug}`);

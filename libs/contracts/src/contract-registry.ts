@@ -48,6 +48,7 @@ export const RequestContracts = {
   [RequestSubjects.identityLoginLogout]: { request: browserLogin.LogoutRequestSchema, response: browserLogin.LogoutResponseSchema },
   [RequestSubjects.identityLoginStart]: { request: oidcLogin.OidcLoginStartRequestSchema, response: oidcLogin.OidcLoginStartResponseSchema },
   [RequestSubjects.identityLoginComplete]: { request: oidcLogin.OidcLoginCompleteRequestSchema, response: oidcLogin.OidcLoginCompleteResponseSchema },
+  [RequestSubjects.identityAuthorizationServers]: { request: identityProviders.AuthorizationServersRequestSchema, response: identityProviders.AuthorizationServersResponseSchema },
   // identity contracts added later go here
   [RequestSubjects.registryResolve]: { request: registry.ResolveTargetRequestSchema, response: registry.ResolveTargetResponseSchema },
   [RequestSubjects.registryAuthorize]: { request: access.AuthorizeRequestSchema, response: access.AuthorizeResponseSchema },

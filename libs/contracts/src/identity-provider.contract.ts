@@ -92,3 +92,7 @@ export const IdentityProviderChangesSchema = z.strictObject({
 });
 export type IdentityProviderChanges = z.infer<typeof IdentityProviderChangesSchema>;
 export const UpdateIdentityProviderRequestSchema = z.object({ name: z.string().min(1).max(100), changes: IdentityProviderChangesSchema });
+
+/** The issuers agents may get gateway tokens from: the enabled providers' (RFC 9728 `authorization_servers`). Public data. */
+export const AuthorizationServersRequestSchema = z.object({});
+export const AuthorizationServersResponseSchema = z.object({ issuers: z.array(z.string()) });

@@ -37,6 +37,7 @@ export const RequestSubjects = {
   identityLoginLogout: 'identity.login.logout',
   identityLoginStart: 'identity.login.start',
   identityLoginComplete: 'identity.login.complete',
+  identityAuthorizationServers: 'identity.authorization-servers',
   // identity subjects added later go here
   registryResolve: 'registry.resolve',
   registryAuthorize: 'registry.authorize',

@@ -7,7 +7,7 @@ export class WellKnownController {
   constructor(private readonly wellKnown: WellKnownService) {}
 
   @Get('oauth-protected-resource/mcp/:slug')
-  protectedResource(@Param('slug') slug: string): ProtectedResourceMetadata {
+  protectedResource(@Param('slug') slug: string): Promise<ProtectedResourceMetadata> {
     return this.wellKnown.protectedResourceMetadata(slug);
   }
 }

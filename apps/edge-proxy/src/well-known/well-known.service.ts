@@ -1,23 +1,63 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { Bus } from '@portcullis/bus';
+import { RequestSubjects } from '@portcullis/contracts';
+import { LOGGER, type Logger } from '@portcullis/telemetry';
+import { BUS_REQUEST_TIMEOUT_MS } from '../access/bus-failures';
+import { TtlCache } from '../cache/ttl-cache';
+import { Clock } from '../clock';
 import { PublicUrls } from '../public-urls';
 
-/** RFC 9728 protected resource metadata (the fields this edge can state so far). */
+/** RFC 9728 protected resource metadata. */
 export interface ProtectedResourceMetadata {
   resource: string;
   authorization_servers: string[];
   bearer_methods_supported: string[];
+  resource_name: string;
 }
+
+/** How long the providers' issuers are served before identity is asked again; they change only when an admin edits a provider. */
+export const ISSUERS_CACHE_TTL_MS = 60_000;
 
 @Injectable()
 export class WellKnownService {
-  constructor(private readonly urls: PublicUrls) {}
+  private readonly issuers: TtlCache<string[]>;
+  /** What identity last said: served while it does not answer, as metadata is better stale than missing. */
+  private lastIssuers: string[] = [];
+
+  constructor(
+    private readonly urls: PublicUrls,
+    private readonly bus: Bus,
+    private readonly clock: Clock,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    this.issuers = new TtlCache(clock, 1);
+  }
 
   /**
    * Served for any slug, known or not: the document is public, and answering
-   * 404 for unknown slugs would let anyone enumerate the registry.
+   * 404 for unknown slugs would let anyone enumerate the registry. Names the
+   * issuers of the enabled identity providers: where a spec-only MCP client
+   * gets a token this gateway accepts.
    */
-  protectedResourceMetadata(slug: string): ProtectedResourceMetadata {
-    // TODO(oauth): name the configured authorization server(s) once identity providers are wired in (DESIGN §7).
-    return { resource: this.urls.mcpResource(slug), authorization_servers: [], bearer_methods_supported: ['header'] };
+  async protectedResourceMetadata(slug: string): Promise<ProtectedResourceMetadata> {
+    return {
+      resource: this.urls.mcpResource(slug),
+      authorization_servers: await this.authorizationServers(),
+      bearer_methods_supported: ['header'],
+      resource_name: `Portcullis MCP gateway: ${slug}`,
+    };
+  }
+
+  private async authorizationServers(): Promise<string[]> {
+    try {
+      return await this.issuers.getOrLoad('issuers', async () => {
+        const { issuers } = await this.bus.request(RequestSubjects.identityAuthorizationServers, {}, { timeoutMs: BUS_REQUEST_TIMEOUT_MS });
+        this.lastIssuers = issuers;
+        return { value: issuers, cacheUntil: this.clock.now().getTime() + ISSUERS_CACHE_TTL_MS };
+      });
+    } catch (error) {
+      this.log.warn({ err: error }, 'identity did not name the authorization servers; serving the last known list');
+      return this.lastIssuers;
+    }
   }
 }

@@ -4,7 +4,7 @@ import { RequestSubjects, ServiceQueues } from '@portcullis/contracts';
 import { toBusError } from '../errors';
 import { IdentityProviderService } from './identity-provider.service';
 
-/** Admin operations on identity providers. The registry has already checked that the caller is an admin. */
+/** Admin operations on identity providers (the registry has already checked that the caller is an admin), and their public issuers. */
 @Injectable()
 export class IdentityProviderHandler implements OnApplicationBootstrap, OnModuleDestroy {
   private subscriptions: BusSubscription[] = [];
@@ -23,6 +23,7 @@ export class IdentityProviderHandler implements OnApplicationBootstrap, OnModule
       this.bus.reply(RequestSubjects.identityAdminIdentityProviderUpdate, queue, async ({ name, changes }) => ({
         identityProvider: await this.providers.update(name, changes).catch(rethrow),
       })),
+      this.bus.reply(RequestSubjects.identityAuthorizationServers, queue, async () => ({ issuers: await this.providers.authorizationServers() })),
       this.bus.reply(RequestSubjects.identityAdminIdentityProviderDelete, queue, async ({ name }) => ({ identityProvider: await this.providers.delete(name).catch(rethrow) })),
     ];
   }

@@ -38,6 +38,12 @@ export class IdentityProviderService {
     return (await this.providers.list()).map(toIdentityProviderView);
   }
 
+  /** Distinct issuers of the enabled providers, sorted: where agents get tokens the gateway accepts. */
+  async authorizationServers(): Promise<string[]> {
+    const issuers = (await this.providers.list()).filter((provider) => provider.settings.enabled).map((provider) => provider.issuer);
+    return [...new Set(issuers)].sort();
+  }
+
   async get(name: string): Promise<IdentityProviderView> {
     return toIdentityProviderView(await this.find(name));
   }
