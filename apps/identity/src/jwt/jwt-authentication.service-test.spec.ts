@@ -227,8 +227,11 @@ describe(JwtAuthenticator.name, () => {
       await bus.request(RequestSubjects.identityAdminIdentityProviderUpdate, { name: 'partner', changes: { enabled: false } });
       expect(revoked).toContainEqual({ credentialIds: [], principalIds: [], identityProviders: ['partner'] });
       await expectRefused(token, 'unknown_issuer');
+      // Nor is it named any more where agents look for an authorization server (RFC 9728 metadata).
+      expect((await bus.request(RequestSubjects.identityAuthorizationServers, {})).issuers).not.toContain(partner.issuer);
       await bus.request(RequestSubjects.identityAdminIdentityProviderUpdate, { name: 'partner', changes: { enabled: true } });
       await authenticate(token);
+      expect((await bus.request(RequestSubjects.identityAuthorizationServers, {})).issuers).toContain(partner.issuer);
     });
   });
 
