@@ -23,6 +23,13 @@ export const ResolveCredentialRequestSchema = z.object({
    * the `token_exchange` grant (it is the RFC 8693 subject token there).
    */
   subjectToken: z.string().min(1).max(16_384).optional(),
+  /**
+   * The `ready` answer whose token the upstream has just refused (401), as
+   * received. The vault renews that token once, however many callers report
+   * it (a token already renewed is simply served), or answers
+   * `consent_required`; the edge retries the call once with the new answer.
+   */
+  rejected: z.object({ credentialId: z.string().min(1).max(200), expiresAt: z.iso.datetime().nullable() }).optional(),
 });
 
 /** Headers to inject upstream. Travels only between token-vault and edge-proxy. */

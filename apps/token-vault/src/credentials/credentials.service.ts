@@ -104,7 +104,7 @@ export class CredentialsService {
   }
 
   /** What the edge injects for this principal on this server, or what the user must do first. */
-  async resolve({ principal, server, subjectToken }: ResolveCredential): Promise<ResolvedCredential> {
+  async resolve({ principal, server, subjectToken, rejected }: ResolveCredential): Promise<ResolvedCredential> {
     switch (server.authType) {
       case 'none':
         return NO_CREDENTIAL;
@@ -112,7 +112,7 @@ export class CredentialsService {
         return this.resolveHeaders(server, principal.id);
       // oauth2 and passthrough: delegated to the OAuth service (token_exchange also passes `subjectToken`).
       case 'oauth2':
-        return this.oauth.resolve(principal, server, subjectToken);
+        return this.oauth.resolve(principal, server, { subjectToken, rejected });
       case 'passthrough':
         return this.oauth.passthrough();
       default:

@@ -138,6 +138,48 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     expect(Date.parse(renewed.expiresAt!)).toBeGreaterThan(Date.parse(current.expiresAt!));
   });
 
+  describe('a token the upstream refused (401)', () => {
+    const reportRejected = (principal: typeof alice, server: Awaited<ReturnType<OAuthHarness['addServer']>>, answer: Extract<ResolvedCredential, { status: 'ready' }>, vault = 0) =>
+      harness.vaults[vault].bus.request(RequestSubjects.vaultCredentialResolve, {
+        principal,
+        server,
+        rejected: { credentialId: answer.credentialId!, expiresAt: answer.expiresAt },
+      });
+
+    it('is renewed once however many callers on both replicas report it, then the renewed one is served', async () => {
+      const server = await harness.addServer('authorization_code');
+      await harness.consent(alice, server);
+      const refusedUpstream = readyOf(await harness.resolve(alice, server));
+      const before = await refreshes();
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => reportRejected(alice, server, refusedUpstream, i % 2)));
+      expect(await refreshes()).toBe(before + 1);
+      const served = new Set(answers.map((answer) => readyOf(answer).headers['Authorization']));
+      expect(served.size).toBe(1);
+      expect([...served][0]).not.toBe(refusedUpstream.headers['Authorization']);
+      // A late report of the old token does not renew the new one again.
+      await reportRejected(alice, server, refusedUpstream);
+      expect(await refreshes()).toBe(before + 1);
+    });
+
+    it('answers consent_required when the refresh token is refused too', async () => {
+      const server = await harness.addServer('authorization_code');
+      await harness.consent(bob, server);
+      await harness.revokeAtProvider(await harness.storedRefreshToken(server, bob.id));
+      const answer = await reportRejected(bob, server, readyOf(await harness.resolve(bob, server)));
+      expect(answer).toMatchObject({ status: 'consent_required', reason: 'the provider refused the refresh token' });
+    });
+
+    it("fetches a new client_credentials token when the server's is refused", async () => {
+      const server = await harness.addServer('client_credentials');
+      const grants = async () => (await harness.provider.tokenStats()).grants['client_credentials'] ?? 0;
+      const first = readyOf(await harness.resolve(alice, server));
+      const before = await grants();
+      const renewed = readyOf(await reportRejected(bob, server, first));
+      expect(await grants()).toBe(before + 1);
+      expect(renewed.headers).not.toEqual(first.headers);
+    });
+  });
+
   describe('client_credentials', () => {
     it("fetches the server's own token once, serves it to every caller, and renews it when due", async () => {
       const server = await harness.addServer('client_credentials');

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { EventSubjects, type Principal, type ResolvedCredential, type VaultServer } from '@portcullis/contracts';
+import { EventSubjects, type Principal, type RequestOf, type RequestSubjects, type ResolvedCredential, type VaultServer } from '@portcullis/contracts';
 import { Clock } from '../../clock';
 import { SubjectTokenRequiredError } from '../../errors';
 import { ConsentFlowService } from '../consent/consent-flow.service';
@@ -15,6 +15,19 @@ import { isDue, isExpired } from './token-freshness';
 
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+type ResolveCredentialRequest = RequestOf<typeof RequestSubjects.vaultCredentialResolve>;
+type RejectedCredential = NonNullable<ResolveCredentialRequest['rejected']>;
+export interface ResolveOptions {
+  subjectToken?: string;
+  rejected?: RejectedCredential;
+}
+
+/** Whether `rejected` names this row's current token (its id and the expiry it was served with). */
+function isRejected(row: OAuthTokenEntity, rejected: RejectedCredential | undefined): boolean {
+  if (!rejected || rejected.credentialId !== row.id) return false;
+  return rejected.expiresAt === null || row.expiresAt === null || Date.parse(rejected.expiresAt) === row.expiresAt.getTime();
+}
 
 /** The edge injects the caller's own token itself; the vault holds nothing (DESIGN §5). */
 const PASSTHROUGH: ResolvedCredential = { status: 'ready', credentialKind: 'passthrough', credentialId: null, headers: {}, expiresAt: null };
@@ -50,16 +63,20 @@ export class OAuthCredentialService {
     return PASSTHROUGH;
   }
 
-  async resolve(principal: Principal, server: VaultServer, subjectToken: string | undefined): Promise<ResolvedCredential> {
+  /**
+   * `rejected`: the answer whose token the upstream refused (401); that token
+   * is renewed once (or the user asked to consent again) instead of served.
+   */
+  async resolve(principal: Principal, server: VaultServer, { subjectToken, rejected }: ResolveOptions = {}): Promise<ResolvedCredential> {
     const settings = await this.settingsService.require(server.id, server.slug);
     switch (settings.grantType) {
       case 'authorization_code':
-        return this.resolveUserConnection(principal, server, settings);
+        return this.resolveUserConnection(principal, server, settings, rejected);
       case 'client_credentials':
-        return this.resolveFetched(server, null, settings, () => this.refresher.clientCredentialsGrantOf(settings));
+        return this.resolveFetched(server, null, settings, rejected, () => this.refresher.clientCredentialsGrantOf(settings));
       case 'token_exchange': {
         if (subjectToken === undefined) throw new SubjectTokenRequiredError(server.slug);
-        return this.resolveFetched(server, principal.id, settings, () => ({
+        return this.resolveFetched(server, principal.id, settings, rejected, () => ({
           grant_type: TOKEN_EXCHANGE_GRANT,
           subject_token: subjectToken,
           subject_token_type: ACCESS_TOKEN_TYPE,
@@ -71,20 +88,28 @@ export class OAuthCredentialService {
     }
   }
 
-  private async resolveUserConnection(principal: Principal, server: VaultServer, settings: OAuthSettingsEntity): Promise<ResolvedCredential> {
+  private async resolveUserConnection(principal: Principal, server: VaultServer, settings: OAuthSettingsEntity, rejected: RejectedCredential | undefined): Promise<ResolvedCredential> {
     const now = this.clock.now();
     const seen = await this.tokens.find(server.id, principal.id);
     if (!seen || seen.status === 'needs_consent' || seen.sealedAccessToken === null) {
       return this.consentRequired(principal, server, seen?.status === 'needs_consent' ? 'the provider refused the refresh token' : 'no connection yet');
     }
-    if (!isDue(seen, now, this.options.refreshSkewMs)) return this.ready(seen, server);
-    if (seen.sealedRefreshToken === null) {
+    const refused = isRejected(seen, rejected);
+    if (!refused && !isDue(seen, now, this.options.refreshSkewMs)) return this.ready(seen, server);
+    if (!refused && seen.sealedRefreshToken === null) {
       return isExpired(seen, now) ? this.consentRequired(principal, server, 'the token expired and cannot be refreshed') : this.ready(seen, server);
     }
     const outcome = await this.tokens.lockById(seen.id, async (manager, locked): Promise<RenewalOutcome | null> => {
-      if (!locked || locked.status !== 'active' || locked.sealedAccessToken === null || locked.sealedRefreshToken === null) return null;
+      if (!locked || locked.status !== 'active' || locked.sealedAccessToken === null) return null;
       // Someone (a concurrent call, another replica, the scheduler) renewed it while we waited for the lock.
-      if (locked.sealedAccessToken !== seen.sealedAccessToken || !isDue(locked, now, this.options.refreshSkewMs)) return { kind: 'kept', row: locked };
+      if (locked.sealedAccessToken !== seen.sealedAccessToken) return { kind: 'kept', row: locked };
+      if (!isRejected(locked, rejected) && !isDue(locked, now, this.options.refreshSkewMs)) return { kind: 'kept', row: locked };
+      if (locked.sealedRefreshToken === null) {
+        // Refused upstream and nothing to renew it with: the user must consent again.
+        this.sealer.markNeedsConsent(locked, now);
+        await this.tokens.saveIn(manager, locked);
+        return { kind: 'needs_consent', row: locked };
+      }
       return this.refresher.renewLocked(manager, locked, settings, this.refresher.refreshGrantOf(locked, settings), now);
     });
     if (outcome?.kind === 'needs_consent') await this.bus.emit(EventSubjects.vaultChanged, { serverId: server.id, principalId: principal.id });
@@ -92,13 +117,20 @@ export class OAuthCredentialService {
     return this.afterRenewal(outcome, server);
   }
 
-  /** client_credentials (principal null) and token exchange: fetched on first use, renewed when due, one fetch at a time. */
-  private async resolveFetched(server: VaultServer, principalId: string | null, settings: OAuthSettingsEntity, grant: () => RenewalGrant): Promise<ResolvedCredential> {
+  /** client_credentials (principal null) and token exchange: fetched on first use, renewed when due or refused upstream, one fetch at a time. */
+  private async resolveFetched(
+    server: VaultServer,
+    principalId: string | null,
+    settings: OAuthSettingsEntity,
+    rejected: RejectedCredential | undefined,
+    grant: () => RenewalGrant,
+  ): Promise<ResolvedCredential> {
     const now = this.clock.now();
+    const usable = (row: OAuthTokenEntity) => row.status === 'active' && row.sealedAccessToken !== null && !isRejected(row, rejected) && !isDue(row, now, this.options.refreshSkewMs);
     const seen = await this.tokens.find(server.id, principalId);
-    if (seen && seen.status === 'active' && seen.sealedAccessToken !== null && !isDue(seen, now, this.options.refreshSkewMs)) return this.ready(seen, server);
+    if (seen && usable(seen)) return this.ready(seen, server);
     const outcome = await this.tokens.lockPair(server.id, principalId, settings.grantType, now, async (manager, locked): Promise<RenewalOutcome> => {
-      if (locked.sealedAccessToken !== null && !isDue(locked, now, this.options.refreshSkewMs)) return { kind: 'kept', row: locked };
+      if (usable(locked)) return { kind: 'kept', row: locked };
       locked.grantType = settings.grantType;
       return this.refresher.renewLocked(manager, locked, settings, grant(), now);
     });
