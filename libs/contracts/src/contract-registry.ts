@@ -68,6 +68,7 @@ export const RequestContracts = {
   [RequestSubjects.vaultOAuthConnect]: { request: vault.OAuthConnectRequestSchema, response: vault.OAuthConnectResponseSchema },
   [RequestSubjects.vaultOAuthCallback]: { request: vault.OAuthCallbackRequestSchema, response: vault.OAuthCallbackResponseSchema },
   [RequestSubjects.vaultAdminKeysRotate]: { request: vault.RotateVaultKeysRequestSchema, response: vault.RotateVaultKeysResponseSchema },
+  [RequestSubjects.vaultAdminSharedCredentialResolve]: { request: vault.ResolveSharedCredentialRequestSchema, response: vault.ResolveSharedCredentialResponseSchema },
   // vault contracts added later go here
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 

@@ -57,6 +57,7 @@ export const RequestSubjects = {
   vaultOAuthConnect: 'vault.oauth.connect',
   vaultOAuthCallback: 'vault.oauth.callback',
   vaultAdminKeysRotate: 'vault.admin.keys.rotate',
+  vaultAdminSharedCredentialResolve: 'vault.admin.shared-credential.resolve',
   // vault subjects added later go here
 } as const;
 

@@ -178,3 +178,12 @@ export const OAuthCallbackResponseSchema = z.object({ serverId: z.uuid(), server
 
 export const RotateVaultKeysRequestSchema = z.object({ batchSize: z.number().int().min(1).max(10_000).default(500) });
 export const RotateVaultKeysResponseSchema = z.object({ rewrapped: z.number().int().nonnegative(), alreadyCurrent: z.number().int().nonnegative(), activeKeyId: z.string() });
+
+/**
+ * The gateway's own credential for a server, for admin work (the registry
+ * listing an upstream's tools): `none`, or a global header set. Never a
+ * user's: per-user and OAuth servers answer NOT_FOUND. Kept apart from
+ * `vault.credential.resolve`, which only the edge may ask (DESIGN §3).
+ */
+export const ResolveSharedCredentialRequestSchema = z.object({ server: VaultServerSchema });
+export const ResolveSharedCredentialResponseSchema = ReadyCredentialSchema;

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Bus, BusError } from '@portcullis/bus';
-import { Principal, RequestSubjects } from '@portcullis/contracts';
+import { RequestSubjects } from '@portcullis/contracts';
 import { fromBusError, UpstreamUnreachableError } from '../errors';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
 import { OutboundUrlPolicy } from '../servers/outbound-url.policy';
@@ -12,9 +12,6 @@ import type { ServerEntity } from '../servers/server.entity';
 export const UPSTREAM_LIST_TIMEOUT_MS = 5000;
 /** Pages of `tools/list` read at most, so a misbehaving upstream cannot keep a save waiting forever. */
 const MAX_PAGES = 20;
-
-/** Who the registry is when it asks the vault for a server's shared credential: no user, so per-user values never apply. */
-const REGISTRY_PRINCIPAL: Principal = { id: 'service:registry', kind: 'user', sub: 'portcullis-registry', teams: [], isAdmin: false };
 
 /**
  * Lists an upstream server's tools with the MCP SDK client, as the gateway
@@ -69,11 +66,11 @@ export class UpstreamToolsClient {
         if (server.headerMode === 'per_user') return null;
         try {
           const resolved = await this.bus.request(
-            RequestSubjects.vaultCredentialResolve,
-            { principal: REGISTRY_PRINCIPAL, server: { id: server.id, slug: server.slug, authType: server.authType, url: server.url } },
+            RequestSubjects.vaultAdminSharedCredentialResolve,
+            { server: { id: server.id, slug: server.slug, authType: server.authType, url: server.url } },
             { timeoutMs: this.settings.dependencyTimeoutMs },
           );
-          return resolved.status === 'ready' ? resolved.headers : null;
+          return resolved.headers;
         } catch (error) {
           if (error instanceof BusError && error.code === 'NOT_FOUND') return null;
           throw fromBusError('token-vault', error);

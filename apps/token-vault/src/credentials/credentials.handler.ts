@@ -22,6 +22,7 @@ export class CredentialsHandler implements OnApplicationBootstrap, OnModuleDestr
     const queue = ServiceQueues.tokenVault;
     this.subscriptions = [
       this.bus.reply(RequestSubjects.vaultCredentialResolve, queue, (request) => this.credentials.resolve(request).catch(rethrow)),
+      this.bus.reply(RequestSubjects.vaultAdminSharedCredentialResolve, queue, ({ server }) => this.credentials.resolveShared(server).catch(rethrow)),
       this.bus.reply(RequestSubjects.vaultAdminServerHeadersPut, queue, async (request) => ({
         headerNames: await this.credentials.putServerHeaders(request).catch(rethrow),
       })),

@@ -51,6 +51,17 @@ export class CredentialsRepository {
     };
   }
 
+  /** The rows every principal shares on a server: global headers or per-user templates. */
+  async findShared(serverId: string): Promise<CredentialEntity[]> {
+    return this.dataSource
+      .getRepository(CredentialEntity)
+      .createQueryBuilder('c')
+      .where('c.serverId = :serverId AND c.principalId IS NULL', { serverId })
+      .orderBy('lower(c.name)', 'ASC')
+      .addOrderBy('c.id', 'ASC')
+      .getMany();
+  }
+
   /**
    * Everything resolve needs for `principalId` on a server: the shared rows
    * (global headers or per-user templates) and that principal's own values,

@@ -200,6 +200,26 @@ describe(CredentialsService.name, () => {
     });
   });
 
+  describe('resolveShared (the gateway\'s own credential, for admin work)', () => {
+    const shared = (serverId: string, authType: AuthType = 'header') => bus.request(RequestSubjects.vaultAdminSharedCredentialResolve, { server: serverOf(serverId, 'shared', authType) });
+
+    it('hands the registry a global header set and nothing for a server without auth', async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { 'X-Api-Key': 'shared-key' });
+      await expect(shared(serverId)).resolves.toMatchObject({ status: 'ready', headers: { 'X-Api-Key': 'shared-key' } });
+      await expect(shared(randomUUID(), 'none')).resolves.toMatchObject({ status: 'ready', credentialKind: 'none', headers: {} });
+    });
+
+    it("never hands out a user's value or token this way (per-user templates and OAuth answer NOT_FOUND)", async () => {
+      const serverId = randomUUID();
+      await putHeaders(serverId, { Authorization: 'Bearer {{API_KEY}}' }, 'per_user');
+      await putUserValues(serverId, { API_KEY: 'alice-own-key' });
+      await expect(shared(serverId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(shared(serverId, 'oauth2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(shared(serverId, 'passthrough')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
   describe('per-user headers', () => {
     const template = { Authorization: 'Bearer {{API_KEY}}', 'X-Tenant': 'acme-{{TENANT}}' };
     const userRowsOf = async (serverId: string, principal: Principal) =>

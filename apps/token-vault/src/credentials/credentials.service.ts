@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { EventSubjects, RequestOf, RequestSubjects, ResolvedCredential } from '@portcullis/contracts';
+import { EventSubjects, ReadyCredential, RequestOf, RequestSubjects, ResolvedCredential } from '@portcullis/contracts';
 import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { Clock } from '../clock';
@@ -25,7 +25,7 @@ type ResolveCredential = RequestOf<typeof RequestSubjects.vaultCredentialResolve
 type VaultServer = ResolveCredential['server'];
 type FieldIssue = { path: string; message: string };
 
-const NO_CREDENTIAL: ResolvedCredential = { status: 'ready', credentialKind: 'none', credentialId: null, headers: {}, expiresAt: null };
+const NO_CREDENTIAL: ReadyCredential = { status: 'ready', credentialKind: 'none', credentialId: null, headers: {}, expiresAt: null };
 
 /**
  * Stores upstream secrets sealed under the keyring and opens them for the
@@ -120,15 +120,30 @@ export class CredentialsService {
     }
   }
 
+  /** The gateway's own credential for a server (admin work such as listing tools): none, or a global header set; never a user's. */
+  async resolveShared(server: VaultServer): Promise<ReadyCredential> {
+    if (server.authType === 'none') return NO_CREDENTIAL;
+    if (server.authType !== 'header') throw new CredentialNotFoundError(server.slug);
+    const shared = await this.repository.findShared(server.id);
+    const headerRows = shared.filter((row) => row.kind === 'header');
+    // A per-user set (templates) has nothing the gateway itself may use.
+    if (headerRows.length === 0 || shared.some((row) => row.kind === 'header_template')) throw new CredentialNotFoundError(server.slug);
+    return this.readyHeaders(server, headerRows);
+  }
+
   private async resolveHeaders(server: VaultServer, principalId: string): Promise<ResolvedCredential> {
     const rows = await this.repository.findForPrincipal(server.id, principalId);
     const templates = rows.filter((row) => row.kind === 'header_template');
     if (templates.length > 0) return this.renderForPrincipal(server, templates, rows.filter((row) => row.kind === 'header_value'));
     const shared = rows.filter((row) => row.kind === 'header');
     if (shared.length === 0) throw new CredentialNotFoundError(server.slug);
+    return this.readyHeaders(server, shared);
+  }
+
+  private readyHeaders(server: VaultServer, rows: CredentialEntity[]): ReadyCredential {
     const headers: Record<string, string> = {};
-    for (const row of shared) headers[row.name] = this.open(row, server.slug);
-    return { status: 'ready', credentialKind: 'header', credentialId: shared[0].id, headers, expiresAt: null };
+    for (const row of rows) headers[row.name] = this.open(row, server.slug);
+    return { status: 'ready', credentialKind: 'header', credentialId: rows[0].id, headers, expiresAt: null };
   }
 
   /** `valueRows` are the principal's own (the repository never hands over another's). */
