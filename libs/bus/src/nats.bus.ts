@@ -29,6 +29,12 @@ export interface NatsBusOptions extends BusOptions {
   pass?: string;
   token?: string;
   tls?: TlsOptions;
+  /**
+   * Where this connection receives replies (default `_INBOX`). Each service
+   * gets its own (`_INBOX_<service>`), so NATS permissions can keep every
+   * service from reading another's answers (deploy/nats/nats-server.conf).
+   */
+  inboxPrefix?: string;
 }
 
 const codec = StringCodec();
@@ -62,11 +68,11 @@ export class NatsBus extends Bus {
 
   /** Connects and ensures the audit stream exists, so the first audit event has somewhere to go. */
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
-    const { servers, name, user, pass, token, tls, ...busOptions } = options;
+    const { servers, name, user, pass, token, tls, inboxPrefix, ...busOptions } = options;
     let nc: NatsConnection;
     try {
       // Reconnect forever: a service outliving a NATS restart reports unready rather than dying.
-      nc = await connect({ servers: servers.split(',').map((s) => s.trim()), name, user, pass, token, tls, maxReconnectAttempts: -1 });
+      nc = await connect({ servers: servers.split(',').map((s) => s.trim()), name, user, pass, token, tls, inboxPrefix, maxReconnectAttempts: -1 });
     } catch (error) {
       throw unavailable(`cannot connect to NATS at ${servers}`, error);
     }

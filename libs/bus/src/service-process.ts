@@ -33,6 +33,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const bus = await NatsBus.connect({
     servers: options.natsUrl,
     name: `portcullis-${options.service}`,
+    inboxPrefix: `_INBOX_${options.service}`,
     subjectPrefix: options.subjectPrefix,
     onHandlerError: (subject, error) => logger.error({ err: error, subject }, 'bus handler failed'),
   });

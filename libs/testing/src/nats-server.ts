@@ -7,6 +7,13 @@ import { freePort, sleep } from './gateway-harness';
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
+export interface OwnNatsServerOptions {
+  /** A `nats-server` config file (users, permissions) taking its JetStream folder from `$NATS_STORE_DIR`; the port still comes from the test. */
+  configFile?: string;
+  /** Environment for the server, e.g. the passwords the config file reads (`$VAR`). */
+  env?: Record<string, string>;
+}
+
 /**
  * A NATS server (JetStream, file storage) of the test's own, for tests that
  * stop and restart NATS: the machine's shared server is never touched.
@@ -18,21 +25,27 @@ export class OwnNatsServer {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    private readonly config: OwnNatsServerOptions,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnNatsServer> {
-    const server = new OwnNatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'portcullis-nats-')));
+  static async start(options: OwnNatsServerOptions = {}): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'portcullis-nats-')), options);
     await server.start();
     return server;
   }
 
   async start(): Promise<void> {
     if (this.child) return;
-    const child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: 'ignore' });
+    // With a config file, its `store_dir: $NATS_STORE_DIR` is the test's store; flags still set the test's own port.
+    const args = this.config.configFile ? ['-c', this.config.configFile] : ['-js', '-sd', this.storeDir];
+    const child = spawn(NATS_SERVER, [...args, '-a', '127.0.0.1', '-p', String(this.port)], {
+      stdio: 'ignore',
+      env: { ...process.env, ...this.config.env, NATS_STORE_DIR: this.storeDir },
+    });
     this.child = child;
     const deadline = Date.now() + 10_000;
     while (!(await accepts(this.port))) {
