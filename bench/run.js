@@ -21,6 +21,7 @@ const { measure, round } = require('./lib/load');
 const { processCpuUs, sleep, startListeningScript, treeCpuUs } = require('./lib/processes');
 const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
 const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
+const { setupFullAuth } = require('./lib/full-auth');
 const { newestProfile, summarize } = require('./lib/profile');
 const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 
@@ -93,6 +94,10 @@ async function main() {
   const agentToken = await createAgentKey(gateway);
   await grantUse(gateway, 'bench-echo');
   const fullAuth = await fullAuthSupport(gateway);
+  // A tree that supports full auth must run it: a failure in its set-up fails the run, it is not "n/a".
+  const fullAuthSetup = fullAuth.available
+    ? await setupFullAuth(gateway, { upstreamMode: settings.upstreamMode, children, log })
+    : (log(`full auth is not available: ${fullAuth.reason}`), null);
 
   const upstreamCpu = { label: 'upstream', pid: upstream.pid, tree: false };
   const scenarios = [
@@ -116,6 +121,22 @@ async function main() {
       gateway: true,
     },
   ];
+  if (fullAuthSetup) {
+    scenarios.push({
+      id: 'gateway-full-auth',
+      label: 'gateway: full auth (IdP JWT, oauth2, RBAC, audit)',
+      origin: gateway.edgeUrl,
+      path: fullAuthSetup.path,
+      // The caller holds only its IdP access token; the user's upstream token comes from the vault.
+      headers: fullAuthSetup.headers,
+      cpu: [
+        { label: 'proxy', pid: gateway.pid, tree: false },
+        { label: 'proxyTree', pid: gateway.pid, tree: true },
+        { label: 'upstream', pid: fullAuthSetup.upstream.pid, tree: false },
+      ],
+      gateway: true,
+    });
+  }
 
   const sessions = settings.upstreamMode === 'stateful';
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -135,6 +156,7 @@ async function main() {
   results.gatewayIdleCpuUsPerSecond = { proxy: round((processCpuUs(gateway.pid) - idleOwnBefore) / idleSeconds, 0), proxyTree: round((treeCpuUs(gateway.pid) - idleBefore) / idleSeconds, 0) };
 
   const window = { startUs: Infinity, endUs: 0 };
+  const scenarioWindows = {};
   const run = async (scenario, id = scenario.id, label = scenario.label) => {
     const entry = { label };
     // JIT, caches and connection pools of every hop warm up at c=8 first; only then the per-concurrency warm-up and the measured calls.
@@ -149,19 +171,35 @@ async function main() {
       const started = nowUs();
       entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu, sessions });
       if (scenario.gateway) {
+        const ended = nowUs();
         window.startUs = Math.min(window.startUs, started);
-        window.endUs = Math.max(window.endUs, nowUs());
+        window.endUs = Math.max(window.endUs, ended);
+        const own = (scenarioWindows[id] ??= { startUs: Infinity, endUs: 0 });
+        own.startUs = Math.min(own.startUs, started);
+        own.endUs = Math.max(own.endUs, ended);
       }
       if (entry[key].errors > 0) log(`  ${entry[key].errors} calls failed; first: ${entry[key].firstError}`);
     }
     results.scenarios[id] = entry;
   };
 
+  if (fullAuthSetup) {
+    log('full auth: checking one call through the gateway');
+    const first = await measure({ origin: gateway.edgeUrl, path: fullAuthSetup.path, headers: fullAuthSetup.headers, concurrency: 1, calls: 1, warmup: 0, sessions });
+    if (first.errors > 0) throw new Error(`the first full-auth call failed: ${first.firstError}`);
+  }
+  const idpBefore = fullAuthSetup ? await idpTraffic(fullAuthSetup.idp) : null;
   for (const scenario of scenarios) await run(scenario);
-  results.notAvailable['gateway-full-auth'] = {
-    label: 'gateway: full auth (IdP JWT, oauth2, RBAC, audit)',
-    reason: fullAuth.available ? 'supported by this tree but not yet wired into the benchmark' : fullAuth.reason,
-  };
+  if (fullAuthSetup) {
+    // Warm calls must not reach the IdP: the caller's JWT is verified once and cached, the upstream token is the vault's.
+    const idpAfter = await idpTraffic(fullAuthSetup.idp);
+    results.fullAuthIdpTrafficWhileMeasuring = {
+      jwksRequests: idpAfter.jwksRequests - idpBefore.jwksRequests,
+      tokenRequests: idpAfter.tokenRequests - idpBefore.tokenRequests,
+    };
+  } else {
+    results.notAvailable['gateway-full-auth'] = { label: 'gateway: full auth (IdP JWT, oauth2, RBAC, audit)', reason: fullAuth.reason };
+  }
 
   if (settings.scale) {
     const extra = settings.scaleServers - 1;
@@ -196,6 +234,14 @@ async function main() {
       results.profile.window = window;
       results.profileIdle = summarize(file, idleWindow, 10);
       results.profileIdle.file = null;
+      results.profileByScenario = Object.fromEntries(
+        Object.entries(scenarioWindows).map(([id, w]) => {
+          const summary = summarize(file, w);
+          summary.file = null;
+          summary.window = w;
+          return [id, summary];
+        }),
+      );
     } else {
       log('no CPU profile was written (did the gateway exit cleanly?)');
     }
@@ -211,6 +257,9 @@ async function main() {
       settings.upstreamMode === 'stateless'
         ? 'SDK McpServer + StreamableHTTPServerTransport, stateless (new server+transport per request), enableJsonResponse: true, own process'
         : 'SDK McpServer + StreamableHTTPServerTransport, stateful (one session per load worker, opened before measuring), enableJsonResponse: true, own process',
+    fullAuth: fullAuthSetup
+      ? 'caller: an at+jwt access token (ES256) minted by the test IdP (oidc-provider), identity provider registered with discovery; upstream: a second bench/upstream.js that requires a Bearer JWT of that IdP with aud = its own URL (verified with jose, cached until exp); the user consented once (OIDC browser login at /login, then the IdP as the upstream AS, /oauth/callback); RBAC: the user role by e-mail'
+      : null,
     gatewayBuild: 'dist/apps/all-in-one/main.js (in-process bus, embedded PostgreSQL, LOG_LEVEL=warn), own process',
     floorProxies: floors.map((f) => f.id),
     ...results,
@@ -221,6 +270,13 @@ async function main() {
   await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
   printReport(report);
   log(`wrote ${relative(process.cwd(), outFile) || outFile}`);
+}
+
+/** Requests the test IdP answered so far: JWKS fetches and token-endpoint calls of any grant. */
+async function idpTraffic(idp) {
+  const stats = await idp.tokenStats();
+  const sum = (counts) => Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+  return { jwksRequests: await idp.jwksRequests(), tokenRequests: sum(stats.grants) + sum(stats.grantErrors) };
 }
 
 function track(child) {

@@ -11,6 +11,11 @@
 // With UPSTREAM_API_KEY set, a request without `X-Api-Key: <that value>` gets 401: this proves the gateway
 // injected the credential from its vault (the benchmark's agent never holds it).
 //
+// OAuth mode (UPSTREAM_OAUTH_ISSUER and UPSTREAM_OAUTH_JWKS_URI set, UPSTREAM_PORT chosen by the benchmark so
+// the IdP knows this server's URL before it starts): a request without `Authorization: Bearer <JWT>` signed
+// by that issuer, with `aud` = this server's URL (`http://127.0.0.1:<port>/mcp`, the RFC 8707 resource), gets
+// 401 — the gateway must inject the user's own upstream token from its vault.
+//
 // Prints `listening <port>` on stdout once ready. Loopback only.
 const { randomUUID } = require('node:crypto');
 const { createServer } = require('node:http');
@@ -27,6 +32,44 @@ function echoServer() {
 }
 
 const apiKey = process.env.UPSTREAM_API_KEY;
+const oauthIssuer = process.env.UPSTREAM_OAUTH_ISSUER;
+const oauthJwksUri = process.env.UPSTREAM_OAUTH_JWKS_URI;
+const port = Number(process.env.UPSTREAM_PORT ?? process.env.PORT ?? 0);
+if ((oauthIssuer === undefined) !== (oauthJwksUri === undefined)) throw new Error('set both UPSTREAM_OAUTH_ISSUER and UPSTREAM_OAUTH_JWKS_URI, or neither');
+if (oauthIssuer !== undefined && port === 0) throw new Error('OAuth mode needs UPSTREAM_PORT: the token audience is this server\'s URL');
+
+/**
+ * OAuth mode: verified tokens are cached by their string until their `exp`, so that after the first call a
+ * token costs one Map lookup, as the API-key check does: the upstream's own CPU per call stays close to the
+ * API-key upstream's, and what differs between the two gateway scenarios is the gateway's work.
+ */
+function bearerVerifier(issuer, jwksUri, audience) {
+  let jose;
+  let jwks;
+  const verified = new Map();
+  const MAX_CACHED = 10_000;
+  return async (authorization) => {
+    if (typeof authorization !== 'string' || !/^Bearer /i.test(authorization)) return false;
+    const token = authorization.slice(7).trim();
+    const now = Date.now();
+    const expiresAt = verified.get(token);
+    if (expiresAt !== undefined) {
+      if (expiresAt > now) return true;
+      verified.delete(token);
+    }
+    jose ??= await import('jose');
+    jwks ??= jose.createRemoteJWKSet(new URL(jwksUri));
+    try {
+      const { payload } = await jose.jwtVerify(token, jwks, { issuer, audience, requiredClaims: ['exp'] });
+      if (verified.size >= MAX_CACHED) verified.clear();
+      verified.set(token, payload.exp * 1000);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+const verifyBearer = oauthIssuer === undefined ? null : bearerVerifier(oauthIssuer, oauthJwksUri, `http://127.0.0.1:${port}/mcp`);
 const stateful = process.env.UPSTREAM_MODE === 'stateful';
 const sessions = new Map();
 
@@ -57,6 +100,12 @@ async function handle(req, res) {
     res.writeHead(401, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Unauthorized"},"id":null}');
     return;
   }
+  if (verifyBearer && !(await verifyBearer(req.headers.authorization))) {
+    res
+      .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' })
+      .end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Unauthorized"},"id":null}');
+    return;
+  }
   if (!req.url.startsWith('/mcp')) {
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32000,"message":"Not found"},"id":null}');
     return;
@@ -83,7 +132,7 @@ const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     else res.destroy();
   });
 });
-http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+http.listen(port, '127.0.0.1', () => {
   process.stdout.write(`listening ${http.address().port}\n`);
 });
 process.on('SIGTERM', () => {

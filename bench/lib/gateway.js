@@ -25,8 +25,11 @@ async function startGateway({ dataDir, nodeArgs = [], logLevel = 'warn' }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -b tsconfig.build.json\` first`);
   const adminToken = secret('bench-admin');
   const [edgePort, registryPort, auditPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const env = {
     PORTCULLIS_DATA_DIR: dataDir,
+    // Consent and login redirects (`/connect/…`, `/oauth/callback`, `/login/callback`) are built from it.
+    PUBLIC_URL: edgeUrl,
     EDGE_PORT: String(edgePort),
     REGISTRY_PORT: String(registryPort),
     AUDIT_PORT: String(auditPort),
@@ -39,7 +42,6 @@ async function startGateway({ dataDir, nodeArgs = [], logLevel = 'warn' }) {
   };
   const child = new Child('all-in-one', process.execPath, [...nodeArgs, MAIN], env, { cwd: repoRoot });
   await child.waitFor(/Portcullis is running/, 180_000);
-  const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
@@ -104,8 +106,10 @@ function grantUse(gateway, slug, ownerEmail = AGENT_EMAIL) {
 
 /**
  * Whether this tree can run the "full auth" scenario (IdP JWT caller, oauth2 upstream credential from the
- * vault, RBAC on, audit on). Asks the running registry's OpenAPI document rather than guessing: full auth
- * needs an `oauth2` authType (issue 5) and identity provider settings (issue 3).
+ * vault, RBAC on, audit on). Asks the running gateway rather than guessing: the registry's OpenAPI document
+ * must offer identity providers with browser login and servers with `authType: oauth2` and `oauth` settings
+ * (issues 3 and 5), the edge must serve the consent routes, and the built test kit (`dist/libs/testing`) must
+ * offer the real test IdP. `reason` names what is missing.
  */
 async function fullAuthSupport(gateway) {
   let openapi = '';
@@ -115,12 +119,36 @@ async function fullAuthSupport(gateway) {
   } catch {
     openapi = '';
   }
-  const oauth2 = /"oauth2"/.test(openapi);
-  const idp = /identity-providers|"issuer"/.test(openapi);
+  const edgeRoute = async (path) => {
+    try {
+      const { statusCode, body } = await request(`${gateway.edgeUrl}${path}`);
+      await body.dump();
+      return statusCode !== 404;
+    } catch {
+      return false;
+    }
+  };
   const missing = [];
-  if (!idp) missing.push('3');
-  if (!oauth2) missing.push('5');
-  return { available: missing.length === 0, reason: missing.length === 0 ? null : `needs issue${missing.length > 1 ? 's' : ''} ${missing.join(' and ')}` };
+  if (!/\/api\/v1\/identity-providers/.test(openapi)) missing.push('identity providers in the admin API (issue 3)');
+  else if (!/"browserLogin"/.test(openapi)) missing.push('browser login settings on identity providers');
+  if (!/"oauth2"/.test(openapi) || !/"grantType"/.test(openapi)) missing.push('servers with authType oauth2 and oauth settings (issue 5)');
+  // Without credentials the authorize route answers 401 and the callback 400; 404 means the route is not there.
+  if (!(await edgeRoute('/me/connections/bench-probe/authorize'))) missing.push('the edge route /me/connections/{slug}/authorize');
+  if (!(await edgeRoute('/oauth/callback'))) missing.push('the edge route /oauth/callback');
+  const testing = testingKit();
+  if (typeof testing?.startOidcProvider !== 'function' || typeof testing?.followAuthorization !== 'function') {
+    missing.push('startOidcProvider and followAuthorization in dist/libs/testing (build libs/testing)');
+  }
+  return { available: missing.length === 0, reason: missing.length === 0 ? null : `needs ${missing.join('; ')}` };
+}
+
+/** The built test kit (`dist/libs/testing/index.js`): the real test IdP and a minimal browser; null when absent. */
+function testingKit() {
+  try {
+    return require(join(repoRoot, 'dist', 'libs', 'testing', 'index.js'));
+  } catch {
+    return null;
+  }
 }
 
 /** Registers `count` more header-auth servers (each with its own vault credential), `parallel` at a time. */
@@ -136,4 +164,4 @@ async function registerFillerServers(gateway, count, upstreamUrl, parallel = 8) 
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-module.exports = { startGateway, admin, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot };
+module.exports = { startGateway, admin, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, testingKit, registerFillerServers, repoRoot };
