@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startServiceProcess } from '@portcullis/bus';
-import { runService } from '@portcullis/telemetry';
+import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { AuditModule } from './audit.module';
 import { loadAuditConfig } from './config/audit.config';
 
@@ -9,6 +9,7 @@ runService('audit', async () => {
   await startServiceProcess({
     service: 'audit',
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuthOf(config),
     subjectPrefix: config.BUS_SUBJECT_PREFIX,
     logLevel: config.LOG_LEVEL,
     host: config.HOST,

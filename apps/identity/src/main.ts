@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startServiceProcess } from '@portcullis/bus';
-import { runService } from '@portcullis/telemetry';
+import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadIdentityConfig } from './config/identity.config';
 import { IdentityModule } from './identity.module';
 
@@ -10,6 +10,7 @@ runService('identity', async () => {
   await startServiceProcess({
     service: 'identity',
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuthOf(config),
     subjectPrefix: config.BUS_SUBJECT_PREFIX,
     logLevel: config.LOG_LEVEL,
     host: config.HOST,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startServiceProcess } from '@portcullis/bus';
-import { runService } from '@portcullis/telemetry';
+import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadRegistryConfig } from './config/registry.config';
 import { RegistryModule } from './registry.module';
 
@@ -9,6 +9,7 @@ runService('registry', async () => {
   await startServiceProcess({
     service: 'registry',
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuthOf(config),
     subjectPrefix: config.BUS_SUBJECT_PREFIX,
     logLevel: config.LOG_LEVEL,
     host: config.HOST,

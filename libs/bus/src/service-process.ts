@@ -1,7 +1,7 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger, Logger, LoggerLevel, PinoNestLogger, startTracing } from '@portcullis/telemetry';
+import { createLogger, Logger, LoggerLevel, NatsAuthSettings, PinoNestLogger, startTracing } from '@portcullis/telemetry';
 import { NatsBus } from './nats.bus';
 
 /** What every service module needs from the process hosting it. */
@@ -14,6 +14,8 @@ export interface ServiceRuntime {
 export interface ServiceProcessOptions {
   service: string;
   natsUrl: string;
+  /** This service's NATS user and TLS files (deploy/nats); none on an open server. */
+  natsAuth?: NatsAuthSettings;
   subjectPrefix?: string;
   logLevel: LoggerLevel;
   host: string;
@@ -34,6 +36,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     servers: options.natsUrl,
     name: `portcullis-${options.service}`,
     inboxPrefix: `_INBOX_${options.service}`,
+    ...options.natsAuth,
     subjectPrefix: options.subjectPrefix,
     onHandlerError: (subject, error) => logger.error({ err: error, subject }, 'bus handler failed'),
   });

@@ -15,4 +15,4 @@ export { MetricsRegistry, type MetricsRegistryOptions } from './metrics';
 export { ObservabilityController } from './observability.controller';
 export { LOGGER, OBSERVABILITY_OPTIONS, ObservabilityModule, type ObservabilityOptions } from './observability.module';
 export { startTracing, type TracingHandle } from './tracing';
-export { Settings } from './settings';
+export { natsAuthOf, NatsConnectionConfig, Settings, type NatsAuthSettings } from './settings';

@@ -26,3 +26,35 @@ export const Settings = {
       .pipe(z.array(item)),
   busSubjectPrefix: () => Settings.optional(z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -')),
 } as const;
+
+/**
+ * How a service reaches NATS (DESIGN §3, deploy/nats): the URL, its own user
+ * (one per service, with subject permissions) and TLS files. Spread into each
+ * service's config schema.
+ */
+export const NatsConnectionConfig = {
+  NATS_URL: Settings.natsUrl(),
+  NATS_USER: Settings.optional(z.string().min(1)),
+  NATS_PASSWORD: Settings.optional(z.string().min(1)),
+  /** CA bundle to verify the server with (TLS); the client certificate and key when the server asks for one. */
+  NATS_TLS_CA_FILE: Settings.optional(z.string().min(1)),
+  NATS_TLS_CERT_FILE: Settings.optional(z.string().min(1)),
+  NATS_TLS_KEY_FILE: Settings.optional(z.string().min(1)),
+};
+
+/** The credentials and TLS part of {@link NatsConnectionConfig}, as the bus takes them. */
+export interface NatsAuthSettings {
+  user?: string;
+  pass?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+}
+
+export function natsAuthOf(config: { NATS_USER?: string; NATS_PASSWORD?: string; NATS_TLS_CA_FILE?: string; NATS_TLS_CERT_FILE?: string; NATS_TLS_KEY_FILE?: string }): NatsAuthSettings {
+  const tlsFiles = { caFile: config.NATS_TLS_CA_FILE, certFile: config.NATS_TLS_CERT_FILE, keyFile: config.NATS_TLS_KEY_FILE };
+  const usesTls = Object.values(tlsFiles).some((file) => file !== undefined);
+  return {
+    ...(config.NATS_USER !== undefined && { user: config.NATS_USER }),
+    ...(config.NATS_PASSWORD !== undefined && { pass: config.NATS_PASSWORD }),
+    ...(usesTls && { tls: Object.fromEntries(Object.entries(tlsFiles).filter(([, file]) => file !== undefined)) }),
+  };
+}

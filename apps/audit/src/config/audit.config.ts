@@ -1,11 +1,11 @@
-import { loadConfig, Settings } from '@portcullis/telemetry';
+import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 
 /** The audit service's environment (DESIGN §12), validated once at boot. */
 export const AuditConfigSchema = z.object({
   DATABASE_URL: Settings.databaseUrl(),
-  NATS_URL: Settings.natsUrl(),
+  ...NatsConnectionConfig,
   LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for test isolation on a shared NATS. */
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),

@@ -1,5 +1,5 @@
 import { Keyring, KeyringConfigError } from '@portcullis/crypto';
-import { loadConfig, Settings } from '@portcullis/telemetry';
+import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 /** Shortest bootstrap token accepted: anything shorter is guessable. */
@@ -18,7 +18,7 @@ const IdentityKeysSchema = z.string().transform((spec, ctx) => {
 });
 
 export const IdentityConfigSchema = z.object({
-  NATS_URL: Settings.natsUrl(),
+  ...NatsConnectionConfig,
   DATABASE_URL: Settings.databaseUrl(),
   LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for isolating test runs. */

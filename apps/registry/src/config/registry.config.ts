@@ -1,8 +1,8 @@
-import { loadConfig, Settings } from '@portcullis/telemetry';
+import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 export const RegistryConfigSchema = z.object({
-  NATS_URL: Settings.natsUrl(),
+  ...NatsConnectionConfig,
   DATABASE_URL: Settings.databaseUrl(),
   LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for isolating test runs. */
