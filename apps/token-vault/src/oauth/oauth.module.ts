@@ -12,6 +12,7 @@ import { OAuthDiscoveryService } from './discovery/oauth-discovery.service';
 import { OAuthHttpClient } from './http/oauth-http.client';
 import { TokenEndpointClient } from './http/token-endpoint.client';
 import { OAUTH_OPTIONS, type OAuthOptions } from './oauth.options';
+import { OAuthAudit } from './oauth-audit';
 import { OAuthHandler } from './oauth.handler';
 import { OAuthSettingsRepository } from './settings/oauth-settings.repository';
 import { OAuthSettingsService } from './settings/oauth-settings.service';
@@ -33,6 +34,7 @@ export class OAuthModule {
         { provide: EnvelopeCipher, useFactory: (keyring: Keyring) => new EnvelopeCipher(keyring), inject: [Keyring] },
         OAuthHttpClient,
         TokenEndpointClient,
+        OAuthAudit,
         OAuthDiscoveryService,
         OAuthSettingsRepository,
         OAuthSettingsService,

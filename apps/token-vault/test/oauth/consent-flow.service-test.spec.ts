@@ -79,6 +79,13 @@ describe(ConsentFlowService.name, () => {
       expect((await harness.verifyBearer(bobReady.headers)).sub).toBe('bob');
       expect(bobReady.credentialId).not.toBe(ready.credentialId);
       expect(bobReady.headers['Authorization']).not.toBe(ready.headers['Authorization']);
+
+      const audit = await harness.auditOf(server);
+      expect(audit.filter((event) => event.action === 'consent.completed')).toEqual([
+        expect.objectContaining({ outcome: 'success', principal: { id: alice.id, kind: 'user' }, credentialKind: 'oauth2', credentialId: ready.credentialId }),
+        expect.objectContaining({ outcome: 'success', principal: { id: bob.id, kind: 'user' }, credentialId: bobReady.credentialId }),
+      ]);
+      expect(JSON.stringify(audit)).not.toMatch(/eyJ|Bearer/);
     });
 
     it('reuses the pending flow of a principal and server instead of starting another', async () => {
@@ -172,6 +179,9 @@ describe(ConsentFlowService.name, () => {
       const error = await busErrorOf(harness.callback(params, mallory.id));
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toContain('another user');
+      expect(await harness.auditOf(server)).toContainEqual(
+        expect.objectContaining({ action: 'consent.completed', outcome: 'denied', principal: { id: alice.id, kind: 'user' }, reason: 'consent flow refused: flow belongs to another user' }),
+      );
       expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
       expect(await harness.tokenRow(server, mallory.id)).toBeUndefined();
     });
@@ -234,6 +244,7 @@ describe(ConsentFlowService.name, () => {
       await expect(harness.bus.request(RequestSubjects.vaultConnectionDelete, { principalId: alice.id, serverId: server.id })).resolves.toEqual({ deleted: true, revokedAtProvider: true });
       expect((await harness.provider.tokenStats()).revocations).toBeGreaterThan(revocationsBefore);
       expect(await harness.eventsSince(before)).toContainEqual({ serverId: server.id, principalId: alice.id });
+      expect(await harness.auditOf(server)).toContainEqual(expect.objectContaining({ action: 'credential.revoked', outcome: 'success', principal: { id: alice.id, kind: 'user' } }));
       const reuse = await harness.providerToken({ grant_type: 'refresh_token', refresh_token: refreshToken, resource: UPSTREAM_URL });
       expect(reuse.status).toBe(400);
       expect(reuse.body['error']).toBe('invalid_grant');

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus } from '@portcullis/bus';
-import { EventSubjects, OAuthSettings, Principal, RequestSubjects, VaultServer } from '@portcullis/contracts';
+import { AuditEvent, EventSubjects, OAuthSettings, Principal, RequestSubjects, VaultServer } from '@portcullis/contracts';
 import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { createLogger, PinoNestLogger } from '@portcullis/telemetry';
 import { createTestDatabase, followAuthorization, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
@@ -33,6 +33,7 @@ export interface VaultInstance {
   app: NestFastifyApplication;
   bus: InProcessBus;
   events: Array<{ serverId: string; principalId: string | null }>;
+  audit: AuditEvent[];
 }
 
 /**
@@ -77,6 +78,8 @@ export class OAuthHarness {
     const bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     const events: VaultInstance['events'] = [];
     bus.on(EventSubjects.vaultChanged, (event) => void events.push(event));
+    const audit: AuditEvent[] = [];
+    await bus.consumeAudit(async (event) => void audit.push(event));
     const logger = createLogger({ service: 'token-vault', level: 'silent' });
     const app = await NestFactory.create<NestFastifyApplication>(
       TokenVaultModule.register({
@@ -96,7 +99,7 @@ export class OAuthHarness {
       { logger: new PinoNestLogger(logger) },
     );
     await app.init();
-    return { app, bus, events };
+    return { app, bus, events, audit };
   }
 
   async stop(): Promise<void> {
@@ -110,6 +113,12 @@ export class OAuthHarness {
   async eventsSince(from: number): Promise<VaultInstance['events']> {
     await new Promise((resolve) => setTimeout(resolve, 20));
     return this.vaults[0].events.slice(from);
+  }
+
+  /** Audit events of every instance about this server, once in-process delivery has caught up. */
+  async auditOf(server: VaultServer): Promise<AuditEvent[]> {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return this.vaults.flatMap((vault) => vault.audit).filter((event) => event.server === server.slug);
   }
 
   get bus(): InProcessBus {

@@ -47,6 +47,9 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     }
     expect(tokens.size).toBeGreaterThanOrEqual(3);
     expect((await refreshes()) - before).toBeGreaterThanOrEqual(2);
+    const audited = (await harness.auditOf(server)).filter((event) => event.action === 'token.refresh');
+    expect(audited.length).toBe((await refreshes()) - before);
+    expect(audited.every((event) => event.outcome === 'success' && event.principal?.id === alice.id)).toBe(true);
     expect((await harness.provider.tokenStats()).grantErrors['refresh_token'] ?? 0).toBe(0);
   });
 
@@ -95,6 +98,9 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     expect(answer).toEqual({ status: 'consent_required', credentialKind: 'oauth2', flowId: expect.any(String), reason: 'the provider refused the refresh token' });
     const row = (await harness.tokenRow(server, bob.id))!;
     expect(row).toMatchObject({ status: 'needs_consent', sealed_access_token: null, sealed_refresh_token: null });
+    expect(await harness.auditOf(server)).toContainEqual(
+      expect.objectContaining({ action: 'token.refresh', outcome: 'denied', principal: { id: bob.id, kind: 'user' }, reason: 'the authorization server refused: invalid_grant' }),
+    );
     const { connections } = await harness.bus.request(RequestSubjects.vaultConnectionList, { serverId: server.id });
     expect(connections).toEqual([expect.objectContaining({ principalId: bob.id, status: 'needs_consent' })]);
     // Consenting again restores the connection.

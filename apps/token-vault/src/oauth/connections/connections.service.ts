@@ -5,6 +5,7 @@ import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { Clock } from '../../clock';
 import { ConsentFlowService } from '../consent/consent-flow.service';
 import { TokenEndpointClient } from '../http/token-endpoint.client';
+import { OAuthAudit } from '../oauth-audit';
 import { OAuthSettingsRepository } from '../settings/oauth-settings.repository';
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
 import type { OAuthTokenEntity } from './oauth-token.entity';
@@ -22,6 +23,7 @@ export class ConnectionsService {
     private readonly consent: ConsentFlowService,
     private readonly endpoint: TokenEndpointClient,
     private readonly sealer: TokenSealer,
+    private readonly audit: OAuthAudit,
     private readonly bus: Bus,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: Logger,
@@ -59,6 +61,14 @@ export class ConnectionsService {
     if (!row) return { deleted: false, revokedAtProvider: false };
     const revokedAtProvider = await this.revoke(row);
     this.log.info({ credentialId: row.id, serverId, principalId, revokedAtProvider }, 'connection deleted');
+    this.audit.record({
+      action: 'credential.revoked',
+      outcome: 'success',
+      principal: { id: principalId, kind: row.principalKind },
+      server: (await this.settingsRepository.find(serverId))?.serverSlug ?? serverId,
+      credentialId: row.id,
+      reason: revokedAtProvider ? 'connection deleted; revoked at the provider' : 'connection deleted; not revoked at the provider',
+    });
     await this.bus.emit(EventSubjects.vaultChanged, { serverId, principalId });
     return { deleted: true, revokedAtProvider };
   }

@@ -9,11 +9,10 @@ import type { OAuthSettingsEntity } from '../settings/oauth-settings.entity';
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
 import type { OAuthTokenEntity } from './oauth-token.entity';
 import { OAuthTokenRepository } from './oauth-token.repository';
-import { TokenRefresher, type RenewalGrant, type RenewalOutcome } from './token-refresher';
+import { TOKEN_EXCHANGE_GRANT, TokenRefresher, type RenewalGrant, type RenewalOutcome } from './token-refresher';
 import { TokenSealer } from './token-sealer';
 import { isDue, isExpired } from './token-freshness';
 
-const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 type ResolveCredentialRequest = RequestOf<typeof RequestSubjects.vaultCredentialResolve>;
@@ -76,7 +75,7 @@ export class OAuthCredentialService {
         return this.resolveFetched(server, null, settings, rejected, () => this.refresher.clientCredentialsGrantOf(settings));
       case 'token_exchange': {
         if (subjectToken === undefined) throw new SubjectTokenRequiredError(server.slug);
-        return this.resolveFetched(server, principal.id, settings, rejected, () => ({
+        return this.resolveFetched(server, principal, settings, rejected, () => ({
           grant_type: TOKEN_EXCHANGE_GRANT,
           subject_token: subjectToken,
           subject_token_type: ACCESS_TOKEN_TYPE,
@@ -120,18 +119,20 @@ export class OAuthCredentialService {
   /** client_credentials (principal null) and token exchange: fetched on first use, renewed when due or refused upstream, one fetch at a time. */
   private async resolveFetched(
     server: VaultServer,
-    principalId: string | null,
+    principal: Principal | null,
     settings: OAuthSettingsEntity,
     rejected: RejectedCredential | undefined,
     grant: () => RenewalGrant,
   ): Promise<ResolvedCredential> {
     const now = this.clock.now();
     const usable = (row: OAuthTokenEntity) => row.status === 'active' && row.sealedAccessToken !== null && !isRejected(row, rejected) && !isDue(row, now, this.options.refreshSkewMs);
+    const principalId = principal?.id ?? null;
     const seen = await this.tokens.find(server.id, principalId);
     if (seen && usable(seen)) return this.ready(seen, server);
     const outcome = await this.tokens.lockPair(server.id, principalId, settings.grantType, now, async (manager, locked): Promise<RenewalOutcome> => {
       if (usable(locked)) return { kind: 'kept', row: locked };
       locked.grantType = settings.grantType;
+      locked.principalKind = principal?.kind ?? null;
       return this.refresher.renewLocked(manager, locked, settings, grant(), now);
     });
     return this.afterRenewal(outcome, server);

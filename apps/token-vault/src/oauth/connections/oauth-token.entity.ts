@@ -1,4 +1,4 @@
-import type { OAuthGrantType } from '@portcullis/contracts';
+import type { OAuthGrantType, Principal } from '@portcullis/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { VAULT_SCHEMA } from '../../credentials/credential.entity';
 
@@ -22,6 +22,9 @@ export class OAuthTokenEntity {
 
   @Column({ name: 'principal_id', type: 'text', nullable: true })
   principalId!: string | null;
+
+  @Column({ name: 'principal_kind', type: 'text', nullable: true })
+  principalKind!: Principal['kind'] | null;
 
   @Column({ name: 'grant_type', type: 'text' })
   grantType!: OAuthGrantType;

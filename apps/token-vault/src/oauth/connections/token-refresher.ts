@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import type { EntityManager } from 'typeorm';
-import { OAuthProviderRefusedError, OAuthProviderUnavailableError } from '../../errors';
+import { OAuthProviderRefusedError, OAuthProviderUnavailableError, VaultError } from '../../errors';
 import { TokenEndpointClient } from '../http/token-endpoint.client';
+import { OAuthAudit, type OAuthAuditEntry } from '../oauth-audit';
 import type { OAuthSettingsEntity } from '../settings/oauth-settings.entity';
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
 import type { OAuthTokenEntity } from './oauth-token.entity';
@@ -20,6 +21,8 @@ export type RenewalOutcome =
   /** A transient failure and the current token has expired. */
   | { kind: 'failed'; error: Error };
 
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
 /** The token request that renews a row: refresh_token for user connections, or the grant that fetched it. */
 export type RenewalGrant = Record<string, string>;
 
@@ -35,6 +38,7 @@ export class TokenRefresher {
     private readonly endpoint: TokenEndpointClient,
     private readonly settingsService: OAuthSettingsService,
     private readonly sealer: TokenSealer,
+    private readonly audit: OAuthAudit,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -55,13 +59,24 @@ export class TokenRefresher {
   async renewLocked(manager: EntityManager, row: OAuthTokenEntity, settings: OAuthSettingsEntity, grant: RenewalGrant, now: Date): Promise<RenewalOutcome> {
     const hasToken = row.sealedAccessToken !== null;
     if (hasToken && row.retryAfter !== null && row.retryAfter.getTime() > now.getTime()) return this.fallBack(row, now, new OAuthProviderUnavailableError('backing off after a failed refresh'));
+    const audit = (outcome: OAuthAuditEntry['outcome'], reason: string | null) =>
+      this.audit.record({
+        action: grant['grant_type'] === TOKEN_EXCHANGE_GRANT ? 'token.exchange' : 'token.refresh',
+        outcome,
+        principal: row.principalId === null ? null : { id: row.principalId, kind: row.principalKind },
+        server: settings.serverSlug,
+        credentialId: row.id,
+        reason,
+      });
     try {
       const issued = await this.endpoint.requestToken(this.settingsService.clientOf(settings), grant);
       this.sealer.store(row, issued, settings.scopes, now);
       await this.tokens.saveIn(manager, row);
       this.log.info({ credentialId: row.id, serverId: row.serverId, principalId: row.principalId, grant: grant['grant_type'], rotated: issued.refreshToken !== null }, 'OAuth token renewed');
+      audit('success', null);
       return { kind: 'renewed', row };
     } catch (error) {
+      audit(error instanceof OAuthProviderRefusedError ? 'denied' : 'error', error instanceof VaultError ? error.message : 'unexpected error');
       if (!hasToken) throw error;
       if (error instanceof OAuthProviderRefusedError && error.error === 'invalid_grant' && grant['grant_type'] === 'refresh_token') {
         this.sealer.markNeedsConsent(row, now);

@@ -1,3 +1,4 @@
+import type { Principal } from '@portcullis/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { VAULT_SCHEMA } from '../../credentials/credential.entity';
 
@@ -19,6 +20,9 @@ export class ConsentFlowEntity {
 
   @Column({ name: 'principal_id', type: 'text' })
   principalId!: string;
+
+  @Column({ name: 'principal_kind', type: 'text', nullable: true })
+  principalKind!: Principal['kind'] | null;
 
   @Column({ name: 'state_hash', type: 'text', nullable: true })
   stateHash!: string | null;

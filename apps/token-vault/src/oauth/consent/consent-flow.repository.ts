@@ -52,7 +52,7 @@ export class ConsentFlowRepository {
   async consume(stateHash: string, now: Date): Promise<ConsentFlowEntity | null> {
     const [rows] = (await this.dataSource.query(
       `UPDATE "vault"."oauth_flows" SET "consumed_at" = $2 WHERE "state_hash" = $1 AND "consumed_at" IS NULL
-        RETURNING "id", "server_id", "server_slug", "principal_id", "sealed_code_verifier", "key_id", "created_at", "expires_at"`,
+        RETURNING "id", "server_id", "server_slug", "principal_id", "principal_kind", "sealed_code_verifier", "key_id", "created_at", "expires_at"`,
       [stateHash, now],
     )) as [Array<Record<string, unknown>>, number];
     const row = rows[0];
@@ -62,6 +62,7 @@ export class ConsentFlowRepository {
       serverId: row['server_id'] as string,
       serverSlug: row['server_slug'] as string,
       principalId: row['principal_id'] as string,
+      principalKind: row['principal_kind'] as ConsentFlowEntity['principalKind'],
       stateHash,
       sealedCodeVerifier: row['sealed_code_verifier'] as string,
       keyId: row['key_id'] as string,

@@ -5,10 +5,11 @@ import { EventSubjects, type Principal, type ResponseOf, type RequestSubjects, t
 import { EnvelopeCipher, hashToken, Keyring } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { Clock } from '../../clock';
-import { ConsentFlowNotFoundError, ConsentFlowRefusedError, CredentialUnreadableError, OAuthNotConfiguredError, OAuthProviderRefusedError } from '../../errors';
+import { ConsentFlowNotFoundError, ConsentFlowRefusedError, CredentialUnreadableError, OAuthNotConfiguredError, OAuthProviderRefusedError, VaultError } from '../../errors';
 import { OAuthTokenRepository } from '../connections/oauth-token.repository';
 import { TokenSealer } from '../connections/token-sealer';
 import { TokenEndpointClient } from '../http/token-endpoint.client';
+import { OAuthAudit, type OAuthAuditEntry } from '../oauth-audit';
 import { OAuthBindings } from '../oauth-binding';
 import { CONSENT_FLOW_TTL_MS, OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
@@ -39,12 +40,13 @@ export class ConsentFlowService {
     private readonly keyring: Keyring,
     private readonly bus: Bus,
     private readonly clock: Clock,
+    private readonly audit: OAuthAudit,
     @Inject(OAUTH_OPTIONS) private readonly options: OAuthOptions,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   /** Returns the principal's pending flow for the server, or starts one. */
-  async start(principal: Pick<Principal, 'id'>, server: Pick<VaultServer, 'id' | 'slug'>): Promise<{ flowId: string; expiresAt: Date }> {
+  async start(principal: Pick<Principal, 'id' | 'kind'>, server: Pick<VaultServer, 'id' | 'slug'>): Promise<{ flowId: string; expiresAt: Date }> {
     const settings = await this.settingsService.require(server.id, server.slug);
     if (settings.grantType !== 'authorization_code') throw new OAuthNotConfiguredError(server.slug, 'the server does not use user consent');
     // Refuses (OAuthNotConfiguredError) a flow that could never come back here.
@@ -57,6 +59,7 @@ export class ConsentFlowService {
       const binding = { id, serverId: server.id, principalId: principal.id };
       const created = Object.assign(new ConsentFlowEntity(), {
         ...binding,
+        principalKind: principal.kind,
         serverSlug: server.slug,
         stateHash: null,
         sealedCodeVerifier: this.cipher.encrypt(randomBytes(32).toString('base64url'), OAuthBindings.codeVerifier(binding)),
@@ -108,7 +111,27 @@ export class ConsentFlowService {
     const now = this.clock.now();
     // Consumed before anything else: a state is good for one attempt, successful or not.
     const flow = await this.flows.consume(hashToken(request.state), now);
-    if (!flow) throw this.refuse('unknown or already used state');
+    if (!flow) {
+      this.audit.record({ action: 'consent.completed', outcome: 'denied', principal: null, server: null, credentialId: null, reason: 'unknown or already used state' });
+      throw this.refuse('unknown or already used state');
+    }
+    try {
+      const response = await this.complete(flow, request, now);
+      this.audit.record({ ...this.auditOf(flow), outcome: 'success', credentialId: response.credentialId, reason: null });
+      return { serverId: flow.serverId, serverSlug: flow.serverSlug, principalId: flow.principalId };
+    } catch (error) {
+      const denied = error instanceof ConsentFlowRefusedError || error instanceof OAuthProviderRefusedError;
+      this.audit.record({ ...this.auditOf(flow), outcome: denied ? 'denied' : 'error', credentialId: null, reason: error instanceof VaultError ? error.message : 'unexpected error' });
+      throw error;
+    }
+  }
+
+  private auditOf(flow: ConsentFlowEntity): Pick<OAuthAuditEntry, 'action' | 'principal' | 'server'> {
+    return { action: 'consent.completed', principal: { id: flow.principalId, kind: flow.principalKind }, server: flow.serverSlug };
+  }
+
+  /** The checks and the code exchange after the state was consumed; returns the stored connection's id. */
+  private async complete(flow: ConsentFlowEntity, request: CallbackRequest, now: Date): Promise<{ credentialId: string }> {
     if (flow.expiresAt.getTime() <= now.getTime()) throw this.refuse('flow expired', flow);
     if (request.browserPrincipalId !== null && request.browserPrincipalId !== flow.principalId) throw this.refuse('flow belongs to another user', flow);
     const settings = await this.settingsService.require(flow.serverId, flow.serverSlug);
@@ -130,6 +153,7 @@ export class ConsentFlowService {
     });
     const credentialId = await this.tokens.lockPair(flow.serverId, flow.principalId, 'authorization_code', now, async (manager, row) => {
       row.grantType = 'authorization_code';
+      row.principalKind = flow.principalKind;
       this.sealer.store(row, issued, settings.scopes, now);
       if (issued.refreshToken === null) row.sealedRefreshToken = null;
       await this.tokens.saveIn(manager, row);
@@ -137,7 +161,7 @@ export class ConsentFlowService {
     });
     this.log.info({ flowId: flow.id, credentialId, serverId: flow.serverId, principalId: flow.principalId }, 'consent completed; tokens stored');
     await this.bus.emit(EventSubjects.vaultChanged, { serverId: flow.serverId, principalId: flow.principalId });
-    return { serverId: flow.serverId, serverSlug: flow.serverSlug, principalId: flow.principalId };
+    return { credentialId };
   }
 
   private redirectUri(serverSlug: string): string {
