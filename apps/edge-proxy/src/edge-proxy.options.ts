@@ -1,4 +1,5 @@
 import type { Bus } from '@portcullis/bus';
+import type { Keyring } from '@portcullis/crypto';
 import type { Logger } from '@portcullis/telemetry';
 
 export interface EdgeProxyModuleOptions {
@@ -16,10 +17,15 @@ export interface EdgeProxyModuleOptions {
   auditSpoolReplayIntervalMs?: number;
   /** Whether upstreams may be on private, loopback or link-local addresses (`OUTBOUND_ALLOW_PRIVATE`); default false: refused at connect time. */
   outboundAllowPrivate?: boolean;
-  /** `Host` values `/mcp` accepts besides the public URL's, `localhost` and addresses literals (`ALLOWED_HOSTS`). */
+  /** `Host` values `/mcp` accepts besides the public URL's, `localhost` and address literals (`ALLOWED_HOSTS`). */
   allowedHosts?: readonly string[];
   /** Browser origins `/mcp` accepts besides the public URL's and same-origin requests (`ALLOWED_ORIGINS`). */
   allowedOrigins?: readonly string[];
+  /**
+   * Keys sealing the `Mcp-Session-Id`s the edge hands out (`SESSION_KEYS`): the first seals, every one opens. Every
+   * replica needs the same ring. Without it, a random key of this instance: its sessions open on it alone.
+   */
+  sessionKeys?: Keyring;
   /** Whether `/login` offers the form that signs a user in with their API key (all-in-one without a browser-login provider); default false. */
   browserLoginApiKeyForm?: boolean;
 }

@@ -3,7 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { EventSubjects, RequestSubjects } from '@portcullis/contracts';
+import { EventSubjects, RequestSubjects, ServerTarget } from '@portcullis/contracts';
 import { MetricsRegistry } from '@portcullis/telemetry';
 import { EchoMcpServer, freePort, startEchoMcpServer } from '@portcullis/testing';
 import { eventually, initializeRequest, settle, MCP_HEADERS, principal, PUBLIC_URL, RunningEdge, startEdge, target } from '../test/edge-harness';
@@ -17,6 +17,7 @@ describe(EdgeProxyModule.name, () => {
   let echo: EchoMcpServer;
   let hanging: HangingUpstream;
   let echoServerId: string;
+  let slow: ServerTarget;
   const alice = principal();
 
   beforeAll(async () => {
@@ -31,7 +32,7 @@ describe(EdgeProxyModule.name, () => {
       expiresAt: null,
     }).id;
     edge.directory.addServer(target('down', `http://127.0.0.1:${await freePort()}/mcp`));
-    edge.directory.addServer(target('slow', hanging.url, { timeoutMs: 300 }));
+    slow = edge.directory.addServer(target('slow', hanging.url, { timeoutMs: 300 }));
     edge.directory.addServer(target('rejecting', `${hanging.url}?status=401`));
     edge.directory.addServer(target('legacy', echo.url, { transport: 'sse' }));
     edge.directory.addToken(GATEWAY_TOKEN, alice);
@@ -49,6 +50,12 @@ describe(EdgeProxyModule.name, () => {
     });
     const client = new Client({ name: 'service-test', version: '1.0.0' });
     return { client, transport, connect: () => client.connect(transport) };
+  }
+
+  /** The session id the upstream itself gave the client's session (the client holds a sealed one). */
+  async function upstreamSessionOf(client: Client): Promise<string> {
+    const result = await client.callTool({ name: 'request_headers', arguments: {} });
+    return (JSON.parse((result.content as { text: string }[])[0].text) as Record<string, string>)['mcp-session-id'];
   }
 
   function post(slug: string, body: string, headers: Record<string, string> = { authorization: `Bearer ${GATEWAY_TOKEN}` }) {
@@ -80,7 +87,9 @@ describe(EdgeProxyModule.name, () => {
         expect(seen['authorization']).toBeUndefined();
         expect(seen['cookie']).toBeUndefined();
         expect(JSON.stringify(seen)).not.toContain(GATEWAY_TOKEN);
-        expect(seen['mcp-session-id']).toBe(transport.sessionId);
+        // The upstream sees its own session id; the client holds the sealed one.
+        expect(seen['mcp-session-id']).toEqual(expect.any(String));
+        expect(seen['mcp-session-id']).not.toBe(transport.sessionId);
       } finally {
         await transport.terminateSession();
         await client.close();
@@ -95,7 +104,7 @@ describe(EdgeProxyModule.name, () => {
     it('passes the session end (DELETE) through to the upstream', async () => {
       const { client, transport, connect } = connectClient();
       await connect();
-      const sessionId = transport.sessionId;
+      const sessionId = await upstreamSessionOf(client);
       await transport.terminateSession();
       await client.close();
       const deletes = echo.requests.filter((request) => request[':method'] === 'DELETE' && request['mcp-session-id'] === sessionId);
@@ -106,7 +115,7 @@ describe(EdgeProxyModule.name, () => {
     it('opens the GET event stream on the upstream for the session', async () => {
       const { client, transport, connect } = connectClient();
       await connect();
-      const sessionId = transport.sessionId;
+      const sessionId = await upstreamSessionOf(client);
       try {
         await eventually(() => echo.requests.some((request) => request[':method'] === 'GET' && request['mcp-session-id'] === sessionId));
       } finally {
@@ -253,7 +262,7 @@ describe(EdgeProxyModule.name, () => {
       const aborted = new AbortController();
       const response = await fetch(edge.mcpUrl('slow'), {
         method: 'GET',
-        headers: { accept: 'text/event-stream', authorization: `Bearer ${GATEWAY_TOKEN}`, 'mcp-session-id': 'stream-1' },
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${GATEWAY_TOKEN}`, 'mcp-session-id': edge.sealSession(alice, slow, 'stream-1') },
         signal: aborted.signal,
       });
       expect(response.status).toBe(200);
@@ -268,11 +277,11 @@ describe(EdgeProxyModule.name, () => {
 
     it('ends open event streams at shutdown instead of hanging', async () => {
       const another = await startEdge();
-      another.directory.addServer(target('slow', hanging.url));
+      const anotherSlow = another.directory.addServer(target('slow', hanging.url));
       another.directory.addToken(GATEWAY_TOKEN, alice);
       const response = await fetch(another.mcpUrl('slow'), {
         method: 'GET',
-        headers: { accept: 'text/event-stream', authorization: `Bearer ${GATEWAY_TOKEN}`, 'mcp-session-id': 'stream-at-shutdown' },
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${GATEWAY_TOKEN}`, 'mcp-session-id': another.sealSession(alice, anotherSlow, 'stream-at-shutdown') },
       });
       expect(response.status).toBe(200);
       await eventually(() => hanging.openStreams.has('stream-at-shutdown'));

@@ -18,6 +18,7 @@ runService('edge-proxy', async () => {
         ...runtime,
         publicUrl: config.PUBLIC_URL,
         maxRequestBytes: config.MAX_REQUEST_BYTES,
+        sessionKeys: config.SESSION_KEYS,
         auditSpoolDir: config.AUDIT_SPOOL_DIR,
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
         allowedHosts: config.ALLOWED_HOSTS,

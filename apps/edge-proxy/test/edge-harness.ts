@@ -22,9 +22,11 @@ import {
   ServiceQueues,
   VirtualServerTarget,
 } from '@portcullis/contracts';
+import type { Keyring } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/telemetry';
 import { uniqueSubjectPrefix } from '@portcullis/testing';
 import { EdgeProxyModule } from '../src';
+import { SealedSessions } from '../src/sessions/sealed-sessions.service';
 
 export const PUBLIC_URL = 'https://gateway.example.test';
 
@@ -169,6 +171,8 @@ export interface RunningEdge {
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
   mcpUrl(slug: string): string;
+  /** The `Mcp-Session-Id` this edge hands out to `who` for a session of `server` the upstream calls `upstreamSessionId`. */
+  sealSession(who: Principal, server: ServerTarget, upstreamSessionId: string): string;
   close(): Promise<void>;
 }
 
@@ -180,19 +184,27 @@ export interface StartEdgeOptions {
   outboundAllowPrivate?: boolean;
   /** `browserLoginApiKeyForm` of the edge (default false). */
   browserLoginApiKeyForm?: boolean;
+  /** `sessionKeys` of the edge (default: a random key of this edge alone). */
+  sessionKeys?: Keyring;
+  /** The bus and stand-in services of another edge: a second replica behind the same load balancer. */
+  sameBusAs?: RunningEdge;
 }
 
 export async function startEdge(options: StartEdgeOptions = {}): Promise<RunningEdge> {
-  const bus = new CountingBus({ subjectPrefix: uniqueSubjectPrefix() });
-  const directory = new Directory();
-  if (options.services !== false) directory.register(bus);
-  const audit: AuditEvent[] = [];
-  await bus.consumeAudit(async (event) => void audit.push(event));
+  const shared = options.sameBusAs;
+  const bus = shared?.bus ?? new CountingBus({ subjectPrefix: uniqueSubjectPrefix() });
+  const directory = shared?.directory ?? new Directory();
+  const audit: AuditEvent[] = shared?.audit ?? [];
+  if (!shared) {
+    if (options.services !== false) directory.register(bus);
+    await bus.consumeAudit(async (event) => void audit.push(event));
+  }
 
   const app = await NestFactory.create<NestFastifyApplication>(
     EdgeProxyModule.register({
       bus,
-      closeBusOnShutdown: true,
+      // A second replica leaves the shared bus to the first.
+      closeBusOnShutdown: !shared,
       logger: createLogger({ service: 'edge-proxy', level: 'silent' }),
       publicUrl: PUBLIC_URL,
       maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
@@ -201,6 +213,7 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<Running
       // Test upstreams listen on loopback; the SSRF guard's own test turns this off.
       outboundAllowPrivate: options.outboundAllowPrivate ?? true,
       browserLoginApiKeyForm: options.browserLoginApiKeyForm ?? false,
+      sessionKeys: options.sessionKeys,
     }),
     new FastifyAdapter(),
     { logger: false },
@@ -208,7 +221,15 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<Running
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
-  return { app, bus, directory, audit, baseUrl, mcpUrl: (slug) => `${baseUrl}/mcp/${slug}`, close: () => app.close() };
+  const sealSession = (who: Principal, server: ServerTarget, upstreamSessionId: string): string =>
+    app.get(SealedSessions).seal({
+      principalId: who.id,
+      target: { kind: 'server', id: server.id, slug: server.slug },
+      upstreamSessions: { [server.id]: upstreamSessionId },
+      protocolVersion: '2025-06-18',
+      urlElicitation: false,
+    });
+  return { app, bus, directory, audit, baseUrl, mcpUrl: (slug) => `${baseUrl}/mcp/${slug}`, sealSession, close: () => app.close() };
 }
 
 /** Waits until `condition` holds (events and audit are delivered asynchronously). */

@@ -1,5 +1,6 @@
 import { loadConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
+import { SessionKeysSchema } from './session-keys.config';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
@@ -26,6 +27,8 @@ export const EdgeProxyConfigSchema = z
     HOST: Settings.host(),
     LOG_LEVEL: Settings.logLevel(),
     MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_REQUEST_BYTES),
+    /** Keys sealing MCP session ids; every replica needs the same ones (DESIGN §7). */
+    SESSION_KEYS: SessionKeysSchema,
     /** Prepended to every bus subject; only for isolating test runs. */
     BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
     /** Where audit events wait on local disk while NATS cannot take them; default `<tmpdir>/portcullis-spool`. */

@@ -146,8 +146,10 @@ describe(ConsentRequiredError.name, () => {
       await settle();
       const inSession = await post('gated', toolCall(5, 'echo'), ALICE_KEY, { 'mcp-session-id': sessionId!, 'mcp-protocol-version': '2025-06-18' });
       expect(inSession.answer.error).toMatchObject({ code: -32042, data: { elicitations: [{ url: connectUrl('gated', alice) }] } });
+      // An id the edge did not seal is no session at all: 404, and the client starts a new one.
       const otherSession = await post('gated', toolCall(6, 'echo'), ALICE_KEY, { 'mcp-session-id': 'not-a-known-session', 'mcp-protocol-version': '2025-06-18' });
-      expect(otherSession.answer.error).toMatchObject({ code: -32001 });
+      expect(otherSession.status).toBe(404);
+      expect(otherSession.answer.error).toMatchObject({ code: -32001, message: 'Session not found' });
       // The session's GET event stream cannot carry a JSON-RPC error as success: 403 with the same answer.
       const stream = await fetch(edge.mcpUrl('gated'), { headers: { accept: 'text/event-stream', authorization: `Bearer ${ALICE_KEY}`, 'mcp-session-id': sessionId! } });
       expect(stream.status).toBe(403);

@@ -1,7 +1,7 @@
 import { checkInjectedHeaders, clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
 
 describe('upstreamRequestHeaders', () => {
-  it('forwards the transport headers and drops the gateway token and cookies', () => {
+  it('forwards the transport headers and drops the gateway token, cookies and the client\'s (sealed) session id', () => {
     const { headers } = upstreamRequestHeaders(
       {
         'content-type': 'application/json',
@@ -19,10 +19,13 @@ describe('upstreamRequestHeaders', () => {
     expect(headers).toEqual({
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
-      'mcp-session-id': 's1',
       'mcp-protocol-version': '2025-06-18',
       'last-event-id': 'e9',
     });
+  });
+
+  it('sends the upstream its own session id, restored from the sealed one', () => {
+    expect(upstreamRequestHeaders({ 'mcp-session-id': 'sealed' }, {}, 'upstream-session').headers).toEqual({ 'mcp-session-id': 'upstream-session' });
   });
 
   it('injects the credential headers, including an upstream Authorization', () => {
@@ -32,8 +35,9 @@ describe('upstreamRequestHeaders', () => {
 
   it('stops an injected header from splitting the request or rewriting the protocol', () => {
     const { headers, refused } = upstreamRequestHeaders(
-      { 'mcp-session-id': 'mine' },
+      { 'mcp-session-id': 'sealed' },
       { 'X-Evil': 'a\r\nX-Injected: 1', 'Mcp-Session-Id': 'theirs', Host: 'elsewhere', Accept: 'text/html', 'Bad Name': 'v' },
+      'mine',
     );
     expect(headers).toEqual({ 'mcp-session-id': 'mine' });
     expect(refused.sort()).toEqual(['Accept', 'Bad Name', 'Host', 'Mcp-Session-Id', 'X-Evil']);
@@ -58,7 +62,7 @@ describe('checkInjectedHeaders', () => {
 });
 
 describe('clientResponseHeaders', () => {
-  it('returns the transport headers and never upstream cookies or challenges', () => {
+  it('returns the transport headers and never upstream cookies, challenges or the upstream\'s session id', () => {
     expect(
       clientResponseHeaders({
         'content-type': 'text/event-stream',
@@ -68,6 +72,7 @@ describe('clientResponseHeaders', () => {
         connection: 'keep-alive',
         'transfer-encoding': 'chunked',
       }),
-    ).toEqual({ 'content-type': 'text/event-stream', 'mcp-session-id': 's1', 'x-accel-buffering': 'no' });
+    ).toEqual({ 'content-type': 'text/event-stream', 'x-accel-buffering': 'no' });
+    expect(clientResponseHeaders({ 'content-type': 'application/json', 'mcp-session-id': 's1' }, 'sealed')).toEqual({ 'content-type': 'application/json', 'mcp-session-id': 'sealed' });
   });
 });

@@ -15,6 +15,8 @@ export interface JsonRpcBody {
   calls: JsonRpcCall[];
   /** Whether an `initialize` request in the body declared URL elicitation (`capabilities.elicitation.url`, MCP 2025-11-25). */
   urlElicitation: boolean;
+  /** The `protocolVersion` an `initialize` request in the body asked for, else null. */
+  protocolVersion: string | null;
 }
 
 /** Audit field limits (AuditEventSchema). */
@@ -37,7 +39,20 @@ export function parseJsonRpcBody(raw: unknown): JsonRpcBody {
   if (messages.length === 0 || !messages.every(isObject)) {
     throw new InvalidMessageError('Invalid Request: the body must be a JSON-RPC message object or a non-empty array of them');
   }
-  return { calls: messages.flatMap((message) => callOf(message) ?? []), urlElicitation: messages.some(declaresUrlElicitation) };
+  return {
+    calls: messages.flatMap((message) => callOf(message) ?? []),
+    urlElicitation: messages.some(declaresUrlElicitation),
+    protocolVersion: messages.map(requestedProtocolVersion).find((version) => version !== null) ?? null,
+  };
+}
+
+const MAX_PROTOCOL_VERSION_LENGTH = 64;
+
+/** The `params.protocolVersion` of an `initialize` request (bounded: it is sealed into the session id), else null. */
+function requestedProtocolVersion(message: Record<string, unknown>): string | null {
+  if (message['method'] !== 'initialize' || !isObject(message['params'])) return null;
+  const version = message['params']['protocolVersion'];
+  return typeof version === 'string' && version.length <= MAX_PROTOCOL_VERSION_LENGTH ? version : null;
 }
 
 /** Whether `message` is an `initialize` request whose client capabilities include URL elicitation. */

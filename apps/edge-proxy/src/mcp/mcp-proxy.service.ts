@@ -11,14 +11,15 @@ import { PrincipalResolver } from '../access/principal-resolver.service';
 import { TargetResolver } from '../access/target-resolver.service';
 import { VirtualServerResolver } from '../access/virtual-server-resolver.service';
 import { Clock } from '../clock';
-import { AccessDeniedError, ConsentRequiredError, EdgeError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
-import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers';
+import { AccessDeniedError, ConsentRequiredError, EdgeError, UnknownSessionError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
+import { isUpstreamSessionId, McpSession } from '../sessions/mcp-session';
+import { SealedSessions } from '../sessions/sealed-sessions.service';
+import { clientResponseHeaders, SESSION_HEADER, upstreamRequestHeaders } from './forwarded-headers';
 import { JsonRpcBody, JsonRpcCall, parseJsonRpcBody } from './json-rpc';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
 import { needsToolFiltering, RefusedCall, refusalBody, refusedToolCalls, ToolsListFilter } from './tool-access';
 import { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
-import { UrlElicitationSessions } from './url-elicitation-sessions';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
@@ -33,6 +34,15 @@ interface Exchange {
   calls: JsonRpcCall[];
   traceId: string | null;
   decision: AccessDecision;
+  body: JsonRpcBody;
+  /** The client's session, opened from its sealed id, with the upstream's own id for this server. */
+  session: OpenedSession | null;
+}
+
+interface OpenedSession {
+  sealedId: string;
+  session: Readonly<McpSession>;
+  upstreamSessionId: string;
 }
 
 /**
@@ -53,7 +63,7 @@ export class McpProxyService {
     private readonly upstream: UpstreamClient,
     private readonly audit: McpAuditRecorder,
     private readonly metrics: McpMetrics,
-    private readonly elicitationSessions: UrlElicitationSessions,
+    private readonly sessions: SealedSessions,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -77,7 +87,7 @@ export class McpProxyService {
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
     const token = bearerToken(request.headers.authorization);
     const principal = await this.principals.authenticate(token);
-    const body: JsonRpcBody = request.method === 'POST' ? parseJsonRpcBody(request.body) : { calls: [], urlElicitation: false };
+    const body: JsonRpcBody = request.method === 'POST' ? parseJsonRpcBody(request.body) : { calls: [], urlElicitation: false, protocolVersion: null };
     const calls = body.calls;
     // A virtual server is answered by the edge itself (tools only); the slug namespace is shared with servers.
     const virtualServer = await this.virtualServers.find(slug);
@@ -92,6 +102,7 @@ export class McpProxyService {
       this.audit.recordDenials({ calls, principal, server: target.slug, reason: decision.reason, traceId });
       throw new AccessDeniedError(slug);
     }
+    const session = this.openSession(request, principal, target);
     const refused = refusedToolCalls(calls, decision);
     if (refused.length > 0) return this.refuse(request, reply, { calls, principal, slug: target.slug, refused, traceId });
     if (target.transport !== 'streamable-http') throw new UnsupportedTransportError(slug, target.transport);
@@ -102,10 +113,10 @@ export class McpProxyService {
       if (!(error instanceof ConsentRequiredError)) throw error;
       // Resolved before anything is forwarded, so a session's first request (`initialize`) is the one answered.
       this.audit.recordConsents({ calls, principal, servers: [target.slug], via: null, traceId });
-      throw error.forClient(body.urlElicitation || this.elicitationSessions.has(slug, request.headers['mcp-session-id']));
+      throw error.forClient(body.urlElicitation || session?.session.urlElicitation === true);
     }
 
-    const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision };
+    const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision, body, session };
     const aborted = new AbortController();
     // 'close' before the response finished means the client went away: stop the upstream request or stream too.
     reply.raw.once('close', () => {
@@ -121,7 +132,6 @@ export class McpProxyService {
     }
 
     const status = upstream.statusCode;
-    this.rememberElicitation(request, slug, body, upstream);
     if (status === 401 || status === 403 || status < 200 || (status >= 300 && status < 400)) {
       // Read off (bounded) so the connection can be reused; a failure here only costs that connection.
       upstream.body.dump().catch(() => undefined);
@@ -130,17 +140,49 @@ export class McpProxyService {
       if (status === 401 || status === 403) this.credentials.forgetServer(target.id, principal.id);
       throw status === 401 || status === 403 ? new UpstreamRejectedCredentialError(slug, status) : new UpstreamProtocolError(slug, `HTTP ${status}`);
     }
-    await this.stream(upstream, reply, exchange);
+    await this.stream(upstream, reply, exchange, this.sessionIdForClient(upstream, exchange));
   }
 
-  /** A session whose `initialize` declared URL elicitation is remembered by the session id the upstream gave it; a DELETE forgets it. */
-  private rememberElicitation(request: FastifyRequest, slug: string, body: JsonRpcBody, upstream: UpstreamResponse): void {
-    if (request.method === 'DELETE') this.elicitationSessions.forget(slug, request.headers['mcp-session-id']);
-    else if (body.urlElicitation && upstream.statusCode === 200) this.elicitationSessions.remember(slug, upstream.headers['mcp-session-id']);
+  /**
+   * The session a request names, opened from its sealed id (null when it names none).
+   * @throws UnknownSessionError when the id does not open for this principal and server
+   */
+  private openSession(request: FastifyRequest, principal: Principal, target: ServerTarget): OpenedSession | null {
+    const sealedId = request.headers[SESSION_HEADER];
+    const session = this.sessions.open(sealedId, principal, { kind: 'server', id: target.id, slug: target.slug });
+    if (session === null || typeof sealedId !== 'string') return null;
+    // The edge seals a plain server's session only around the upstream's own id.
+    const upstreamSessionId = session.upstreamSessions[target.id];
+    if (upstreamSessionId === undefined) throw new UnknownSessionError();
+    return { sealedId, session, upstreamSessionId };
+  }
+
+  /**
+   * The `Mcp-Session-Id` the client gets in place of the upstream's: the one
+   * it sent while the upstream keeps its session, else (at `initialize`) a
+   * new one sealed around the upstream's id.
+   */
+  private sessionIdForClient(upstream: UpstreamResponse, exchange: Exchange): string | undefined {
+    const given = upstream.headers[SESSION_HEADER];
+    if (given === undefined) return undefined;
+    if (!isUpstreamSessionId(given)) {
+      upstream.body.dump().catch(() => undefined);
+      this.finish(exchange, 'error', 'upstream session id refused');
+      throw new UpstreamProtocolError(exchange.slug, 'an Mcp-Session-Id that is not 1-512 visible ASCII characters');
+    }
+    const { session, principal, target, body } = exchange;
+    if (session !== null && session.upstreamSessionId === given) return session.sealedId;
+    return this.sessions.seal({
+      principalId: principal.id,
+      target: { kind: 'server', id: target.id, slug: target.slug },
+      upstreamSessions: { [target.id]: given },
+      protocolVersion: body.protocolVersion ?? session?.session.protocolVersion ?? null,
+      urlElicitation: body.urlElicitation || session?.session.urlElicitation === true,
+    });
   }
 
   private upstreamRequest(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {
-    const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers);
+    const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers, exchange.session?.upstreamSessionId);
     if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
     propagation.inject(context.active(), headers);
     const method = request.method as UpstreamRequest['method'];
@@ -152,12 +194,12 @@ export class McpProxyService {
    * by chunk, never buffering it whole; resolves once the answer ended, well
    * or not, and audits it exactly once.
    */
-  private stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange): Promise<void> {
+  private stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange, sessionId: string | undefined): Promise<void> {
     const filter = this.toolsListFilter(upstream, exchange);
     reply.hijack();
     const response = reply.raw;
     const body = upstream.body;
-    const headers = clientResponseHeaders(upstream.headers);
+    const headers = clientResponseHeaders(upstream.headers, sessionId);
     const eventStream = headers['content-type']?.toLowerCase().startsWith('text/event-stream') === true;
     // An unfiltered JSON answer keeps its length: no chunked framing, so headers and body go out in one write and end() adds none.
     const length = upstream.headers['content-length'];

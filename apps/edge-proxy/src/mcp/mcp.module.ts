@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
 import { AuditSpoolModule } from '../audit-spool/audit-spool.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { EdgeCacheMetrics } from './cache.metrics';
 import { McpAuditRecorder } from './mcp-audit.recorder';
 import { McpController } from './mcp.controller';
@@ -8,13 +9,12 @@ import { McpMetrics } from './mcp.metrics';
 import { McpProxyService } from './mcp-proxy.service';
 import { OriginGuard } from './origin.guard';
 import { UpstreamClient } from './upstream.client';
-import { UrlElicitationSessions } from './url-elicitation-sessions';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
 
 @Module({
-  imports: [AccessModule, AuditSpoolModule],
+  imports: [AccessModule, AuditSpoolModule, SessionsModule],
   controllers: [McpController],
-  providers: [OriginGuard, McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient, UrlElicitationSessions],
+  providers: [OriginGuard, McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
 })
 export class McpModule {}

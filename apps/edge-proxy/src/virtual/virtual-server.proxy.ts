@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { LATEST_PROTOCOL_VERSION, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { AccessDecision, isToolVisible, Principal, ReadyCredential, roleRank, ServerTarget, VirtualServerTarget } from '@portcullis/contracts';
@@ -10,7 +9,8 @@ import { AccessDeniedError, ConsentRequiredError, EdgeError, InvalidMessageError
 import type { JsonRpcBody, JsonRpcCall, JsonRpcId } from '../mcp/json-rpc';
 import { McpAuditRecorder } from '../mcp/mcp-audit.recorder';
 import { UNKNOWN_TOOL_CODE } from '../mcp/tool-access';
-import { UrlElicitationSessions } from '../mcp/url-elicitation-sessions';
+import { SESSION_HEADER } from '../mcp/forwarded-headers';
+import { SealedSessions } from '../sessions/sealed-sessions.service';
 import { VirtualUpstreamClient } from './virtual-upstream.client';
 
 const METHOD_NOT_FOUND = -32601;
@@ -44,8 +44,9 @@ interface Context extends Caller {
  * server. Tools only: `initialize`, `ping`, `tools/list` (the chosen tools of
  * every upstream, renamed, filtered by the caller's access) and `tools/call`
  * (routed to the right upstream with that upstream's credential for the
- * caller). Every other method answers method-not-found. Stateless: no
- * session id, no server-to-client stream.
+ * caller). Every other method answers method-not-found. `initialize` hands
+ * out a sealed session id (DESIGN §7), which later requests may carry and
+ * which must then open; there is no server-to-client stream.
  */
 @Injectable()
 export class VirtualServerProxy {
@@ -54,7 +55,7 @@ export class VirtualServerProxy {
     private readonly credentials: CredentialResolver,
     private readonly upstreams: VirtualUpstreamClient,
     private readonly audit: McpAuditRecorder,
-    private readonly elicitationSessions: UrlElicitationSessions,
+    private readonly sessions: SealedSessions,
     private readonly clock: Clock,
   ) {}
 
@@ -65,23 +66,22 @@ export class VirtualServerProxy {
       this.audit.recordDenials({ calls: body.calls, principal, server: virtualServer.slug, reason: decision.reason, traceId });
       throw new AccessDeniedError(virtualServer.slug);
     }
-    const sessionId = request.headers['mcp-session-id'];
-    if (request.method === 'DELETE') {
-      this.elicitationSessions.forget(virtualServer.slug, sessionId);
-      return void (await reply.status(204).send());
-    }
+    const target = { kind: 'virtual', id: virtualServer.id, slug: virtualServer.slug } as const;
+    // Nothing to end on DELETE: the session lives in its id alone (an id that does not open is answered 404 here too).
+    const session = this.sessions.open(request.headers[SESSION_HEADER], principal, target);
+    if (request.method === 'DELETE') return void (await reply.status(204).send());
     if (request.method !== 'POST') {
       // No server-to-client stream: clients then simply do without one (streamable HTTP §GET).
       return void (await reply.status(405).header('allow', 'POST, DELETE').type('application/json').send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed' } })));
     }
     const { requests, batch } = readRequests(request.body);
     if (requests.length === 0) return void (await reply.status(202).send());
-    const context: Context = { ...caller, virtualServer, decision, urlElicitation: body.urlElicitation || this.elicitationSessions.has(virtualServer.slug, sessionId) };
-    // Otherwise stateless: a session id is handed out only to remember that the client takes URL elicitations.
-    if (body.urlElicitation && sessionId === undefined && requests.some((r) => r.method === 'initialize')) {
-      const newSessionId = randomUUID();
-      this.elicitationSessions.remember(virtualServer.slug, newSessionId);
-      void reply.header('mcp-session-id', newSessionId);
+    const context: Context = { ...caller, virtualServer, decision, urlElicitation: body.urlElicitation || session?.urlElicitation === true };
+    const initialize = requests.find((r) => r.method === 'initialize');
+    if (initialize) {
+      // The upstreams are called in one short session per call, so the sealed session names none of theirs.
+      const sealed = this.sessions.seal({ principalId: principal.id, target, upstreamSessions: {}, protocolVersion: negotiatedVersion(initialize), urlElicitation: body.urlElicitation });
+      void reply.header(SESSION_HEADER, sealed);
     }
     const answers = await Promise.all(requests.map((message) => this.answer(message, context)));
     await reply.status(200).type('application/json').send(JSON.stringify(batch ? answers : answers[0]));
@@ -155,9 +155,8 @@ export class VirtualServerProxy {
   }
 
   private initialize(message: Request, virtualServer: VirtualServerTarget): unknown {
-    const requested = message.params['protocolVersion'];
     return {
-      protocolVersion: typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
+      protocolVersion: negotiatedVersion(message),
       capabilities: { tools: { listChanged: false } },
       serverInfo: { name: virtualServer.slug, title: virtualServer.name, version: '1.0.0' },
     };
@@ -215,6 +214,12 @@ export class VirtualServerProxy {
       traceId: context.traceId,
     });
   }
+}
+
+/** The client's version when the SDK supports it, else the latest (the client then decides whether it can go on). */
+function negotiatedVersion(initialize: Request): string {
+  const requested = initialize.params['protocolVersion'];
+  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
 }
 
 function readRequests(body: unknown): { requests: Request[]; batch: boolean } {
