@@ -26,11 +26,13 @@ describe(OAuthDiscoveryService.name, () => {
   });
 
   it("discovers the AS from the upstream's 401 and metadata, registers a client (RFC 7591), and the user's token works upstream", async () => {
-    const server = await harness.addBareServer('authorization_code');
+    // Not even scopes: they come from the upstream's metadata (scopes_supported).
+    const server = await harness.addBareServer('authorization_code', []);
     await harness.consent(alice, server);
     const { settings } = await harness.bus.request(RequestSubjects.vaultAdminServerOAuthGet, { serverId: server.id });
     expect(settings).toMatchObject({
       grantType: 'authorization_code',
+      scopes: ['mcp'],
       issuer: harness.provider.issuer,
       authorizationUrl: `${harness.provider.issuer}/auth`,
       tokenUrl: `${harness.provider.issuer}/token`,
@@ -48,7 +50,7 @@ describe(OAuthDiscoveryService.name, () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'spec', version: '1' } } }),
     });
     expect(call.status).toBe(200);
-    expect(upstream.accepted.at(-1)).toMatchObject({ sub: 'alice', clientId: settings!.clientId });
+    expect(upstream.accepted.at(-1)).toMatchObject({ sub: 'alice', clientId: settings!.clientId, scopes: ['mcp'] });
   });
 
   it('registers once for concurrent first calls on two replicas and keeps the registration', async () => {

@@ -126,9 +126,9 @@ export class OAuthHarness {
   }
 
   /** A new oauth2 server with only what an admin must give: the grant and scopes (the rest is for discovery). */
-  async addBareServer(grantType: OAuthSettings['grantType']): Promise<VaultServer> {
+  async addBareServer(grantType: OAuthSettings['grantType'], scopes: string[] = ['mcp']): Promise<VaultServer> {
     const server: VaultServer = { id: randomUUID(), slug: `up-${randomUUID().slice(0, 8)}`, authType: 'oauth2', url: this.resource };
-    await this.bus.request(RequestSubjects.vaultAdminServerOAuthPut, { server, settings: { grantType, scopes: ['mcp'], tokenEndpointAuthMethod: 'client_secret_basic' } });
+    await this.bus.request(RequestSubjects.vaultAdminServerOAuthPut, { server, settings: { grantType, scopes, tokenEndpointAuthMethod: 'client_secret_basic' } });
     return server;
   }
 

@@ -25,6 +25,13 @@ export interface AuthorizationServerMetadata {
   tokenEndpointAuthMethods: string[] | null;
 }
 
+export interface ProtectedResource {
+  issuer: string;
+  scopes: string[];
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
+
 export interface RegisteredClient {
   clientId: string;
   clientSecret: string | null;
@@ -48,15 +55,21 @@ export class OAuthDiscoveryService {
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
-  /** The issuer the upstream MCP server names (the first of its `authorization_servers`). */
-  async issuerOf(resource: string): Promise<string> {
-    const metadataUrl = (await this.resourceMetadataUrlFromChallenge(resource)) ?? wellKnownUrl(resource, 'oauth-protected-resource');
-    const metadata = (await this.getJson(metadataUrl, 'protected resource metadata')).json!;
+  /**
+   * The issuer the upstream MCP server names (the first of its
+   * `authorization_servers`), and the scopes it asks for: its challenge's
+   * `scope`, else its metadata's `scopes_supported`.
+   */
+  async protectedResourceOf(resource: string): Promise<ProtectedResource> {
+    const challenge = await this.challengeOf(resource);
+    const metadata = (await this.getJson(challenge?.resourceMetadata ?? wellKnownUrl(resource, 'oauth-protected-resource'), 'protected resource metadata')).json!;
     // RFC 9728 §3.3: metadata for another resource must not be used.
     if (metadata['resource'] !== resource) throw new OAuthDiscoveryError('protected resource metadata names another resource');
     const servers = metadata['authorization_servers'];
     if (!Array.isArray(servers) || typeof servers[0] !== 'string' || !isHttpUrl(servers[0])) throw new OAuthDiscoveryError('protected resource metadata names no authorization server');
-    return servers[0];
+    const supported = metadata['scopes_supported'];
+    const scopes = challenge?.scope?.split(' ') ?? (Array.isArray(supported) ? supported : []);
+    return { issuer: servers[0], scopes: scopes.filter((scope): scope is string => typeof scope === 'string' && SCOPE_TOKEN.test(scope)).slice(0, 50) };
   }
 
   /** RFC 8414 metadata of `issuer`, else its OIDC discovery document; its `issuer` must be the one asked for. */
@@ -115,8 +128,8 @@ export class OAuthDiscoveryService {
     };
   }
 
-  /** The `resource_metadata` of the upstream's 401 challenge, if it sends one to an unauthenticated MCP request. */
-  private async resourceMetadataUrlFromChallenge(resource: string): Promise<string | null> {
+  /** The `resource_metadata` and `scope` of the upstream's 401 challenge to an unauthenticated MCP request, if it sends one. */
+  private async challengeOf(resource: string): Promise<{ resourceMetadata: string | null; scope: string | null } | null> {
     const probe = await this.request('POST', resource, 'upstream MCP server', {
       jsonrpc: '2.0',
       id: 0,
@@ -124,8 +137,9 @@ export class OAuthDiscoveryService {
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'portcullis-discovery', version: '1' } },
     }, { accept: 'application/json, text/event-stream' });
     if (probe.status !== 401 || !probe.wwwAuthenticate) return null;
-    const match = /resource_metadata="([^"]+)"/i.exec(probe.wwwAuthenticate);
-    return match && isHttpUrl(match[1]) ? match[1] : null;
+    const resourceMetadata = /resource_metadata="([^"]+)"/i.exec(probe.wwwAuthenticate)?.[1];
+    const scope = /scope="([^"]*)"/i.exec(probe.wwwAuthenticate)?.[1];
+    return { resourceMetadata: resourceMetadata && isHttpUrl(resourceMetadata) ? resourceMetadata : null, scope: scope || null };
   }
 
   private async getJson(url: string, what: string): Promise<JsonResponse> {

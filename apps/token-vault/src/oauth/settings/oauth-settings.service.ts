@@ -103,8 +103,11 @@ export class OAuthSettingsService {
       // Another caller or replica may have completed them while this one waited for the lock.
       if (missingFor(current).length === 0) return current;
       try {
-        const issuer = current.issuer ?? (await this.discovery.issuerOf(current.resource));
+        // An admin-given issuer is trusted as is; otherwise the upstream names its AS (and the scopes it wants).
+        const upstream = current.issuer === null ? await this.discovery.protectedResourceOf(current.resource) : null;
+        const issuer = current.issuer ?? upstream!.issuer;
         const metadata = await this.discovery.metadataOf(issuer);
+        if (current.scopes.length === 0 && upstream) current.scopes = upstream.scopes;
         current.issuer ??= issuer;
         current.authorizationUrl ??= metadata.authorizationUrl;
         current.tokenUrl ??= metadata.tokenUrl;
