@@ -46,7 +46,7 @@ const settings = {
   upstreamMode: option('--upstream', 'stateless'),
   build: !flag('--no-build'),
   // The whole run is killed past this, whatever it is doing.
-  deadlineSeconds: Number(option('--deadline', quick ? 120 : 420)),
+  deadlineSeconds: Number(option('--deadline', quick ? 180 : 600)),
 };
 const outFile = option('--out', join(__dirname, 'results', 'latest.json'));
 if (!['stateless', 'stateful'].includes(settings.upstreamMode)) throw new Error('--upstream is stateless or stateful');
