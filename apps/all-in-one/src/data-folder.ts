@@ -14,11 +14,21 @@ export class DataFolder {
   }
 
   /** The vault keyring from `vault-keys` (created on first start). */
-  async vaultKeyring(): Promise<Keyring> {
-    const file = join(this.path, 'vault-keys');
+  vaultKeyring(): Promise<Keyring> {
+    return this.keyring('vault-keys', 'k1');
+  }
+
+  /** The keys sealing MCP session ids (`SESSION_KEYS`) from `session-keys` (created on first start): sessions outlive a restart. */
+  sessionKeyring(): Promise<Keyring> {
+    return this.keyring('session-keys', 's1');
+  }
+
+  /** A keyring kept in `name` (same `kid:base64` format as the environment variables), generated with one key the first time. */
+  private async keyring(name: string, firstKid: string): Promise<Keyring> {
+    const file = join(this.path, name);
     const existing = await readOptional(file);
-    if (existing) return Keyring.parse(existing.trim());
-    const keyring = Keyring.generate('k1');
+    if (existing) return Keyring.parse(existing.trim(), file);
+    const keyring = Keyring.generate(firstKid);
     await writeSecretFile(file, keyring.toString());
     return keyring;
   }

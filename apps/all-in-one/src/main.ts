@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     ? await NatsBus.connect({ servers: config.NATS_URL, name: 'portcullis-all-in-one', subjectPrefix: config.BUS_SUBJECT_PREFIX })
     : new InProcessBus({ subjectPrefix: config.BUS_SUBJECT_PREFIX });
   const keyring = config.VAULT_KEYS ? Keyring.parse(config.VAULT_KEYS) : await dataFolder.vaultKeyring();
+  const sessionKeys = config.SESSION_KEYS ?? (await dataFolder.sessionKeyring());
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.EDGE_PORT}`;
   const runtime = (service: string) => ({ bus, closeBusOnShutdown: false, logger: logger.child({ service }), databaseUrl });
 
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
         ...runtime('edge-proxy'),
         publicUrl,
         maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+        sessionKeys,
         auditSpoolDir: config.AUDIT_SPOOL_DIR ?? join(dataFolder.path, 'spool'),
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
         browserLoginApiKeyForm: true,

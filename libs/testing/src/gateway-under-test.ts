@@ -40,7 +40,7 @@ export async function startDistributedGateway(): Promise<GatewayUnderTest> {
     { app: 'registry', env: { REGISTRY_PORT: String(registryPort), OUTBOUND_ALLOW_PRIVATE: 'true' }, health: `http://127.0.0.1:${registryPort}` },
     { app: 'audit', env: { AUDIT_PORT: String(auditPort) }, health: `http://127.0.0.1:${auditPort}` },
     // Its own audit spool: a spool left by another run would be replayed onto this run's bus.
-    { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl, OUTBOUND_ALLOW_PRIVATE: 'true', AUDIT_SPOOL_DIR: await mkdtemp(join(tmpdir(), 'portcullis-spool-')) }, health: edgeUrl },
+    { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl, SESSION_KEYS: generateVaultKeys(), OUTBOUND_ALLOW_PRIVATE: 'true', AUDIT_SPOOL_DIR: await mkdtemp(join(tmpdir(), 'portcullis-spool-')) }, health: edgeUrl },
   ];
   const processes = specs.map((spec) => ServiceProcess.start(spec.app, { ...common, ...spec.env }));
   const stop = async () => {

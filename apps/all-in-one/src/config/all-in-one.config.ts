@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OriginPolicyConfig } from '@portcullis/edge-proxy';
+import { OriginPolicyConfig, SessionKeysSchema } from '@portcullis/edge-proxy';
 import { loadConfig, Settings } from '@portcullis/telemetry';
 
 /** Everything is optional: with nothing set, all-in-one runs on embedded PostgreSQL and an in-process bus. */
@@ -13,6 +13,8 @@ export const AllInOneConfigSchema = z.object({
   PUBLIC_URL: Settings.optional(z.url({ protocol: /^https?$/ })),
   ...OriginPolicyConfig,
   VAULT_KEYS: Settings.optional(z.string().min(1)),
+  /** Keys sealing MCP session ids; default: generated into `<PORTCULLIS_DATA_DIR>/session-keys`. */
+  SESSION_KEYS: Settings.optional(SessionKeysSchema),
   PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN: Settings.optional(z.string().min(32, 'must be at least 32 characters')),
   EMBEDDED_POSTGRES_PORT: Settings.port(54329),
   EDGE_PORT: Settings.port(8080),
