@@ -95,9 +95,9 @@ export class CredentialsService {
     return deleted;
   }
 
-  /** Deletes every credential of a server (shared and per principal); returns how many. */
+  /** Deletes every credential of a server (shared and per principal, headers and OAuth); returns how many. */
   async deleteServerCredentials(serverId: string): Promise<number> {
-    const deleted = await this.repository.inServerTransaction(serverId, (tx) => tx.deleteAll());
+    const deleted = (await this.repository.inServerTransaction(serverId, (tx) => tx.deleteAll())) + (await this.oauth.forgetServer(serverId));
     this.log.info({ serverId, deleted }, 'server credentials deleted');
     await this.bus.emit(EventSubjects.vaultChanged, { serverId, principalId: null });
     return deleted;

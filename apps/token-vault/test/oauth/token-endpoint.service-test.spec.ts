@@ -1,5 +1,4 @@
 import { RequestSubjects } from '@portcullis/contracts';
-import { OAuthCredentialService } from '../../src/oauth/connections/oauth-credential.service';
 import { TokenEndpointClient } from '../../src/oauth/http/token-endpoint.client';
 import { busErrorOf, OAuthHarness, user } from './oauth-harness';
 
@@ -69,7 +68,8 @@ describe(TokenEndpointClient.name, () => {
     const server = await harness.addServer('authorization_code', { tokenEndpointAuthMethod: 'client_secret_post' });
     await harness.consent(alice, server);
     await harness.bus.request(RequestSubjects.vaultOAuthStart, { principal: user('bob'), server });
-    await expect(harness.vaults[0].app.get(OAuthCredentialService).forgetServer(server.id)).resolves.toBe(1);
+    // What the registry asks when the server is deleted (or leaves oauth2): the OAuth part goes with the rest.
+    await expect(harness.bus.request(RequestSubjects.vaultAdminServerCredentialsDelete, { serverId: server.id })).resolves.toEqual({ deleted: 1 });
     expect(await harness.tokenRow(server, alice.id)).toBeUndefined();
     expect((await harness.sql.query('SELECT count(*)::int AS n FROM vault.oauth_flows WHERE server_id = $1', [server.id])).rows[0].n).toBe(0);
     await expect(harness.bus.request(RequestSubjects.vaultAdminServerOAuthGet, { serverId: server.id })).resolves.toEqual({ settings: null });
