@@ -14,5 +14,6 @@ export * from './audit.contract';
 export * from './contract-registry';
 export * from './http-error.schema';
 export * from './private-address';
+export * from './private-address-lookup';
 export * from './browser-login.contract';
 export * from './oidc-login.contract';

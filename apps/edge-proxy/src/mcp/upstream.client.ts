@@ -1,11 +1,10 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { isPrivateAddress, type ServerTarget } from '@portcullis/contracts';
+import { isPrivateAddress, PRIVATE_ADDRESS_REFUSED, privateAddressError, privateAddressRefusingLookup, type ServerTarget } from '@portcullis/contracts';
 import { Agent, Dispatcher } from 'undici';
 import { EDGE_PROXY_OPTIONS, type EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { ClientDisconnectedError, UpstreamAddressRefusedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
-import { PRIVATE_ADDRESS_REFUSED, privateAddressError, privateAddressRefusingLookup } from './checked-lookup';
 
 /** How long opening a connection to an upstream may take. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 5000;

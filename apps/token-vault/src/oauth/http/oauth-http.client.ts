@@ -1,9 +1,8 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { isPrivateAddress } from '@portcullis/contracts';
+import { isPrivateAddress, PRIVATE_ADDRESS_REFUSED, privateAddressRefusingLookup } from '@portcullis/contracts';
 import { Agent } from 'undici';
 import { OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
-import { PRIVATE_ADDRESS_REFUSED, privateAddressRefusingLookup } from './private-address.lookup';
 
 /** Largest authorization-server answer read; token responses are a few KB. */
 const MAX_RESPONSE_BYTES = 256 * 1024;

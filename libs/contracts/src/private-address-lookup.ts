@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { isPrivateAddress } from '@portcullis/contracts';
+import { isPrivateAddress } from './private-address';
 
 /** `code` of the error a refused address fails the connection with. */
 export const PRIVATE_ADDRESS_REFUSED = 'ERR_PORTCULLIS_PRIVATE_ADDRESS';
@@ -8,8 +8,10 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 
 /**
  * A `lookup` for `net.connect` that refuses private, loopback and link-local
- * answers. Checking the address the socket is about to use (not a separate,
- * earlier resolution) is what stops DNS rebinding.
+ * answers: the SSRF guard of every outbound connection (the edge to upstream
+ * MCP servers, the vault to authorization servers). Checking the address the
+ * socket is about to use (not a separate, earlier resolution) is what stops
+ * DNS rebinding.
  */
 export function privateAddressRefusingLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
