@@ -42,7 +42,11 @@ describe(`${SealedSessions.name} across replicas`, () => {
         ? { status: 'ready', credentialKind: 'oauth2', credentialId: `conn-${who.id}`, headers: { Authorization: 'Bearer upstream-token' }, expiresAt: null }
         : { status: 'consent_required', credentialKind: 'oauth2', flowId: `flow-${who.id}`, reason: 'refresh refused' },
     );
-    first.directory.virtualServers.set('suite', { id: randomUUID(), slug: 'suite', name: 'Suite', tools: [{ name: 'suite_echo', tool: 'echo', server: echoServer }] });
+    first.directory.virtualServers.set('suite', { id: randomUUID(), slug: 'suite', name: 'Suite', tools: [
+        { name: 'suite_echo', tool: 'echo', server: echoServer },
+        { name: 'suite_headers', tool: 'request_headers', server: echoServer },
+      ],
+    });
     first.directory.addToken(ALICE, alice);
     first.directory.addToken(BOB, bob);
   });
@@ -188,8 +192,36 @@ describe(`${SealedSessions.name} across replicas`, () => {
       const started = await client(first, 'suite', ALICE);
       expect(started.transport.sessionId).toMatch(/^[A-Za-z0-9_-]{100,}$/);
       const continued = await client(second, 'suite', ALICE, started.transport.sessionId);
-      expect((await continued.client.listTools()).tools.map((tool) => tool.name)).toEqual(['suite_echo']);
+      expect((await continued.client.listTools()).tools.map((tool) => tool.name)).toEqual(['suite_echo', 'suite_headers']);
       expect((await continued.client.callTool({ name: 'suite_echo', arguments: { message: 'virtual' } })).content).toEqual([{ type: 'text', text: 'virtual' }]);
+    });
+
+    it('keeps one upstream session per upstream for the client session, on every replica, and ends it with the session', async () => {
+      const started = await client(first, 'suite', ALICE);
+      const continued = await client(second, 'suite', ALICE, started.transport.sessionId);
+      const seen = async (sdk: Client) => JSON.parse(((await sdk.callTool({ name: 'suite_headers', arguments: {} })).content as { text: string }[])[0]!.text) as Record<string, string>;
+      const upstreamSession = (await seen(started.client))['mcp-session-id']!;
+      expect(upstreamSession).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await seen(continued.client))['mcp-session-id']).toBe(upstreamSession);
+      expect((await seen(started.client))['x-key']).toBe('echo-secret');
+      // The upstream never sees the client's sealed id.
+      expect(JSON.stringify(echo.requests)).not.toContain(started.transport.sessionId!);
+      await continued.transport.terminateSession();
+      expect(echo.requests.filter((request) => request[':method'] === 'DELETE' && request['mcp-session-id'] === upstreamSession)).toHaveLength(1);
+    });
+
+    it('still calls an upstream that forgot its session, in a short session of its own', async () => {
+      const { client: sdk, transport } = await client(first, 'suite', ALICE);
+      const upstreamSession = (JSON.parse(((await sdk.callTool({ name: 'suite_headers', arguments: {} })).content as { text: string }[])[0]!.text) as Record<string, string>)['mcp-session-id']!;
+      // The upstream restarts, say: its session is gone.
+      expect((await fetch(echo.url, { method: 'DELETE', headers: { 'mcp-session-id': upstreamSession } })).status).toBe(200);
+      const before = echo.requests.length;
+      expect((await sdk.callTool({ name: 'suite_echo', arguments: { message: 'still here' } })).content).toEqual([{ type: 'text', text: 'still here' }]);
+      const after = echo.requests.slice(before);
+      // Tried in the old session first (404), then a fresh initialize (no session id yet).
+      expect(after[0]).toMatchObject({ ':method': 'POST', 'mcp-session-id': upstreamSession });
+      expect(after.some((request) => request[':method'] === 'POST' && request['mcp-session-id'] === undefined)).toBe(true);
+      expect(transport.sessionId).toBeDefined();
     });
 
     it("refuses the session id with another principal's token, tampered, or at a plain server (404)", async () => {

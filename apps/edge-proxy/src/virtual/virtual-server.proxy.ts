@@ -10,12 +10,19 @@ import type { JsonRpcBody, JsonRpcCall, JsonRpcId } from '../mcp/json-rpc';
 import { McpAuditRecorder } from '../mcp/mcp-audit.recorder';
 import { UNKNOWN_TOOL_CODE } from '../mcp/tool-access';
 import { SESSION_HEADER } from '../mcp/forwarded-headers';
+import { isUpstreamSessionId } from '../sessions/mcp-session';
 import { SealedSessions } from '../sessions/sealed-sessions.service';
 import { VirtualUpstreamClient } from './virtual-upstream.client';
 
 const METHOD_NOT_FOUND = -32601;
 const INTERNAL_ERROR = -32603;
 const NO_CREDENTIAL = { credentialKind: 'none', credentialId: null } as const;
+/**
+ * Upstream sessions kept per client session: each adds about 100 bytes to the
+ * sealed id, which travels in every request header. Upstreams past this many
+ * are called in short sessions of their own.
+ */
+export const MAX_UPSTREAM_SESSIONS = 16;
 
 interface Request {
   id: JsonRpcId;
@@ -37,6 +44,8 @@ interface Context extends Caller {
   decision: AccessDecision;
   /** Whether the client declared URL elicitation (in this body's `initialize`, or earlier in its session). */
   urlElicitation: boolean;
+  /** The upstream sessions of the client's session, by upstream server id. */
+  upstreamSessions: Readonly<Record<string, string>>;
 }
 
 /**
@@ -44,8 +53,9 @@ interface Context extends Caller {
  * server. Tools only: `initialize`, `ping`, `tools/list` (the chosen tools of
  * every upstream, renamed, filtered by the caller's access) and `tools/call`
  * (routed to the right upstream with that upstream's credential for the
- * caller). Every other method answers method-not-found. `initialize` hands
- * out a sealed session id (DESIGN §7), which later requests may carry and
+ * caller). Every other method answers method-not-found. `initialize` opens
+ * a session on each upstream the caller can reach and hands out a sealed
+ * session id carrying them (DESIGN §7), which later requests may carry and
  * which must then open; there is no server-to-client stream.
  */
 @Injectable()
@@ -67,20 +77,23 @@ export class VirtualServerProxy {
       throw new AccessDeniedError(virtualServer.slug);
     }
     const target = { kind: 'virtual', id: virtualServer.id, slug: virtualServer.slug } as const;
-    // Nothing to end on DELETE: the session lives in its id alone (an id that does not open is answered 404 here too).
+    // An id that does not open is answered 404, DELETE included.
     const session = this.sessions.open(request.headers[SESSION_HEADER], principal, target);
-    if (request.method === 'DELETE') return void (await reply.status(204).send());
+    if (request.method === 'DELETE') {
+      if (session) await this.endUpstreamSessions(session.upstreamSessions, { ...caller, virtualServer, decision, urlElicitation: false, upstreamSessions: {} });
+      return void (await reply.status(204).send());
+    }
     if (request.method !== 'POST') {
       // No server-to-client stream: clients then simply do without one (streamable HTTP §GET).
       return void (await reply.status(405).header('allow', 'POST, DELETE').type('application/json').send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed' } })));
     }
     const { requests, batch } = readRequests(request.body);
     if (requests.length === 0) return void (await reply.status(202).send());
-    const context: Context = { ...caller, virtualServer, decision, urlElicitation: body.urlElicitation || session?.urlElicitation === true };
+    const context: Context = { ...caller, virtualServer, decision, urlElicitation: body.urlElicitation || session?.urlElicitation === true, upstreamSessions: session?.upstreamSessions ?? {} };
     const initialize = requests.find((r) => r.method === 'initialize');
     if (initialize) {
-      // The upstreams are called in one short session per call, so the sealed session names none of theirs.
-      const sealed = this.sessions.seal({ principalId: principal.id, target, upstreamSessions: {}, protocolVersion: negotiatedVersion(initialize), urlElicitation: body.urlElicitation });
+      context.upstreamSessions = await this.openUpstreamSessions(context);
+      const sealed = this.sessions.seal({ principalId: principal.id, target, upstreamSessions: context.upstreamSessions, protocolVersion: negotiatedVersion(initialize), urlElicitation: body.urlElicitation });
       void reply.header(SESSION_HEADER, sealed);
     }
     const answers = await Promise.all(requests.map((message) => this.answer(message, context)));
@@ -109,7 +122,7 @@ export class VirtualServerProxy {
           const resolved = await this.credentialFor(routed.server, context);
           credential = resolved;
           const args = message.params['arguments'];
-          result = await this.upstreams.callTool(routed.server, resolved.headers, routed.tool, isObject(args) ? args : undefined);
+          result = await this.upstreams.callTool(routed.server, resolved.headers, routed.tool, isObject(args) ? args : undefined, context.upstreamSessions[routed.server.id]);
           break;
         }
         default:
@@ -154,6 +167,41 @@ export class VirtualServerProxy {
     return [...new Map(visible.map((tool) => [tool.server.id, tool.server])).values()];
   }
 
+  /**
+   * A session on each upstream the caller can see and already has a
+   * credential for. Best effort: an upstream needing consent, down, or
+   * keeping no sessions is left out, and its calls go in short sessions of
+   * their own (consent is then asked at the first call, as before).
+   */
+  private async openUpstreamSessions(context: Context): Promise<Record<string, string>> {
+    const servers = this.visibleUpstreams(context).slice(0, MAX_UPSTREAM_SESSIONS);
+    const credentials = await this.credentialsFor(servers, context);
+    const opened = await Promise.allSettled(
+      servers.map(async (server, index) => {
+        const credential = credentials[index]!;
+        return credential.status === 'fulfilled' ? this.upstreams.openSession(server, credential.value.headers) : null;
+      }),
+    );
+    const sessions: Record<string, string> = {};
+    opened.forEach((result, index) => {
+      if (result.status === 'fulfilled' && result.value !== null && isUpstreamSessionId(result.value)) sessions[servers[index]!.id] = result.value;
+    });
+    return sessions;
+  }
+
+  /** Ends the upstream sessions of a client session that ends; best effort (the upstreams expire them otherwise). */
+  private async endUpstreamSessions(upstreamSessions: Readonly<Record<string, string>>, context: Context): Promise<void> {
+    // Every upstream of the virtual server, not only those visible now: the session was opened while it was.
+    const servers = [...new Map(context.virtualServer.tools.map((tool) => [tool.server.id, tool.server])).values()].filter((server) => upstreamSessions[server.id] !== undefined);
+    const credentials = await this.credentialsFor(servers, context);
+    await Promise.allSettled(
+      servers.map(async (server, index) => {
+        const credential = credentials[index]!;
+        if (credential.status === 'fulfilled') await this.upstreams.endSession(server, credential.value.headers, upstreamSessions[server.id]!);
+      }),
+    );
+  }
+
   private initialize(message: Request, virtualServer: VirtualServerTarget): unknown {
     return {
       protocolVersion: negotiatedVersion(message),
@@ -174,7 +222,7 @@ export class VirtualServerProxy {
       servers.map(async (server, index) => {
         const credential = credentials[index]!;
         if (credential.status === 'rejected') throw credential.reason;
-        return { server, tools: await this.upstreams.listTools(server, credential.value.headers) };
+        return { server, tools: await this.upstreams.listTools(server, credential.value.headers, context.upstreamSessions[server.id]) };
       }),
     );
     return visible.flatMap((entry) => {

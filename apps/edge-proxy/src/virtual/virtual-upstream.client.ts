@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
@@ -9,19 +9,51 @@ import { UnsupportedTransportError, UpstreamUnreachableError } from '../errors';
 import { upstreamRequestHeaders } from '../mcp/forwarded-headers';
 
 const MAX_LIST_PAGES = 50;
+const CLIENT_INFO = { name: 'portcullis-gateway', version: '1.0.0' };
 
 /**
  * Talks MCP to the upstreams of a virtual server as a client of its own (the
- * SDK's), one short session per use, with the caller's credential for that
- * upstream injected. Nothing of the agent's request is forwarded but the
- * tool name and arguments.
+ * SDK's), with the caller's credential for that upstream injected: within the
+ * upstream session opened for the client's session when there is one (its id
+ * travels sealed in the client's session id), else in one short session per
+ * use. Nothing of the agent's request is forwarded but the tool name and arguments.
  */
 @Injectable()
 export class VirtualUpstreamClient {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
-  async listTools(server: ServerTarget, credentialHeaders: Record<string, string>): Promise<Tool[]> {
-    return this.session(server, credentialHeaders, async (client) => {
+  /**
+   * Opens a session on the upstream (its `initialize`) and leaves it open for
+   * the calls of the client's session; null when the upstream keeps none.
+   */
+  async openSession(server: ServerTarget, credentialHeaders: Record<string, string>): Promise<string | null> {
+    const transport = this.transport(server, credentialHeaders);
+    const client = new Client(CLIENT_INFO);
+    try {
+      await client.connect(transport, { timeout: server.timeoutMs });
+      return transport.sessionId ?? null;
+    } catch (error) {
+      throw new UpstreamUnreachableError(server.slug, { cause: error });
+    } finally {
+      // Closing the client only stops its streams; the upstream session stays.
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  /** Ends an upstream session opened by {@link openSession} (DELETE); an upstream that already forgot it is fine. */
+  async endSession(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId: string): Promise<void> {
+    const transport = this.transport(server, credentialHeaders, sessionId);
+    try {
+      await transport.terminateSession();
+    } catch (error) {
+      if (!(error instanceof StreamableHTTPError && error.code === 404)) throw new UpstreamUnreachableError(server.slug, { cause: error });
+    } finally {
+      await transport.close().catch(() => undefined);
+    }
+  }
+
+  async listTools(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId?: string): Promise<Tool[]> {
+    return this.session(server, credentialHeaders, sessionId, async (client) => {
       const tools: Tool[] = [];
       let cursor: string | undefined;
       for (let page = 0; page < MAX_LIST_PAGES; page++) {
@@ -34,16 +66,31 @@ export class VirtualUpstreamClient {
     });
   }
 
-  async callTool(server: ServerTarget, credentialHeaders: Record<string, string>, name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult> {
-    return this.session(server, credentialHeaders, async (client) => (await client.callTool({ name, arguments: args }, undefined, { timeout: server.timeoutMs })) as CallToolResult);
+  async callTool(server: ServerTarget, credentialHeaders: Record<string, string>, name: string, args: Record<string, unknown> | undefined, sessionId?: string): Promise<CallToolResult> {
+    return this.session(server, credentialHeaders, sessionId, async (client) => (await client.callTool({ name, arguments: args }, undefined, { timeout: server.timeoutMs })) as CallToolResult);
   }
 
-  private async session<T>(server: ServerTarget, credentialHeaders: Record<string, string>, use: (client: Client) => Promise<T>): Promise<T> {
-    if (server.transport !== 'streamable-http') throw new UnsupportedTransportError(server.slug, server.transport);
-    const { headers, refused } = upstreamRequestHeaders({}, credentialHeaders);
-    if (refused.length > 0) this.logger.warn({ server: server.slug, refused }, 'unsafe injected headers were not sent upstream');
-    const transport = new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers } });
-    const client = new Client({ name: 'portcullis-gateway', version: '1.0.0' });
+  /** Runs `use` in the upstream session `sessionId`, or in a short session of its own when there is none or the upstream forgot it. */
+  private async session<T>(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId: string | undefined, use: (client: Client) => Promise<T>): Promise<T> {
+    if (sessionId === undefined) return this.shortSession(server, credentialHeaders, use);
+    const transport = this.transport(server, credentialHeaders, sessionId);
+    const client = new Client(CLIENT_INFO);
+    try {
+      // With a session id the SDK client skips `initialize`: the session goes on.
+      await client.connect(transport, { timeout: server.timeoutMs });
+      return await use(client);
+    } catch (error) {
+      // The upstream restarted or expired the session (404, as the spec says): this call still goes through.
+      if (error instanceof StreamableHTTPError && error.code === 404) return this.shortSession(server, credentialHeaders, use);
+      throw error;
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  private async shortSession<T>(server: ServerTarget, credentialHeaders: Record<string, string>, use: (client: Client) => Promise<T>): Promise<T> {
+    const transport = this.transport(server, credentialHeaders);
+    const client = new Client(CLIENT_INFO);
     try {
       try {
         await client.connect(transport, { timeout: server.timeoutMs });
@@ -55,5 +102,12 @@ export class VirtualUpstreamClient {
       await transport.terminateSession().catch(() => undefined);
       await client.close().catch(() => undefined);
     }
+  }
+
+  private transport(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId?: string): StreamableHTTPClientTransport {
+    if (server.transport !== 'streamable-http') throw new UnsupportedTransportError(server.slug, server.transport);
+    const { headers, refused } = upstreamRequestHeaders({}, credentialHeaders);
+    if (refused.length > 0) this.logger.warn({ server: server.slug, refused }, 'unsafe injected headers were not sent upstream');
+    return new StreamableHTTPClientTransport(new URL(server.url), { sessionId, requestInit: { headers } });
   }
 }
