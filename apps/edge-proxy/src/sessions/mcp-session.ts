@@ -27,8 +27,8 @@ export const McpSessionSchema = z.object({
   target: SessionTargetSchema,
   /**
    * Upstream session ids by upstream server id: the server's own for a plain
-   * server. A virtual server talks to its upstreams in one short session per
-   * call, so it has none to keep (yet).
+   * server; for a virtual server, one per upstream it could open a session on
+   * at `initialize` (the others are called in short sessions of their own).
    */
   upstreamSessions: z.record(z.string(), z.string().regex(UPSTREAM_SESSION_ID)),
   /** The protocol version of the session: negotiated by the edge for a virtual server, as the client asked at `initialize` for a plain one. */
