@@ -1,4 +1,5 @@
 import { RequestSubjects, type ResolvedCredential } from '@portcullis/contracts';
+import { MetricsRegistry } from '@portcullis/telemetry';
 import { OAuthCredentialService } from '../../src/oauth/connections/oauth-credential.service';
 import { RefreshScheduler } from '../../src/oauth/connections/refresh.scheduler';
 import { busErrorOf, OAuthHarness, UPSTREAM_URL, user } from './oauth-harness';
@@ -66,6 +67,9 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     expect(served.size).toBe(1);
     expect([...served][0]).not.toBe(current.headers['Authorization']);
     expect((await harness.verifyBearer(readyOf(answers[0]).headers)).sub).toBe('alice');
+    // Operators see it: one successful refresh more on one of the two replicas' /metrics.
+    const counted = await Promise.all(harness.vaults.map(async (vault) => refreshCount(await vault.app.get(MetricsRegistry).metrics())));
+    expect(counted.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(1);
   });
 
   it('never loses the newest refresh token to rotation: the stored one is always the one the provider honours', async () => {
@@ -231,3 +235,9 @@ describe(`${OAuthCredentialService.name} refresh`, () => {
     });
   });
 });
+
+/** `portcullis_vault_oauth_events_total{action="token.refresh",outcome="success"}` in a scrape. */
+function refreshCount(scrape: string): number {
+  const line = scrape.split('\n').find((row) => row.startsWith('portcullis_vault_oauth_events_total{') && row.includes('action="token.refresh"') && row.includes('outcome="success"'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
