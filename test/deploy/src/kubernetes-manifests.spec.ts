@@ -18,6 +18,7 @@ import {
   natsConfPath,
   type NetworkPolicyRule,
   ofKind,
+  podTemplateOf,
   schemaErrors,
   yamlFiles,
 } from './manifests';
@@ -49,8 +50,8 @@ const NOT_READ_YET: Record<Service['name'], string[]> = {
 const objects: LoadedObject[] = loadManifests();
 const natsConf = readFileSync(natsConfPath, 'utf8');
 
-const containerOf = (deployment: KubeObject) => {
-  const containers = deployment.spec?.template?.spec.containers ?? [];
+const containerOf = (workload: KubeObject) => {
+  const containers = podTemplateOf(workload)?.spec.containers ?? [];
   expect(containers).toHaveLength(1);
   return containers[0];
 };
@@ -97,7 +98,7 @@ function looksLikeRealSecret(value: string): boolean {
     Keyring.parse(value, 'secret');
     return true;
   } catch {
-    return /[A-Za-z0-9+/]{20,}={0,2}/.test(value.replace(/REPLACE_WITH_[A-Z_]*/g, ''));
+    return /[A-Za-z0-9+/_-]{20,}={0,2}/.test(value.replace(/REPLACE_WITH_[A-Z_]*/g, ''));
   }
 }
 
@@ -122,7 +123,8 @@ function rulesFor(labels: Record<string, string>, direction: 'Ingress' | 'Egress
     .flatMap((policy) => (direction === 'Ingress' ? policy.spec?.ingress : policy.spec?.egress) ?? []);
 }
 
-const podLabels = (workload: KubeObject) => workload.spec?.template?.metadata.labels ?? {};
+const podLabels = (workload: KubeObject) => podTemplateOf(workload)?.metadata.labels ?? {};
+const workloads = () => ['Deployment', 'StatefulSet', 'Job', 'CronJob'].flatMap((kind) => ofKind(objects, kind));
 const allowsPort = (rule: NetworkPolicyRule, port: number, protocol = 'TCP') =>
   rule.ports === undefined || rule.ports.some((p) => (p.protocol ?? 'TCP') === protocol && (p.port === undefined || p.port === port));
 const natsPodLabels = () => podLabels(find(objects, 'StatefulSet', 'nats'));
@@ -257,6 +259,37 @@ describe('deploy/kubernetes', () => {
     });
   });
 
+  it('runs every workload (NATS and the jobs too) non-root and read-only, with CPU and memory requested and limited', () => {
+    expect(workloads().map((workload) => workload.metadata.name).sort()).toEqual([
+      'audit', 'audit-retention', 'edge-proxy', 'identity', 'nats', 'nats-audit-stream', 'registry', 'token-vault',
+    ]);
+    for (const workload of workloads()) {
+      const name = workload.metadata.name;
+      expect({ name, pod: podTemplateOf(workload)?.spec.securityContext }).toEqual({ name, pod: expect.objectContaining({ runAsNonRoot: true, runAsUser: 1000 }) });
+      const container = containerOf(workload);
+      expect({ name, container: container.securityContext }).toEqual({ name, container: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } });
+      expect({ name, resources: container.resources }).toEqual({
+        name,
+        resources: { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { cpu: expect.any(String), memory: expect.any(String) } },
+      });
+    }
+  });
+
+  it('runs audit retention monthly as the audit schema owner, reaching only PostgreSQL and DNS', () => {
+    const cronJob = find(objects, 'CronJob', 'audit-retention');
+    const container = containerOf(cronJob);
+    expect(container.image).toBe('portcullis');
+    expect((container.args ?? []).join(' ')).toMatch(/^exec node dist\/apps\/audit\/retention\.js --before "\$\(date -u -d '-\d+ days' \+%Y-%m-%dT00:00:00Z\)"$/);
+    const env = environmentOf(cronJob);
+    expect(env.DATABASE_URL).toMatch(/^postgres:\/\/audit_owner:/);
+    const labels = podLabels(cronJob);
+    const egress = rulesFor(labels, 'Egress');
+    expect(egress.some((rule) => rule.ports?.some((p) => p.port === 5432))).toBe(true);
+    expect(egressToPods(labels, natsPodLabels(), 4222)).toBe(false);
+    expect(internetEgress(labels)).toEqual([]);
+    expect(rulesFor(labels, 'Ingress')).toEqual([]);
+  });
+
   it('denies all ingress and egress by default', () => {
     const defaultDeny = ofKind(objects, 'NetworkPolicy').find((policy) => JSON.stringify(policy.spec?.podSelector) === '{}' && !policy.spec?.ingress && !policy.spec?.egress);
     expect(defaultDeny?.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -278,7 +311,7 @@ describe('deploy/kubernetes', () => {
 
   it('ships Secrets as templates: placeholders only, nothing usable as a key or password', () => {
     const secrets = ofKind(objects, 'Secret');
-    expect(secrets.map((secret) => secret.metadata.name).sort()).toEqual(['audit-secrets', 'edge-proxy-secrets', 'identity-secrets', 'nats-users', 'registry-secrets', 'token-vault-secrets']);
+    expect(secrets.map((secret) => secret.metadata.name).sort()).toEqual(['audit-owner-secrets', 'audit-secrets', 'edge-proxy-secrets', 'identity-secrets', 'nats-users', 'registry-secrets', 'token-vault-secrets']);
     for (const secret of secrets) {
       expect(secret.data).toBeUndefined();
       for (const [key, value] of Object.entries(secret.stringData ?? {})) {

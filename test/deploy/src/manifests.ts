@@ -61,6 +61,7 @@ export interface KubeObject {
     selector?: LabelSelector;
     serviceName?: string;
     template?: PodTemplate;
+    jobTemplate?: { spec: { template: PodTemplate } };
     minAvailable?: number;
     minReplicas?: number;
     maxReplicas?: number;
@@ -101,6 +102,9 @@ export function loadManifests(): LoadedObject[] {
       .map((doc, index) => ({ source: `${file}#${index}`, object: doc as KubeObject })),
   );
 }
+
+/** The pod template of a Deployment, StatefulSet, Job or CronJob. */
+export const podTemplateOf = (workload: KubeObject): PodTemplate | undefined => workload.spec?.template ?? workload.spec?.jobTemplate?.spec.template;
 
 export function find(objects: LoadedObject[], kind: string, name: string): KubeObject {
   const found = objects.find(({ object }) => object.kind === kind && object.metadata.name === name);
