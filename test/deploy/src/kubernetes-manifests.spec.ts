@@ -26,7 +26,8 @@ import {
 /** Each service, the config schema its main.ts loads, and the port setting it listens on. */
 const services = [
   { name: 'edge-proxy', schema: EdgeProxyConfigSchema, load: loadEdgeProxyConfig, portSetting: 'EDGE_PORT', publicPort: 8080, outbound: true, database: false },
-  { name: 'identity', schema: IdentityConfigSchema, load: loadIdentityConfig, portSetting: 'IDENTITY_PORT', publicPort: undefined, outbound: false, database: true },
+  // identity fetches identity providers' OpenID discovery documents and JWKS (OidcDiscoveryClient, JwksCache).
+  { name: 'identity', schema: IdentityConfigSchema, load: loadIdentityConfig, portSetting: 'IDENTITY_PORT', publicPort: undefined, outbound: true, database: true },
   { name: 'token-vault', schema: TokenVaultConfigSchema, load: loadTokenVaultConfig, portSetting: 'VAULT_PORT', publicPort: undefined, outbound: true, database: true },
   // The registry lists an upstream's tools when a server is saved (UpstreamToolsClient), so it goes out too.
   { name: 'registry', schema: RegistryConfigSchema, load: loadRegistryConfig, portSetting: 'REGISTRY_PORT', publicPort: 8081, outbound: true, database: true },
