@@ -8,6 +8,7 @@ import { loadTokenVaultConfig, TokenVaultConfigSchema } from '@portcullis/token-
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { unknownFieldErrors } from './kubernetes-fields';
 import {
   find,
   type KubeObject,
@@ -163,6 +164,26 @@ describe('deploy/kubernetes', () => {
       expect.stringContaining('containerPort must be integer'),
       expect.stringContaining('scaleTargetRef'),
       expect.stringContaining('no schema for apps/v1 Deploymnet'),
+    ]);
+  });
+
+  it('has no field the Kubernetes API does not know, at any depth', () => {
+    expect(unknownFieldErrors(objects).filter((result) => result.errors.length > 0)).toEqual([]);
+  });
+
+  it('has a field check that catches misspelt and retired fields', () => {
+    const deployment = structuredClone(find(objects, 'Deployment', 'registry'));
+    const container = containerOf(deployment) as ReturnType<typeof containerOf> & { readinesProbe?: unknown };
+    container.readinesProbe = container.readinessProbe;
+    const hpa = structuredClone(find(objects, 'HorizontalPodAutoscaler', 'registry'));
+    Object.assign(hpa.spec ?? {}, { targetCPUUtilizationPercentage: 70 });
+    const policy = structuredClone(find(objects, 'NetworkPolicy', 'nats'));
+    Object.assign(policy.spec ?? {}, { ingres: [] });
+    const results = unknownFieldErrors([deployment, hpa, policy].map((object, index) => ({ source: `broken#${index}`, object })));
+    expect(results.map((result) => result.errors.join(' '))).toEqual([
+      expect.stringContaining("'\"readinesProbe\"' does not exist in type 'IContainer'"),
+      expect.stringContaining("'\"targetCPUUtilizationPercentage\"' does not exist"),
+      expect.stringContaining("'\"ingres\"' does not exist in type 'INetworkPolicySpec'"),
     ]);
   });
 
