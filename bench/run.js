@@ -18,7 +18,7 @@ const { cpus, totalmem, tmpdir, release } = require('node:os');
 const { readFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 const { measure, round } = require('./lib/load');
-const { processCpuUs, sleep, startListeningScript, treeCpuUs } = require('./lib/processes');
+const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = require('./lib/processes');
 const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
 const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
@@ -157,6 +157,8 @@ async function main() {
 
   const window = { startUs: Infinity, endUs: 0 };
   const scenarioWindows = {};
+  // After the c=32 calls: what the gateway still does once the load generator stopped (the audit writer's backlog).
+  const drainWindows = {};
   const run = async (scenario, id = scenario.id, label = scenario.label) => {
     const entry = { label };
     // JIT, caches and connection pools of every hop warm up at c=8 first; only then the per-concurrency warm-up and the measured calls.
@@ -169,7 +171,9 @@ async function main() {
     ]) {
       log(`${label}: concurrency ${concurrency}, ${warmup} warm-up + ${calls} calls`);
       const started = nowUs();
-      entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu, sessions });
+      const settle = () => waitForQuiet(scenario.cpu.find((p) => p.label === 'proxy')?.pid ?? scenario.cpu[0].pid);
+      entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu, sessions, settle });
+      if (entry[key].settleMsBefore > 1000 || entry[key].settleMsAfter > 1000) log(`  waited for the proxy to go quiet: ${entry[key].settleMsBefore} ms before, ${entry[key].settleMsAfter} ms after the measured calls`);
       if (scenario.gateway) {
         const ended = nowUs();
         window.startUs = Math.min(window.startUs, started);
@@ -177,7 +181,9 @@ async function main() {
         const own = (scenarioWindows[id] ??= { startUs: Infinity, endUs: 0 });
         own.startUs = Math.min(own.startUs, started);
         own.endUs = Math.max(own.endUs, ended);
+        if (key === 'c32' && entry[key].drainWindow) drainWindows[id] = entry[key].drainWindow;
       }
+      delete entry[key].drainWindow;
       if (entry[key].errors > 0) log(`  ${entry[key].errors} calls failed; first: ${entry[key].firstError}`);
     }
     results.scenarios[id] = entry;
@@ -239,6 +245,13 @@ async function main() {
           const summary = summarize(file, w);
           summary.file = null;
           summary.window = w;
+          return [id, summary];
+        }),
+      );
+      results.profileDrainAfterC32 = Object.fromEntries(
+        Object.entries(drainWindows).map(([id, w]) => {
+          const summary = summarize(file, w, 15);
+          summary.file = null;
           return [id, summary];
         }),
       );

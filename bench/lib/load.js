@@ -113,7 +113,7 @@ function percentile(sorted, p) {
  * `cpu` lists processes whose CPU time is read from /proc before and after the measured calls:
  * `{ label, pid, tree }` (tree: the process and its descendants).
  */
-async function measure({ origin, path, headers, concurrency, calls, warmup, cpu = [], sessions = false }) {
+async function measure({ origin, path, headers, concurrency, calls, warmup, cpu = [], sessions = false, settle = null }) {
   const pool = openPool(origin, concurrency);
   try {
     // With a stateful upstream every worker opens its own session first (not measured), and keeps it.
@@ -124,10 +124,16 @@ async function measure({ origin, path, headers, concurrency, calls, warmup, cpu 
       const warm = await drive(pool, path, allHeaders, concurrency, warmup, 1);
       if (warm.errors === warmup) throw new Error(`every warm-up call failed; first: ${warm.firstError}`);
     }
+    // Work the warm-up left behind (e.g. the audit writer's queue) finishes before the CPU is read, and the
+    // measured calls' own left-over work is counted: after them the CPU is read once the proxy is quiet again.
+    const settledBefore = settle ? await settle() : null;
     const cpuBefore = cpu.map((p) => (p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid)));
     const clientBefore = process.cpuUsage();
     const run = await drive(pool, path, allHeaders, concurrency, calls, 1_000_000);
     const client = process.cpuUsage(clientBefore);
+    const drainStartUs = Number(process.hrtime.bigint() / 1000n);
+    const settledAfter = settle ? await settle() : null;
+    const drainEndUs = Number(process.hrtime.bigint() / 1000n);
     const cpuAfter = cpu.map((p) => (p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid)));
     const sorted = Array.from(run.latencies).filter((ms) => Number.isFinite(ms)).sort((a, b) => a - b);
     const ok = calls - run.errors;
@@ -145,6 +151,9 @@ async function measure({ origin, path, headers, concurrency, calls, warmup, cpu 
       meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 3),
       loadGeneratorCpuUsPerCall: round((client.user + client.system) / calls, 1),
       cpuUsPerCall: {},
+      ...(settle ? { settleMsBefore: settledBefore, settleMsAfter: settledAfter } : {}),
+      // Not in the JSON: where the profile's "after the calls" window is.
+      drainWindow: settle ? { startUs: drainStartUs, endUs: drainEndUs } : undefined,
     };
     cpu.forEach((p, i) => {
       result.cpuUsPerCall[p.label] = round((cpuAfter[i] - cpuBefore[i]) / calls, 1);

@@ -74,6 +74,21 @@ function treeCpuUs(rootPid) {
   return total;
 }
 
+/**
+ * Waits until a process tree is quiet: its CPU over one `intervalMs` stays under `quietShare` of one core
+ * (an idle gateway uses about 3 %), at most `maxMs`. Returns how long it waited (ms).
+ */
+async function waitForQuiet(pid, { intervalMs = 200, quietShare = 0.06, maxMs = 20_000 } = {}) {
+  const started = Date.now();
+  let last = treeCpuUs(pid);
+  for (;;) {
+    await sleep(intervalMs);
+    const now = treeCpuUs(pid);
+    if (now - last < quietShare * intervalMs * 1000 || Date.now() - started >= maxMs) return Date.now() - started;
+    last = now;
+  }
+}
+
 /** A child process whose output is kept for diagnosis. */
 class Child {
   constructor(name, command, args, env, options = {}) {
@@ -131,4 +146,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-module.exports = { Child, freePort, processCpuUs, treeCpuUs, startListeningScript, sleep };
+module.exports = { Child, freePort, processCpuUs, treeCpuUs, waitForQuiet, startListeningScript, sleep };

@@ -107,6 +107,13 @@ function printReport(report) {
   out.push('');
   out.push('proxy CPU = user+system time of the proxy process from /proc per measured call: nginx (master+worker), the Node pipe, or');
   out.push('the all-in-one process (edge + every other service in it; its embedded PostgreSQL is in `proxyTree` in the JSON).');
+  out.push('Read once the proxy is quiet before and after the measured calls, so work they leave behind (the audit writer\'s');
+  out.push('queue) is counted. Time the proxy took to go quiet after the measured calls, c1 / c32:');
+  for (const id of ORDER) {
+    const s = report.scenarios[id];
+    if (!s || s.c1.settleMsAfter === undefined || !/^gateway/.test(s.label)) continue;
+    out.push(`  ${pad(s.label, 50)} ${fmt(s.c1.settleMsAfter / 1000, 1)} s / ${fmt(s.c32.settleMsAfter / 1000, 1)} s`);
+  }
   out.push('');
   out.push(pad('compared with direct', 50) + ['c=1 ×', 'c=32 ×', '+p50 ms c1', '+p99 ms c1'].map((h) => pad(h, 12, true)).join(''));
   for (const id of ORDER) {
