@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startServiceProcess } from '@portcullis/bus';
-import { runService } from '@portcullis/telemetry';
+import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadTokenVaultConfig } from './config/token-vault.config';
 import { TokenVaultModule } from './token-vault.module';
 
@@ -10,6 +10,7 @@ runService('token-vault', async () => {
   const { logger } = await startServiceProcess({
     service: 'token-vault',
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuthOf(config),
     subjectPrefix: config.BUS_SUBJECT_PREFIX,
     logLevel: config.LOG_LEVEL,
     host: config.HOST,

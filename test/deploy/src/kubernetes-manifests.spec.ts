@@ -44,7 +44,7 @@ type Service = (typeof services)[number];
 const NOT_READ_YET: Record<Service['name'], string[]> = {
   'edge-proxy': ['NATS_PASSWORD', 'NATS_USER'],
   identity: [],
-  'token-vault': ['NATS_PASSWORD', 'NATS_USER'],
+  'token-vault': [],
   registry: [],
   audit: [],
 };

@@ -1,5 +1,5 @@
 import { Keyring, KeyringConfigError } from '@portcullis/crypto';
-import { loadConfig, Settings } from '@portcullis/telemetry';
+import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 
@@ -30,7 +30,7 @@ function withoutSpecText(message: string, spec: string): string {
 /** token-vault's environment (DESIGN §12), validated once at boot. */
 export const TokenVaultConfigSchema = z.object({
   DATABASE_URL: Settings.databaseUrl(),
-  NATS_URL: Settings.natsUrl(),
+  ...NatsConnectionConfig,
   VAULT_KEYS: VaultKeysSchema,
   LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for test isolation on a shared NATS. */
