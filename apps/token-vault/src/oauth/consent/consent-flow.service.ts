@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
 import { EventSubjects, type Principal, type ResponseOf, type RequestSubjects, type VaultServer } from '@portcullis/contracts';
@@ -13,6 +13,7 @@ import { OAuthAudit, type OAuthAuditEntry } from '../oauth-audit';
 import { OAuthBindings } from '../oauth-binding';
 import { CONSENT_FLOW_TTL_MS, OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
+import { authorizationUrlOf, codeExchangeParamsOf, randomOAuthSecret } from './authorization-request';
 import { ConsentFlowEntity } from './consent-flow.entity';
 import { ConsentFlowRepository } from './consent-flow.repository';
 
@@ -62,7 +63,7 @@ export class ConsentFlowService {
         principalKind: principal.kind,
         serverSlug: server.slug,
         stateHash: null,
-        sealedCodeVerifier: this.cipher.encrypt(randomBytes(32).toString('base64url'), OAuthBindings.codeVerifier(binding)),
+        sealedCodeVerifier: this.cipher.encrypt(randomOAuthSecret(), OAuthBindings.codeVerifier(binding)),
         keyId: this.keyring.activeKid,
         createdAt: now,
         expiresAt: new Date(now.getTime() + CONSENT_FLOW_TTL_MS),
@@ -89,21 +90,17 @@ export class ConsentFlowService {
     const settings = await this.settingsService.require(flow.serverId, flow.serverSlug);
     if (!settings.authorizationUrl) throw new OAuthNotConfiguredError(flow.serverSlug, 'authorization URL');
     if (!settings.clientId) throw new OAuthNotConfiguredError(flow.serverSlug, 'client id');
-    const state = randomBytes(32).toString('base64url');
+    const state = randomOAuthSecret();
     if (!(await this.flows.bindState(flow.id, hashToken(state), now))) throw this.refuse('flow already used', flow);
-    const url = new URL(settings.authorizationUrl);
-    const params = {
-      response_type: 'code',
-      client_id: settings.clientId,
-      redirect_uri: this.redirectUri(flow.serverSlug),
-      ...(settings.scopes.length > 0 && { scope: settings.scopes.join(' ') }),
+    return authorizationUrlOf({
+      authorizationUrl: settings.authorizationUrl,
+      clientId: settings.clientId,
+      redirectUri: this.redirectUri(flow.serverSlug),
+      scopes: settings.scopes,
       state,
-      code_challenge: createHash('sha256').update(this.verifierOf(flow)).digest('base64url'),
-      code_challenge_method: 'S256',
+      codeVerifier: this.verifierOf(flow),
       resource: settings.resource,
-    };
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-    return url.toString();
+    });
   }
 
   /** The provider's answer: consumes the state, exchanges the code, stores the principal's tokens. */
@@ -144,13 +141,10 @@ export class ConsentFlowService {
     if (!request.code) throw this.refuse('no authorization code', flow);
     if (settings.grantType !== 'authorization_code') throw this.refuse('server no longer uses user consent', flow);
 
-    const issued = await this.endpoint.requestToken(this.settingsService.clientOf(settings), {
-      grant_type: 'authorization_code',
-      code: request.code,
-      redirect_uri: this.redirectUri(flow.serverSlug),
-      code_verifier: this.verifierOf(flow),
-      resource: settings.resource,
-    });
+    const issued = await this.endpoint.requestToken(
+      this.settingsService.clientOf(settings),
+      codeExchangeParamsOf({ redirectUri: this.redirectUri(flow.serverSlug), codeVerifier: this.verifierOf(flow), resource: settings.resource }, request.code),
+    );
     const credentialId = await this.tokens.lockPair(flow.serverId, flow.principalId, 'authorization_code', now, async (manager, row) => {
       row.grantType = 'authorization_code';
       row.principalKind = flow.principalKind;

@@ -58,13 +58,13 @@ export class OAuthDiscoveryService {
   /**
    * The issuer the upstream MCP server names (the first of its
    * `authorization_servers`), and the scopes it asks for: its challenge's
-   * `scope`, else its metadata's `scopes_supported`.
+   * `scope`, else its metadata's `scopes_supported`. A caller that already
+   * holds the upstream's 401 `WWW-Authenticate` passes it; otherwise an
+   * unauthenticated `initialize` draws one.
    */
-  async protectedResourceOf(resource: string): Promise<ProtectedResource> {
-    const challenge = await this.challengeOf(resource);
-    const metadata = (await this.getJson(challenge?.resourceMetadata ?? wellKnownUrl(resource, 'oauth-protected-resource'), 'protected resource metadata')).json!;
-    // RFC 9728 §3.3: metadata for another resource must not be used.
-    if (metadata['resource'] !== resource) throw new OAuthDiscoveryError('protected resource metadata names another resource');
+  async protectedResourceOf(resource: string, wwwAuthenticate?: string): Promise<ProtectedResource> {
+    const challenge = wwwAuthenticate === undefined ? await this.challengeOf(resource) : bearerChallengeOf(wwwAuthenticate);
+    const metadata = await this.resourceMetadataOf(resource, challenge?.resourceMetadata ?? null);
     const servers = metadata['authorization_servers'];
     if (!Array.isArray(servers) || typeof servers[0] !== 'string' || !isHttpUrl(servers[0])) throw new OAuthDiscoveryError('protected resource metadata names no authorization server');
     const supported = metadata['scopes_supported'];
@@ -128,8 +128,34 @@ export class OAuthDiscoveryService {
     };
   }
 
-  /** The `resource_metadata` and `scope` of the upstream's 401 challenge to an unauthenticated MCP request, if it sends one. */
-  private async challengeOf(resource: string): Promise<{ resourceMetadata: string | null; scope: string | null } | null> {
+  /**
+   * RFC 9728 metadata: at the challenge's `resource_metadata`, else at the
+   * path-based well-known location, then the root one (RFC 9728 §3.1, MCP
+   * 2025-06-18). Each must describe the identifier its URL was formed from
+   * (§3.3): the resource itself, or for the root location the origin.
+   */
+  private async resourceMetadataOf(resource: string, challenged: string | null): Promise<Record<string, unknown>> {
+    const origin = new URL(resource).origin;
+    const locations = challenged
+      ? [{ url: challenged, describes: [resource] }]
+      : [
+          { url: wellKnownUrl(resource, 'oauth-protected-resource'), describes: [resource] },
+          { url: `${origin}/.well-known/oauth-protected-resource`, describes: [origin, `${origin}/`] },
+        ];
+    let status = 0;
+    for (const location of locations.filter((candidate, index) => locations.findIndex((other) => other.url === candidate.url) === index)) {
+      const response = await this.request('GET', location.url, 'protected resource metadata');
+      status = response.status;
+      if (response.status !== 200 || !response.json) continue;
+      // RFC 9728 §3.3: metadata for another resource must not be used.
+      if (!location.describes.includes(response.json['resource'] as string)) throw new OAuthDiscoveryError('protected resource metadata names another resource');
+      return response.json;
+    }
+    throw new OAuthDiscoveryError(`protected resource metadata answered ${status}`);
+  }
+
+  /** The upstream's 401 challenge to an unauthenticated MCP request, if it sends one. */
+  private async challengeOf(resource: string): Promise<BearerChallenge | null> {
     const probe = await this.request('POST', resource, 'upstream MCP server', {
       jsonrpc: '2.0',
       id: 0,
@@ -137,15 +163,7 @@ export class OAuthDiscoveryService {
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'portcullis-discovery', version: '1' } },
     }, { accept: 'application/json, text/event-stream' });
     if (probe.status !== 401 || !probe.wwwAuthenticate) return null;
-    const resourceMetadata = /resource_metadata="([^"]+)"/i.exec(probe.wwwAuthenticate)?.[1];
-    const scope = /scope="([^"]*)"/i.exec(probe.wwwAuthenticate)?.[1];
-    return { resourceMetadata: resourceMetadata && isHttpUrl(resourceMetadata) ? resourceMetadata : null, scope: scope || null };
-  }
-
-  private async getJson(url: string, what: string): Promise<JsonResponse> {
-    const response = await this.request('GET', url, what);
-    if (response.status !== 200 || !response.json) throw new OAuthDiscoveryError(`${what} answered ${response.status}`);
-    return response;
+    return bearerChallengeOf(probe.wwwAuthenticate);
   }
 
   private async request(method: 'GET' | 'POST', url: string, what: string, body?: unknown, headers?: Record<string, string>): Promise<JsonResponse> {
@@ -156,6 +174,20 @@ export class OAuthDiscoveryService {
       throw error;
     }
   }
+}
+
+/** What a `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3, RFC 9728 §5.1) says that discovery and step-up use. */
+export interface BearerChallenge {
+  resourceMetadata: string | null;
+  scope: string | null;
+  error: string | null;
+}
+
+export function bearerChallengeOf(wwwAuthenticate: string): BearerChallenge {
+  const resourceMetadata = /resource_metadata="([^"]+)"/i.exec(wwwAuthenticate)?.[1];
+  const scope = /scope="([^"]*)"/i.exec(wwwAuthenticate)?.[1];
+  const error = /(?:^|[\s,])error="([^"]*)"/i.exec(wwwAuthenticate)?.[1];
+  return { resourceMetadata: resourceMetadata && isHttpUrl(resourceMetadata) ? resourceMetadata : null, scope: scope || null, error: error || null };
 }
 
 /** RFC 8414 §3 / RFC 9728 §3: the well-known segment goes between the origin and the path. */
