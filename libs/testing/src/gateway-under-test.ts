@@ -7,6 +7,8 @@ import { freePort, generateVaultKeys, randomSecret, ServiceProcess, waitForReady
 /** A whole running gateway as a user sees it: three public URLs and an admin key. */
 export interface GatewayUnderTest {
   edgeUrl: string;
+  /** Every edge replica's URL, `edgeUrl` first (one unless more were asked for). */
+  edgeUrls: string[];
   /** The URL the gateway names itself by (`PUBLIC_URL`, or its default). */
   publicUrl: string;
   registryUrl: string;
@@ -20,12 +22,19 @@ export interface GatewayUnderTest {
 
 const natsUrl = () => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
+export interface DistributedGatewayOptions {
+  /** Edge-proxy processes sharing one SESSION_KEYS, as behind a load balancer (default 1). */
+  edgeReplicas?: number;
+}
+
 /** The five services as separate processes over real NATS and PostgreSQL. */
-export async function startDistributedGateway(): Promise<GatewayUnderTest> {
+export async function startDistributedGateway(options: DistributedGatewayOptions = {}): Promise<GatewayUnderTest> {
   const database: TestDatabase = await createTestDatabase('e2e');
   const adminToken = randomSecret('bootstrap-admin');
   const [edgePort, registryPort, auditPort, identityPort, vaultPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  const sessionKeys = generateVaultKeys();
+  const extraEdgePorts = await Promise.all(Array.from({ length: Math.max(0, (options.edgeReplicas ?? 1) - 1) }, () => freePort()));
   const common = {
     DATABASE_URL: database.url,
     NATS_URL: natsUrl(),
@@ -40,8 +49,12 @@ export async function startDistributedGateway(): Promise<GatewayUnderTest> {
     { app: 'registry', env: { REGISTRY_PORT: String(registryPort), OUTBOUND_ALLOW_PRIVATE: 'true' }, health: `http://127.0.0.1:${registryPort}` },
     { app: 'audit', env: { AUDIT_PORT: String(auditPort) }, health: `http://127.0.0.1:${auditPort}` },
     // Its own audit spool: a spool left by another run would be replayed onto this run's bus.
-    { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl, SESSION_KEYS: generateVaultKeys(), OUTBOUND_ALLOW_PRIVATE: 'true', AUDIT_SPOOL_DIR: await mkdtemp(join(tmpdir(), 'portcullis-spool-')) }, health: edgeUrl },
+    { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl, SESSION_KEYS: sessionKeys, OUTBOUND_ALLOW_PRIVATE: 'true', AUDIT_SPOOL_DIR: await mkdtemp(join(tmpdir(), 'portcullis-spool-')) }, health: edgeUrl },
   ];
+  // Further replicas answer under the same public URL, as behind a load balancer.
+  for (const port of extraEdgePorts) {
+    specs.push({ app: 'edge-proxy', env: { EDGE_PORT: String(port), PUBLIC_URL: edgeUrl, SESSION_KEYS: sessionKeys, OUTBOUND_ALLOW_PRIVATE: 'true', AUDIT_SPOOL_DIR: await mkdtemp(join(tmpdir(), 'portcullis-spool-')) }, health: `http://127.0.0.1:${port}` });
+  }
   const processes = specs.map((spec) => ServiceProcess.start(spec.app, { ...common, ...spec.env }));
   const stop = async () => {
     await Promise.all(processes.map((p) => p.stop()));
@@ -55,6 +68,7 @@ export async function startDistributedGateway(): Promise<GatewayUnderTest> {
   }
   return {
     edgeUrl,
+    edgeUrls: [edgeUrl, ...extraEdgePorts.map((port) => `http://127.0.0.1:${port}`)],
     publicUrl: edgeUrl,
     registryUrl: `http://127.0.0.1:${registryPort}`,
     auditUrl: `http://127.0.0.1:${auditPort}`,
@@ -105,6 +119,7 @@ export async function startAllInOne(options: AllInOneOptions = {}): Promise<AllI
   const stop = () => process.stop();
   return {
     edgeUrl,
+    edgeUrls: [edgeUrl],
     // Nothing configured: all-in-one names itself by its default PUBLIC_URL.
     publicUrl: `http://localhost:${edgePort}`,
     registryUrl: `http://127.0.0.1:${registryPort}`,
