@@ -30,6 +30,14 @@ describe('parseJsonRpcBody', () => {
     expect(parseJsonRpcBody(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { capabilities: { elicitation: { url: {} } } } })).urlElicitation).toBe(false);
   });
 
+  it('notes the protocol version an initialize request asked for (sealed into the session id), bounded', () => {
+    const initialize = (protocolVersion: unknown) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'c', version: '1' } } });
+    expect(parseJsonRpcBody(initialize('2025-06-18')).protocolVersion).toBe('2025-06-18');
+    expect(parseJsonRpcBody(initialize('v'.repeat(65))).protocolVersion).toBeNull();
+    expect(parseJsonRpcBody(initialize(20250618)).protocolVersion).toBeNull();
+    expect(parseJsonRpcBody(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { protocolVersion: '2025-06-18' } })).protocolVersion).toBeNull();
+  });
+
   it('rejects a body that is not JSON', () => {
     expect(() => parseJsonRpcBody('{"id":')).toThrow(InvalidJsonError);
     expect(() => parseJsonRpcBody(undefined)).toThrow(InvalidJsonError);
