@@ -13,8 +13,9 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AuditModule } from '@portcullis/audit';
 import { InProcessBus } from '@portcullis/bus';
+import { RequestSubjects } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
-import { EdgeProxyModule } from '@portcullis/edge-proxy';
+import { EdgeProxyModule, SealedSessions } from '@portcullis/edge-proxy';
 import { IdentityModule } from '@portcullis/identity';
 import { RegistryModule } from '@portcullis/registry';
 import { createLogger } from '@portcullis/telemetry';
@@ -39,6 +40,8 @@ describe('tracing one tool call end to end', () => {
   let spoolDir: string;
   const apps: INestApplication[] = [];
   let edgeUrl: string;
+  /** Seals an upstream session id into the `Mcp-Session-Id` the edge would have handed the admin out. */
+  let sealForAdmin: (upstreamSessionId: string) => string;
 
   beforeAll(async () => {
     trace.setGlobalTracerProvider(provider);
@@ -73,6 +76,16 @@ describe('tracing one tool call end to end', () => {
       body: JSON.stringify({ slug: 'echo', name: 'Echo', url: echo.url, authType: 'header', headers: { 'X-Upstream-Key': UPSTREAM_SECRET } }),
     });
     expect(created.status).toBe(201);
+    const serverId = ((await created.json()) as { id: string }).id;
+    const { principal } = await bus.request(RequestSubjects.identityAuthenticate, { token: ADMIN_TOKEN });
+    sealForAdmin = (upstreamSessionId) =>
+      edge.get(SealedSessions).seal({
+        principalId: principal.id,
+        target: { kind: 'server', id: serverId, slug: 'echo' },
+        upstreamSessions: { [serverId]: upstreamSessionId },
+        protocolVersion: '2025-06-18',
+        urlElicitation: false,
+      });
   });
 
   afterAll(async () => {
@@ -86,7 +99,11 @@ describe('tracing one tool call end to end', () => {
     propagation.disable();
   });
 
-  /** A session opened on the upstream directly, so the calls through the edge are tool calls and nothing else. */
+  /**
+   * A session opened on the upstream directly, so the calls through the edge
+   * are tool calls and nothing else (and the edge's caches stay cold); sealed
+   * as the edge would have sealed it.
+   */
   async function upstreamSession(): Promise<string> {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-upstream-key': UPSTREAM_SECRET };
     const init = await fetch(echo.url, {
@@ -97,7 +114,7 @@ describe('tracing one tool call end to end', () => {
     const session = init.headers.get('mcp-session-id')!;
     await init.text();
     await (await fetch(echo.url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
-    return session;
+    return sealForAdmin(session);
   }
 
   async function toolCall(session: string, id: number): Promise<ReadableSpan[]> {
