@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startServiceProcess } from '@portcullis/bus';
-import { runService } from '@portcullis/telemetry';
+import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadEdgeProxyConfig } from './config/edge-proxy.config';
 import { EdgeProxyModule } from './edge-proxy.module';
 
@@ -9,6 +9,7 @@ runService('edge-proxy', async () => {
   await startServiceProcess({
     service: 'edge-proxy',
     natsUrl: config.NATS_URL,
+    natsAuth: natsAuthOf(config),
     subjectPrefix: config.BUS_SUBJECT_PREFIX,
     logLevel: config.LOG_LEVEL,
     host: config.HOST,

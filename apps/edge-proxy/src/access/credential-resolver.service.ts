@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { Principal, ReadyCredential, RequestSubjects, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import { Principal, ReadyCredential, RequestOf, RequestSubjects, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { ConsentRequiredError, CredentialUnavailableError, PassthroughRefusedError, UserValueRequiredError } from '../errors';
 import { checkInjectedHeaders } from '../mcp/forwarded-headers';
 import { PublicUrls } from '../public-urls';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from './bus-failures';
+
+type RejectedCredential = NonNullable<RequestOf<typeof RequestSubjects.vaultCredentialResolve>['rejected']>;
 
 /** Longest a credential is served from cache when it does not expire sooner. */
 export const CREDENTIAL_CACHE_TTL_MS = 5 * 60_000;
@@ -61,9 +63,24 @@ export class CredentialResolver {
    */
   async resolve(principal: Principal, target: ServerTarget, callerToken: string | null): Promise<ReadyCredential> {
     if (target.authType === 'passthrough') return this.passthrough(principal, target, callerToken);
+    return this.resolveFromVault(principal, target, callerToken, null);
+  }
+
+  /**
+   * After the upstream refused `rejected` (HTTP 401): the vault renews that
+   * token once, however many callers report it, or asks for consent again.
+   * @returns null when there is nothing to renew (no vault-issued OAuth token)
+   */
+  async renew(principal: Principal, target: ServerTarget, callerToken: string | null, rejected: ReadyCredential): Promise<ReadyCredential | null> {
+    this.forgetServer(target.id, principal.id);
+    if (rejected.credentialKind !== 'oauth2' || rejected.credentialId === null) return null;
+    return this.resolveFromVault(principal, target, callerToken, { credentialId: rejected.credentialId, expiresAt: rejected.expiresAt });
+  }
+
+  private async resolveFromVault(principal: Principal, target: ServerTarget, callerToken: string | null, rejected: RejectedCredential | null): Promise<ReadyCredential> {
     let credential: ResolvedCredential;
     try {
-      const cached = await this.cache.getOrLoad(`${principal.id}\n${target.id}`, () => this.load(principal, target, callerToken));
+      const cached = await this.cache.getOrLoad(`${principal.id}\n${target.id}`, () => this.load(principal, target, callerToken, rejected));
       credential = cached.credential;
     } catch (error) {
       if (isServiceFailure(error)) throw serviceUnavailable('token-vault', error);
@@ -79,11 +96,16 @@ export class CredentialResolver {
     }
   }
 
-  private async load(principal: Principal, target: ServerTarget, callerToken: string | null) {
+  private async load(principal: Principal, target: ServerTarget, callerToken: string | null, rejected: RejectedCredential | null) {
     const subjectToken = target.authType === 'oauth2' && target.oauthGrantType === 'token_exchange' ? identityProviderToken(principal, callerToken) : null;
     const credential = await this.bus.request(
       RequestSubjects.vaultCredentialResolve,
-      { principal, server: { id: target.id, slug: target.slug, authType: target.authType, url: target.url }, ...(subjectToken !== null ? { subjectToken } : {}) },
+      {
+        principal,
+        server: { id: target.id, slug: target.slug, authType: target.authType, url: target.url },
+        ...(subjectToken !== null ? { subjectToken } : {}),
+        ...(rejected !== null ? { rejected } : {}),
+      },
       { timeoutMs: BUS_REQUEST_TIMEOUT_MS },
     );
     // A consent or value still missing is never cached: the user may provide it any moment.

@@ -1,4 +1,4 @@
-import { loadConfig, Settings } from '@portcullis/telemetry';
+import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 import { SessionKeysSchema } from './session-keys.config';
 
@@ -18,7 +18,7 @@ export const OriginPolicyConfig = {
 /** The edge-proxy's environment (DESIGN §12), validated once at boot. */
 export const EdgeProxyConfigSchema = z
   .object({
-    NATS_URL: Settings.natsUrl(),
+    ...NatsConnectionConfig,
     /** Where agents reach the edge; defaults to `http://localhost:<EDGE_PORT>`. */
     PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })

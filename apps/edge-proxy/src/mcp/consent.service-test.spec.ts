@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, request, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { EventSubjects, Principal, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import { MetricsRegistry } from '@portcullis/telemetry';
 import { EchoMcpServer, startEchoMcpServer } from '@portcullis/testing';
 import { eventually, initializeRequest, MCP_HEADERS, principal, PUBLIC_URL, RunningEdge, settle, startEdge, target } from '../../test/edge-harness';
 import { ConsentRequiredError } from '../errors';
@@ -157,6 +160,86 @@ describe(ConsentRequiredError.name, () => {
     });
   });
 
+  describe('an upstream that refuses the vault\'s token (HTTP 401)', () => {
+    let guard: Server;
+    let guarded: ServerTarget;
+    /** What each request to the guard carried, in order. */
+    const seen: string[] = [];
+    /** The tokens the guard refuses, as a provider that revoked them would. */
+    const revoked = new Set(['Bearer revoked-token', 'Bearer also-revoked']);
+    /** What the vault stand-in answers when told a token was refused. */
+    let onRejected: (rejectedId: string) => ResolvedCredential;
+
+    beforeAll(async () => {
+      guard = createServer((incoming, outgoing) => {
+        const authorization = String(incoming.headers.authorization ?? '');
+        seen.push(authorization);
+        if (revoked.has(authorization)) {
+          incoming.resume();
+          outgoing.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+          return;
+        }
+        const upstream = new URL(alpha.url);
+        const forwarded = request({ host: upstream.hostname, port: upstream.port, path: upstream.pathname, method: incoming.method, headers: incoming.headers }, (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        });
+        incoming.pipe(forwarded);
+      });
+      await new Promise<void>((resolve) => guard.listen(0, '127.0.0.1', resolve));
+      guarded = edge.directory.addServer(target('guarded', `http://127.0.0.1:${(guard.address() as AddressInfo).port}/mcp`, { authType: 'oauth2', oauthGrantType: 'authorization_code' }));
+      edge.directory.credentialAnswers.set(guarded.id, () => {
+        const last = edge.directory.credentialRequests.at(-1)!;
+        if (last.rejected) return onRejected(last.rejected.credentialId);
+        return { status: 'ready', credentialKind: 'oauth2', credentialId: 'conn-revoked', headers: { Authorization: 'Bearer revoked-token' }, expiresAt: null };
+      });
+    });
+
+    // Each case starts from the vault's first answer (the revoked token), not from what the edge cached after the last one.
+    beforeEach(async () => {
+      await edge.bus.emit(EventSubjects.vaultChanged, { serverId: guarded.id, principalId: null });
+      await settle();
+    });
+
+    afterAll(async () => {
+      guard.closeAllConnections();
+      await new Promise<void>((resolve) => guard.close(() => resolve()));
+    });
+
+    it('has the vault renew that token once and sends the request once more with the new one', async () => {
+      onRejected = () => ({ status: 'ready', credentialKind: 'oauth2', credentialId: 'conn-renewed', headers: { Authorization: 'Bearer renewed-token' }, expiresAt: null });
+      seen.length = 0;
+      const { status, answer } = await post('guarded', initializeRequest(21));
+      expect(status).toBe(200);
+      expect(answer.result).toBeDefined();
+      expect(seen).toEqual(['Bearer revoked-token', 'Bearer renewed-token']);
+      expect(edge.directory.credentialRequests.filter((r) => r.server.id === guarded.id).map((r) => r.rejected?.credentialId ?? null)).toEqual([null, 'conn-revoked']);
+    });
+
+    it('answers with the consent error when the vault cannot renew it (the user must connect again), and counts it', async () => {
+      onRejected = () => ({ status: 'consent_required', credentialKind: 'oauth2', flowId: 'flow-guarded-again', reason: 'the provider refused the refresh token' });
+      edge.directory.credentialAnswers.set(guarded.id, () => {
+        const last = edge.directory.credentialRequests.at(-1)!;
+        return last.rejected ? onRejected(last.rejected.credentialId) : { status: 'ready', credentialKind: 'oauth2', credentialId: 'conn-revoked', headers: { Authorization: 'Bearer revoked-token' }, expiresAt: null };
+      });
+      const before = consentsCounted(await edge.app.get(MetricsRegistry).metrics(), 'guarded');
+      const { status, answer } = await post('guarded', initializeRequest(22));
+      expect(status).toBe(200);
+      expect(answer.error).toMatchObject({ code: -32001 });
+      expect(answer.error!.message).toMatch(new RegExp(`Please visit: ${PUBLIC_URL}/connect/flow-guarded-again$`));
+      expect(consentsCounted(await edge.app.get(MetricsRegistry).metrics(), 'guarded')).toBe(before + 1);
+    });
+
+    it('tries once only: a renewed token refused too is a clear error, not a loop', async () => {
+      onRejected = () => ({ status: 'ready', credentialKind: 'oauth2', credentialId: 'conn-also', headers: { Authorization: 'Bearer also-revoked' }, expiresAt: null });
+      seen.length = 0;
+      const { status, answer } = await post('guarded', initializeRequest(23));
+      expect(status).toBe(502);
+      expect(answer.error).toMatchObject({ data: { code: 'upstream_rejected_credential' } });
+      expect(seen).toEqual(['Bearer revoked-token', 'Bearer also-revoked']);
+    });
+  });
+
   describe('a virtual server, at the first affected call', () => {
     it('names every upstream still needing consent, URLs joined by " , "', async () => {
       const { status, answer } = await post('suite', JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }), BOB_KEY);
@@ -261,3 +344,9 @@ describe(ConsentRequiredError.name, () => {
     });
   });
 });
+
+/** `portcullis_edge_consent_required_total{server}` in a scrape. */
+function consentsCounted(scrape: string, server: string): number {
+  const line = scrape.split('\n').find((row) => row.startsWith('portcullis_edge_consent_required_total{') && row.includes(`server="${server}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}

@@ -6,6 +6,7 @@ import { LOGGER, Logger } from '@portcullis/telemetry';
 import { AuditSpool } from '../audit-spool/audit-spool.service';
 import { Clock } from '../clock';
 import { annotateExchangeSpan } from './exchange-span';
+import { McpMetrics } from './mcp.metrics';
 import type { JsonRpcCall } from './json-rpc';
 
 export type AuditOutcome = 'success' | 'error';
@@ -31,6 +32,7 @@ export interface ForwardedExchange {
 export class McpAuditRecorder {
   constructor(
     private readonly spool: AuditSpool,
+    private readonly metrics: McpMetrics,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -87,6 +89,7 @@ export class McpAuditRecorder {
     const ts = this.clock.now().toISOString();
     const call = pending.calls[0] ?? null;
     for (const server of pending.servers) {
+      this.metrics.consentRequired(server);
       this.publish({
         id: randomUUID(),
         ts,

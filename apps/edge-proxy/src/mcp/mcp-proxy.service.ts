@@ -106,14 +106,17 @@ export class McpProxyService {
     const refused = refusedToolCalls(calls, decision);
     if (refused.length > 0) return this.refuse(request, reply, { calls, principal, slug: target.slug, refused, traceId });
     if (target.transport !== 'streamable-http') throw new UnsupportedTransportError(slug, target.transport);
+    const urlElicitation = body.urlElicitation || session?.session.urlElicitation === true;
+    const consentAnswer = (error: ConsentRequiredError): EdgeError => {
+      // Resolved before anything is forwarded, so a session's first request (`initialize`) is the one answered.
+      this.audit.recordConsents({ calls, principal, servers: [target.slug], via: null, traceId });
+      return error.forClient(urlElicitation);
+    };
     let credential: ReadyCredential;
     try {
       credential = await this.credentials.resolve(principal, target, token);
     } catch (error) {
-      if (!(error instanceof ConsentRequiredError)) throw error;
-      // Resolved before anything is forwarded, so a session's first request (`initialize`) is the one answered.
-      this.audit.recordConsents({ calls, principal, servers: [target.slug], via: null, traceId });
-      throw error.forClient(body.urlElicitation || session?.session.urlElicitation === true);
+      throw error instanceof ConsentRequiredError ? consentAnswer(error) : error;
     }
 
     const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision, body, session };
@@ -123,12 +126,21 @@ export class McpProxyService {
       if (!reply.raw.writableFinished) aborted.abort();
     });
 
-    let upstream: UpstreamResponse;
-    try {
-      upstream = await this.upstream.send(target, this.upstreamRequest(request, exchange, aborted.signal));
-    } catch (error) {
-      this.finish(exchange, 'error', error instanceof EdgeError ? error.code : 'upstream_error');
-      throw error;
+    let upstream = await this.send(request, exchange, aborted.signal);
+    if (upstream.statusCode === 401) {
+      // The vault's token was refused (revoked, or expired early): it is renewed once and the request sent once more.
+      upstream.body.dump().catch(() => undefined);
+      let renewed: ReadyCredential | null;
+      try {
+        renewed = await this.credentials.renew(principal, target, token, exchange.credential);
+      } catch (error) {
+        this.finish(exchange, 'error', 'upstream answered HTTP 401');
+        throw error instanceof ConsentRequiredError ? consentAnswer(error) : error;
+      }
+      if (renewed !== null) {
+        exchange.credential = renewed;
+        upstream = await this.send(request, exchange, aborted.signal);
+      }
     }
 
     const status = upstream.statusCode;
@@ -141,6 +153,15 @@ export class McpProxyService {
       throw status === 401 || status === 403 ? new UpstreamRejectedCredentialError(slug, status) : new UpstreamProtocolError(slug, `HTTP ${status}`);
     }
     await this.stream(upstream, reply, exchange, this.sessionIdForClient(upstream, exchange));
+  }
+
+  private async send(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): Promise<UpstreamResponse> {
+    try {
+      return await this.upstream.send(exchange.target, this.upstreamRequest(request, exchange, signal));
+    } catch (error) {
+      this.finish(exchange, 'error', error instanceof EdgeError ? error.code : 'upstream_error');
+      throw error;
+    }
   }
 
   /**

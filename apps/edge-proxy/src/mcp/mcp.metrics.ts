@@ -9,6 +9,7 @@ import type { JsonRpcCall } from './json-rpc';
 export class McpMetrics {
   private readonly toolCalls: Counter<'server' | 'outcome'>;
   private readonly duration: Histogram<'server' | 'kind' | 'outcome'>;
+  private readonly consents: Counter<'server'>;
 
   constructor(metrics: MetricsRegistry) {
     this.toolCalls = metrics.counter('portcullis_edge_tool_calls_total', 'Tool calls forwarded to upstream MCP servers', ['server', 'outcome']);
@@ -18,6 +19,11 @@ export class McpMetrics {
       ['server', 'kind', 'outcome'],
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     );
+    this.consents = metrics.counter('portcullis_edge_consent_required_total', 'Calls answered with a consent error (the user must connect the server first)', ['server']);
+  }
+
+  consentRequired(server: string): void {
+    this.consents.inc({ server });
   }
 
   observe(server: string, calls: readonly JsonRpcCall[], outcome: AuditOutcome, latencyMs: number): void {
