@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectNats } from 'nats';
 import { freePort, sleep } from './gateway-harness';
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
@@ -80,4 +81,15 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Removes JetStream streams a test made on a shared NATS server; one already gone is fine. */
+export async function deleteJetStreamStreams(natsUrl: string, streams: readonly string[]): Promise<void> {
+  const nc = await connectNats({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
 }

@@ -4,8 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { NatsBus } from '@portcullis/bus';
 import type { AuditEvent } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
-import { auditEvent as baseAuditEvent, createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
-import { connect } from 'nats';
+import { auditEvent as baseAuditEvent, createTestDatabase, TestDatabase, uniqueSubjectPrefix, deleteJetStreamStreams } from '@portcullis/testing';
 import { Client } from 'pg';
 import { AuditModule } from '../audit.module';
 import { AuditWriterHandler } from './audit-writer.handler';
@@ -60,14 +59,7 @@ describe(`${AuditWriterHandler.name} over NATS JetStream`, () => {
     await sql?.end();
     await app?.close();
     await edge?.close();
-    const nc = await connect({ servers: NATS_URL });
-    try {
-      await (await nc.jetstreamManager()).streams.delete(auditStream);
-    } catch {
-      // Already gone.
-    } finally {
-      await nc.close();
-    }
+    await deleteJetStreamStreams(NATS_URL, [auditStream]);
     await database?.drop();
   });
 

@@ -6,8 +6,7 @@ import { BusError, NatsBus } from '@portcullis/bus';
 import { EventSubjects, RequestSubjects } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
-import { connect } from 'nats';
+import { createTestDatabase, TestDatabase, uniqueSubjectPrefix, deleteJetStreamStreams } from '@portcullis/testing';
 import { TokenVaultModule } from '../token-vault.module';
 import { CredentialsHandler } from './credentials.handler';
 
@@ -45,13 +44,7 @@ describe(`${CredentialsHandler.name} over NATS`, () => {
   afterAll(async () => {
     await app?.close();
     await caller?.close();
-    const nc = await connect({ servers: NATS_URL });
-    try {
-      const jsm = await nc.jetstreamManager();
-      for (const stream of auditStreams) await jsm.streams.delete(stream).catch(() => undefined);
-    } finally {
-      await nc.close();
-    }
+    await deleteJetStreamStreams(NATS_URL, auditStreams);
     await database?.drop();
   });
 

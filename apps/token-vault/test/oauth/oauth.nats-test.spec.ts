@@ -5,8 +5,7 @@ import { NatsBus } from '@portcullis/bus';
 import { RequestSubjects } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, followAuthorization, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
-import { connect } from 'nats';
+import { createTestDatabase, followAuthorization, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix, deleteJetStreamStreams } from '@portcullis/testing';
 import { OAuthHandler } from '../../src/oauth/oauth.handler';
 import { TokenVaultModule } from '../../src/token-vault.module';
 import { PUBLIC_URL, REDIRECT_URI, UPSTREAM_URL, user } from './oauth-harness';
@@ -51,13 +50,7 @@ describe(`${OAuthHandler.name} over NATS`, () => {
   afterAll(async () => {
     await app?.close();
     await caller?.close();
-    const nc = await connect({ servers: NATS_URL });
-    try {
-      const jsm = await nc.jetstreamManager();
-      for (const stream of auditStreams) await jsm.streams.delete(stream).catch(() => undefined);
-    } finally {
-      await nc.close();
-    }
+    await deleteJetStreamStreams(NATS_URL, auditStreams);
     await provider?.stop();
     await database?.drop();
   });
