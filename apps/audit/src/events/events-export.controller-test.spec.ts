@@ -155,8 +155,9 @@ describe(`${EventsController.name} export and live tail`, () => {
       expect(lastSeq).toBe(SEEDED);
       // The export is ~12 MB of text: holding it anywhere in the process would show here.
       const mb = (bytes: number) => bytes / 1024 / 1024;
-      // Streamed, the growth stays near 1-2 MB; held whole (one 20,000-row batch), it sits at ~11 MB.
-      expect(mb(Math.max(...samples))).toBeLessThan(6);
+      // Streamed, the growth stays near 1-2 MB (up to ~6.5 MB seen on a loaded machine, where the in-process
+      // reader lags and socket buffers fill to their high-water marks); held whole (one 20,000-row batch), ~11 MB.
+      expect(mb(Math.max(...samples))).toBeLessThan(8.5);
       expect(mb(samples[samples.length - 1] - samples[0])).toBeLessThan(3);
     });
 
