@@ -7,6 +7,7 @@ export { OAuthHttpClient, OAuthTransportError } from './oauth/http/oauth-http.cl
 export { TokenEndpointClient, type IssuedTokens, type OAuthClientConfig } from './oauth/http/token-endpoint.client';
 export {
   bearerChallengeOf,
+  isClientIdMetadataUrl,
   OAuthDiscoveryError,
   OAuthDiscoveryService,
   type AuthorizationServerMetadata,

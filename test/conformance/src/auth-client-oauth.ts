@@ -28,7 +28,8 @@ export interface VaultAuthorizerOptions {
 /**
  * An MCP client's OAuth as the token vault does it, for one user: on a 401 it
  * discovers the authorization server from the challenge (RFC 9728, RFC 8414 /
- * OIDC), registers by RFC 7591 unless a client was pre-registered, and runs
+ * OIDC), uses its Client ID Metadata Document URL as client_id where the AS
+ * supports it, else registers by RFC 7591, unless a client was pre-registered; and runs
  * the authorization code grant with PKCE S256 and RFC 8707 `resource`. The
  * browser's part is played headlessly: it follows the authorization URL and
  * takes the code from the redirect. A 403 `insufficient_scope` asks once for
@@ -100,7 +101,8 @@ export class VaultAuthorizer {
       const settings: OAuthSettings = OAuthSettingsSchema.parse({ grantType: 'authorization_code', ...this.options.preRegistered });
       return { clientId: settings.clientId!, clientSecret: settings.clientSecret ?? null, authMethod: settings.tokenEndpointAuthMethod, ...endpoints };
     }
-    const registered = await this.options.discovery.register(server, { grantType: 'authorization_code', redirectUri: REDIRECT_URI, scopes });
+    // The vault's choice: its Client ID Metadata Document URL where the AS supports it, else RFC 7591.
+    const registered = await this.options.discovery.clientFor(server, { grantType: 'authorization_code', redirectUri: REDIRECT_URI, scopes });
     return { clientId: registered.clientId, clientSecret: registered.clientSecret, authMethod: registered.authMethod, ...endpoints };
   }
 

@@ -4,6 +4,9 @@ import { createLogger } from '@portcullis/telemetry';
 import { DEFAULT_OAUTH_OPTIONS, OAuthDiscoveryService, OAuthHttpClient, TokenEndpointClient } from '@portcullis/token-vault';
 import { VaultAuthorizer } from './auth-client-oauth';
 
+/** The client_id URL the suite's `auth/basic-cimd` scenario expects (it passes none in the context; clients are configured with it). */
+const CLIENT_METADATA_URL = 'https://conformance-test.local/client-metadata.json';
+
 /**
  * The client command the conformance suite runs for its auth scenarios
  * (`conformance client --suite auth`): `auth-client-launcher.js <server URL>`,
@@ -15,7 +18,8 @@ import { VaultAuthorizer } from './auth-client-oauth';
 async function main(serverUrl: string, context: Record<string, unknown>): Promise<void> {
   // The suite's servers run on loopback, which the vault refuses by default (SSRF guard).
   const http = new OAuthHttpClient({ ...DEFAULT_OAUTH_OPTIONS, outboundAllowPrivate: true });
-  const discovery = new OAuthDiscoveryService(http, createLogger({ service: 'conformance-auth-client', level: 'warn', destination: process.stderr }));
+  const logger = createLogger({ service: 'conformance-auth-client', level: 'warn', destination: process.stderr });
+  const discovery = new OAuthDiscoveryService(http, logger, { publicUrl: undefined, clientMetadataUrl: CLIENT_METADATA_URL });
   const preRegistered = typeof context['client_id'] === 'string' ? { clientId: context['client_id'], ...(typeof context['client_secret'] === 'string' && { clientSecret: context['client_secret'] }) } : null;
   const authorizer = new VaultAuthorizer({ resource: serverUrl, discovery, endpoint: new TokenEndpointClient(http), preRegistered });
   const client = new Client({ name: 'portcullis-vault-auth-client', version: '0.1.0' });

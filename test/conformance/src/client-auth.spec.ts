@@ -5,9 +5,7 @@ import { ClientScenarioResult, listClientScenarios, runClientScenarios } from '.
 const SPEC_VERSIONS = ['2025-06-18', '2025-11-25'];
 
 /** Scenarios the vault's OAuth client is known to fail, each with why. Keep it short and true: a scenario that passes must leave this list. */
-const EXPECTED_FAILURES: Record<string, string> = {
-  'auth/basic-cimd': 'the vault has no Client ID Metadata Documents (a client_id URL it would host); it registers by RFC 7591 instead, which the scenario only warns about',
-};
+const EXPECTED_FAILURES: Record<string, string> = {};
 
 /** Scenarios where the suite expects the client to give up with an error, not finish its session. */
 const CLIENT_GIVES_UP: Record<string, string> = {
@@ -22,7 +20,8 @@ const CLIENT_TIMEOUT_MS = 90_000;
  * --suite auth`, Node 22) against a client command built on the vault's
  * upstream OAuth client (auth-client.ts, run under the project's Node by
  * auth-client-launcher.js): discovery from the 401 (RFC 9728, RFC 8414 /
- * OIDC), RFC 7591 registration or a pre-registered client, PKCE S256, RFC
+ * OIDC), a Client ID Metadata Document URL as client_id, RFC 7591
+ * registration or a pre-registered client, PKCE S256, RFC
  * 8707 resource, token endpoint auth basic/post/none, scope selection and
  * step-up.
  */

@@ -6,6 +6,12 @@ export interface OAuthOptions {
    * refuse to start without it.
    */
   publicUrl: string | undefined;
+  /**
+   * The gateway's Client ID Metadata Document URL, used as its client_id at
+   * authorization servers that advertise `client_id_metadata_document_supported`.
+   * Default `{publicUrl}/oauth/client-metadata.json` (the edge serves it).
+   */
+  clientMetadataUrl?: string;
   /** Whether the vault may reach authorization servers on private, loopback or link-local addresses (`OUTBOUND_ALLOW_PRIVATE`). */
   outboundAllowPrivate: boolean;
   /** How often the refresh scheduler looks for tokens due; 0 disables the timer (tests call it directly). */

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { OAuthGrantType } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { OAuthHttpClient, OAuthTransportError, type JsonResponse } from '../http/oauth-http.client';
+import { OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
 import type { TokenEndpointAuthMethod } from '../settings/oauth-settings.entity';
 
 /** Why discovery or registration failed; a fixed phrase, safe for messages. */
@@ -23,6 +24,8 @@ export interface AuthorizationServerMetadata {
   revocationUrl: string | null;
   registrationUrl: string | null;
   tokenEndpointAuthMethods: string[] | null;
+  /** Whether the AS takes a Client ID Metadata Document URL as client_id (draft-ietf-oauth-client-id-metadata-document). */
+  clientIdMetadataDocumentSupported: boolean;
 }
 
 export interface ProtectedResource {
@@ -36,6 +39,8 @@ export interface RegisteredClient {
   clientId: string;
   clientSecret: string | null;
   authMethod: TokenEndpointAuthMethod;
+  /** How the client id was obtained: the gateway's Client ID Metadata Document URL, or RFC 7591 registration. */
+  registration: 'metadata_document' | 'dynamic';
 }
 
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -44,16 +49,24 @@ const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
  * Finds an upstream's authorization server the way MCP clients do: the
  * server's 401 `WWW-Authenticate: Bearer resource_metadata=…` or its RFC 9728
  * protected resource metadata, then the AS metadata (RFC 8414, then OIDC
- * discovery); and registers a client (RFC 7591) where the AS offers it. Every
+ * discovery); and obtains a client id: the gateway's Client ID Metadata
+ * Document URL where the AS supports it, else RFC 7591 registration. Every
  * request goes through OAuthHttpClient, so a discovered URL on a private
  * address is refused unless private addresses are allowed.
  */
 @Injectable()
 export class OAuthDiscoveryService {
+  /** The gateway's Client ID Metadata Document URL, or null when it has none a provider could accept (no https PUBLIC_URL). */
+  readonly clientMetadataUrl: string | null;
+
   constructor(
     private readonly http: OAuthHttpClient,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+    @Inject(OAUTH_OPTIONS) options: Pick<OAuthOptions, 'publicUrl' | 'clientMetadataUrl'>,
+  ) {
+    const url = options.clientMetadataUrl ?? (options.publicUrl ? `${options.publicUrl.replace(/\/+$/, '')}/oauth/client-metadata.json` : null);
+    this.clientMetadataUrl = url !== null && isClientIdMetadataUrl(url) ? url : null;
+  }
 
   /**
    * The issuer the upstream MCP server names (the first of its
@@ -93,9 +106,25 @@ export class OAuthDiscoveryService {
         revocationUrl: isHttpUrl(document['revocation_endpoint']) ? document['revocation_endpoint'] : null,
         registrationUrl: isHttpUrl(document['registration_endpoint']) ? document['registration_endpoint'] : null,
         tokenEndpointAuthMethods: Array.isArray(authMethods) ? authMethods.filter((m): m is string => typeof m === 'string') : null,
+        clientIdMetadataDocumentSupported: document['client_id_metadata_document_supported'] === true,
       };
     }
     throw new OAuthDiscoveryError('authorization server publishes no metadata');
+  }
+
+  /**
+   * The gateway's client at the authorization server, in the MCP order of
+   * preference (2025-11-25, client registration): its Client ID Metadata
+   * Document URL as client_id (a public client: auth `none`, PKCE) where the
+   * AS advertises `client_id_metadata_document_supported` and the grant is
+   * the authorization code, else RFC 7591 registration.
+   */
+  async clientFor(metadata: AuthorizationServerMetadata, request: { grantType: OAuthGrantType; redirectUri: string | null; scopes: string[] }): Promise<RegisteredClient> {
+    if (request.grantType === 'authorization_code' && metadata.clientIdMetadataDocumentSupported && this.clientMetadataUrl !== null) {
+      this.log.info({ issuer: metadata.issuer, clientId: this.clientMetadataUrl }, 'using the Client ID Metadata Document URL as client id');
+      return { clientId: this.clientMetadataUrl, clientSecret: null, authMethod: 'none', registration: 'metadata_document' };
+    }
+    return this.register(metadata, request);
   }
 
   /** Registers the gateway as a client of the authorization server (RFC 7591). */
@@ -125,6 +154,7 @@ export class OAuthDiscoveryService {
       clientId: body['client_id'],
       clientSecret,
       authMethod: granted === 'client_secret_basic' || granted === 'client_secret_post' || granted === 'none' ? granted : clientSecret ? authMethod : 'none',
+      registration: 'dynamic',
     };
   }
 
@@ -195,6 +225,21 @@ function wellKnownUrl(base: string, name: string): string {
   const url = new URL(base);
   const path = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
   return `${url.origin}/.well-known/${name}${path}`;
+}
+
+/**
+ * A client_id a Client ID Metadata Document may have (draft-ietf-oauth-client-id-metadata-document §3):
+ * https, a path, no fragment, no credentials, no dot segments.
+ */
+export function isClientIdMetadataUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const dotSegment = /\/\.{1,2}(?:[/?#]|$)/.test(value.replace(/^https:\/\//i, ''));
+  return url.protocol === 'https:' && url.pathname !== '/' && !value.includes('#') && url.username === '' && url.password === '' && !dotSegment;
 }
 
 function isHttpUrl(value: unknown): value is string {

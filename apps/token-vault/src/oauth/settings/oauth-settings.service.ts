@@ -114,7 +114,7 @@ export class OAuthSettingsService {
         current.revocationUrl ??= metadata.revocationUrl;
         if (!current.clientId) {
           if (current.grantType === 'authorization_code' && !this.options.publicUrl) throw new OAuthNotConfiguredError(serverSlug, 'PUBLIC_URL is not set on token-vault');
-          const client = await this.discovery.register(metadata, {
+          const client = await this.discovery.clientFor(metadata, {
             grantType: current.grantType,
             redirectUri: current.grantType === 'authorization_code' ? `${this.options.publicUrl}/oauth/callback` : null,
             scopes: current.scopes,
