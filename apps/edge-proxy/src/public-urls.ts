@@ -28,6 +28,21 @@ export class PublicUrls {
     return `${this.base}/connect/${encodeURIComponent(flowId)}`;
   }
 
+  /** Where providers send the browser back after consent (the vault's redirect URI). */
+  oauthCallback(): string {
+    return `${this.base}/oauth/callback`;
+  }
+
+  /** The gateway's Client ID Metadata Document: its client_id at providers that support them (the vault's default). */
+  clientMetadata(): string {
+    return `${this.base}/oauth/client-metadata.json`;
+  }
+
+  /** The gateway's home page, as a client's `client_uri`. */
+  home(): string {
+    return this.base;
+  }
+
   /** Where a user sets their own values of a `per_user` header server. */
   userCredentials(slug: string): string {
     return `${this.base}/me/credentials/${encodeURIComponent(slug)}`;

@@ -120,6 +120,24 @@ describe(ConnectionsService.name, () => {
     });
   });
 
+  describe('GET /oauth/client-metadata.json', () => {
+    it('serves the Client ID Metadata Document without credentials: its client_id is its own URL, a public client redirected only to the callback, cacheable', async () => {
+      const response = await get('/oauth/client-metadata.json');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=3600');
+      expect(await response.json()).toEqual({
+        client_id: `${PUBLIC_URL}/oauth/client-metadata.json`,
+        client_name: 'Portcullis MCP gateway',
+        client_uri: PUBLIC_URL,
+        redirect_uris: [`${PUBLIC_URL}/oauth/callback`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      });
+    });
+  });
+
   describe('/me/connections', () => {
     beforeAll(() => {
       const view = (principalId: string, serverId: string) => ({ serverId, principalId, status: 'active' as const, scopes: ['read'], expiresAt: null, updatedAt: new Date().toISOString() });
