@@ -1,7 +1,47 @@
-import { RequestSubjects } from '@portcullis/contracts';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RequestSubjects, type VaultServer } from '@portcullis/contracts';
 import { ProtectedMcpServer, startProtectedMcpServer } from '@portcullis/testing';
 import { OAuthDiscoveryService } from '../../src/oauth/discovery/oauth-discovery.service';
-import { busErrorOf, OAuthHarness, user } from './oauth-harness';
+import { busErrorOf, OAuthHarness, PUBLIC_URL, user } from './oauth-harness';
+
+/**
+ * A real loopback upstream MCP server and authorization server in one: 401
+ * with `resource_metadata` on MCP requests, RFC 9728 and RFC 8414 metadata,
+ * the AS advertising Client ID Metadata Documents and registration (counted).
+ * The test IdP (oidc-provider) has no CIMD; this one issues no tokens.
+ */
+async function startCimdAuthorizationServer(): Promise<{ resource: string; issuer: string; registrations: number; close(): Promise<void> }> {
+  const state = { resource: '', issuer: '', registrations: 0 };
+  const server = createServer((request, response) => {
+    const json = (status: number, body: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (request.method === 'POST' && request.url === '/mcp') {
+      response.writeHead(401, { 'www-authenticate': `Bearer resource_metadata="${state.issuer}/.well-known/oauth-protected-resource/mcp"` }).end();
+    } else if (request.url === '/.well-known/oauth-protected-resource/mcp') {
+      json(200, { resource: state.resource, authorization_servers: [state.issuer], scopes_supported: ['mcp'] });
+    } else if (request.url === '/.well-known/oauth-authorization-server') {
+      json(200, {
+        issuer: state.issuer,
+        authorization_endpoint: `${state.issuer}/authorize`,
+        token_endpoint: `${state.issuer}/token`,
+        registration_endpoint: `${state.issuer}/register`,
+        code_challenge_methods_supported: ['S256'],
+        token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+        client_id_metadata_document_supported: true,
+      });
+    } else if (request.method === 'POST' && request.url === '/register') {
+      state.registrations += 1;
+      json(201, { client_id: 'registered-instead', client_secret: 'registered-secret' });
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.resource = `${state.issuer}/mcp`;
+  return Object.assign(state, { close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+}
 
 jest.setTimeout(60_000);
 
@@ -51,6 +91,31 @@ describe(OAuthDiscoveryService.name, () => {
     });
     expect(call.status).toBe(200);
     expect(upstream.accepted.at(-1)).toMatchObject({ sub: 'alice', clientId: settings!.clientId, scopes: ['mcp'] });
+  });
+
+  it('uses {PUBLIC_URL}/oauth/client-metadata.json as client_id (auth none, no secret, no registration) where the AS advertises Client ID Metadata Documents', async () => {
+    const cimd = await startCimdAuthorizationServer();
+    try {
+      const server: VaultServer = { id: randomUUID(), slug: `cimd-${randomUUID().slice(0, 8)}`, authType: 'oauth2', url: cimd.resource };
+      await harness.bus.request(RequestSubjects.vaultAdminServerOAuthPut, { server, settings: { grantType: 'authorization_code', scopes: [], tokenEndpointAuthMethod: 'client_secret_basic' } });
+      const first = await harness.resolve(alice, server);
+      if (first.status !== 'consent_required') throw new Error(`expected consent_required, got ${first.status}`);
+      const { authorizationUrl } = await harness.bus.request(RequestSubjects.vaultOAuthConnect, { flowId: first.flowId, browserPrincipalId: alice.id });
+      const request = new URL(authorizationUrl);
+      expect(`${request.origin}${request.pathname}`).toBe(`${cimd.issuer}/authorize`);
+      expect(Object.fromEntries(request.searchParams)).toMatchObject({
+        client_id: `${PUBLIC_URL}/oauth/client-metadata.json`,
+        redirect_uri: `${PUBLIC_URL}/oauth/callback`,
+        code_challenge_method: 'S256',
+        resource: cimd.resource,
+        scope: 'mcp',
+      });
+      const { settings } = await harness.bus.request(RequestSubjects.vaultAdminServerOAuthGet, { serverId: server.id });
+      expect(settings).toMatchObject({ clientId: `${PUBLIC_URL}/oauth/client-metadata.json`, tokenEndpointAuthMethod: 'none', hasClientSecret: false, issuer: cimd.issuer });
+      expect(cimd.registrations).toBe(0);
+    } finally {
+      await cimd.close();
+    }
   });
 
   it('registers once for concurrent first calls on two replicas and keeps the registration', async () => {
