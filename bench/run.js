@@ -11,6 +11,9 @@
 //   npm run bench -- --no-scale    # skip the 1,000-server run
 //   npm run bench -- --out <file>  # write the JSON somewhere else
 //   npm run bench -- --upstream stateful  # upstream keeps MCP sessions (one per load worker) instead of stateless
+//   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
+//                                  # PostgreSQL; the edge process's CPU reported apart from the others'
+//                                  # (writes bench/results/latest-distributed.json)
 const { spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { copyFile, mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
@@ -22,6 +25,7 @@ const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = r
 const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
 const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
+const { startDistributedGateway, otherServiceCpu } = require('./lib/distributed');
 const { newestProfile, summarize } = require('./lib/profile');
 const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 
@@ -44,12 +48,15 @@ const settings = {
   scale: !quick && !flag('--no-scale'),
   profile: flag('--profile'),
   upstreamMode: option('--upstream', 'stateless'),
+  topology: option('--topology', 'all-in-one'),
   build: !flag('--no-build'),
   // The whole run is killed past this, whatever it is doing.
   deadlineSeconds: Number(option('--deadline', quick ? 180 : 600)),
 };
-const outFile = option('--out', join(__dirname, 'results', 'latest.json'));
+const distributed = settings.topology === 'distributed';
+const outFile = option('--out', join(__dirname, 'results', distributed ? 'latest-distributed.json' : 'latest.json'));
 if (!['stateless', 'stateful'].includes(settings.upstreamMode)) throw new Error('--upstream is stateless or stateful');
+if (!['all-in-one', 'distributed'].includes(settings.topology)) throw new Error('--topology is all-in-one or distributed');
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const children = [];
@@ -80,16 +87,26 @@ async function main() {
   log('starting the Node pipe proxy (floor)');
   floors.push({ id: 'floor-node-pipe', label: 'floor: Node http pipe hop', proxy: track(await startPipeProxy(upstream.port)) });
 
-  log('starting the gateway (dist/apps/all-in-one/main.js, embedded PostgreSQL)');
   const profileDir = join(workDir, 'cpu-profile');
   if (settings.profile) await mkdir(profileDir);
-  const gateway = await startGateway({
-    // Its own mkdtemp folder directly under tmpdir: run as root, the embedded PostgreSQL runs as `postgres`,
-    // which must be able to enter the data folder's parent.
-    dataDir: gatewayDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-gateway-')),
-    nodeArgs: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : [],
-  });
-  track(gateway.child);
+  const profileArgs = settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : [];
+  let gateway;
+  if (distributed) {
+    log('starting the gateway: five processes (dist/apps/{identity,token-vault,registry,audit,edge-proxy}/main.js) over NATS 127.0.0.1:4222 and PostgreSQL 127.0.0.1:5432');
+    // Only the edge is profiled: its cost per call is what the CPU target is about.
+    gateway = await startDistributedGateway({ nodeArgsFor: (app) => (app === 'edge-proxy' ? profileArgs : []) });
+    log(`  database ${gateway.databaseName}, bus subject prefix ${gateway.subjectPrefix}`);
+    track({ stop: () => gateway.stop() });
+  } else {
+    log('starting the gateway (dist/apps/all-in-one/main.js, embedded PostgreSQL)');
+    gateway = await startGateway({
+      // Its own mkdtemp folder directly under tmpdir: run as root, the embedded PostgreSQL runs as `postgres`,
+      // which must be able to enter the data folder's parent.
+      dataDir: gatewayDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-gateway-')),
+      nodeArgs: profileArgs,
+    });
+    track(gateway.child);
+  }
   await registerHeaderServer(gateway, 'bench-echo', `${upstreamOrigin}/mcp`, upstreamKey);
   const agentToken = await createAgentKey(gateway);
   await grantUse(gateway, 'bench-echo');
@@ -100,6 +117,13 @@ async function main() {
     : (log(`full auth is not available: ${fullAuth.reason}`), null);
 
   const upstreamCpu = { label: 'upstream', pid: upstream.pid, tree: false };
+  // What the gateway's processes burn, besides `proxy`: all-in-one's tree (its embedded PostgreSQL), or each other
+  // service of the distributed gateway, this run's PostgreSQL backends and their sum with the edge (`allServices`).
+  const others = distributed ? otherServiceCpu(gateway) : [];
+  const allServicesCpu = () => processCpuUs(gateway.pid) + others.reduce((sum, p) => sum + (p.read ? p.read() : processCpuUs(p.pid)), 0);
+  const gatewayCpu = distributed
+    ? [{ label: 'proxy', pid: gateway.pid, tree: false }, ...others, { label: 'allServices', read: allServicesCpu }]
+    : [{ label: 'proxy', pid: gateway.pid, tree: false }, { label: 'proxyTree', pid: gateway.pid, tree: true }];
   const scenarios = [
     { id: 'direct', label: 'direct (client → upstream)', origin: upstreamOrigin, path: '/mcp', headers: { 'x-api-key': upstreamKey }, cpu: [upstreamCpu] },
     ...floors.map((floor) => ({
@@ -117,7 +141,7 @@ async function main() {
       path: '/mcp/bench-echo',
       // The agent holds only its gateway key; the upstream key comes from the vault.
       headers: { authorization: `Bearer ${agentToken}` },
-      cpu: [{ label: 'proxy', pid: gateway.pid, tree: false }, { label: 'proxyTree', pid: gateway.pid, tree: true }, upstreamCpu],
+      cpu: [...gatewayCpu, upstreamCpu],
       gateway: true,
     },
   ];
@@ -129,11 +153,7 @@ async function main() {
       path: fullAuthSetup.path,
       // The caller holds only its IdP access token; the user's upstream token comes from the vault.
       headers: fullAuthSetup.headers,
-      cpu: [
-        { label: 'proxy', pid: gateway.pid, tree: false },
-        { label: 'proxyTree', pid: gateway.pid, tree: true },
-        { label: 'upstream', pid: fullAuthSetup.upstream.pid, tree: false },
-      ],
+      cpu: [...gatewayCpu, { label: 'upstream', pid: fullAuthSetup.upstream.pid, tree: false }],
       gateway: true,
     });
   }
@@ -148,12 +168,13 @@ async function main() {
 
   // What the gateway burns doing nothing (timers, pollers, the audit writer idle): context for its CPU per call.
   const idleSeconds = quick ? 2 : 5;
-  const idleBefore = treeCpuUs(gateway.pid);
-  const idleOwnBefore = processCpuUs(gateway.pid);
+  const readAll = (entries) => entries.map((p) => (p.read ? p.read() : p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid)));
+  const idleBefore = readAll(gatewayCpu);
   const idleWindow = { startUs: nowUs(), endUs: 0 };
   await sleep(idleSeconds * 1000);
   idleWindow.endUs = nowUs();
-  results.gatewayIdleCpuUsPerSecond = { proxy: round((processCpuUs(gateway.pid) - idleOwnBefore) / idleSeconds, 0), proxyTree: round((treeCpuUs(gateway.pid) - idleBefore) / idleSeconds, 0) };
+  const idleAfter = readAll(gatewayCpu);
+  results.gatewayIdleCpuUsPerSecond = Object.fromEntries(gatewayCpu.map((p, i) => [p.label, round((idleAfter[i] - idleBefore[i]) / idleSeconds, 0)]));
 
   const window = { startUs: Infinity, endUs: 0 };
   const scenarioWindows = {};
@@ -171,7 +192,11 @@ async function main() {
     ]) {
       log(`${label}: concurrency ${concurrency}, ${warmup} warm-up + ${calls} calls`);
       const started = nowUs();
-      const settle = () => waitForQuiet(scenario.cpu.find((p) => p.label === 'proxy')?.pid ?? scenario.cpu[0].pid);
+      // Distributed: quiet means all the gateway's processes together (the audit service may still be writing).
+      const settle = () =>
+        scenario.gateway && distributed
+          ? waitForQuiet(allServicesCpu, { quietShare: 0.15 })
+          : waitForQuiet(scenario.cpu.find((p) => p.label === 'proxy')?.pid ?? scenario.cpu[0].pid);
       entry[key] = await measure({ origin: scenario.origin, path: scenario.path, headers: scenario.headers, concurrency, calls, warmup, cpu: scenario.cpu, sessions, settle });
       if (entry[key].settleMsBefore > 1000 || entry[key].settleMsAfter > 1000) log(`  waited for the proxy to go quiet: ${entry[key].settleMsBefore} ms before, ${entry[key].settleMsAfter} ms after the measured calls`);
       if (scenario.gateway) {
@@ -273,7 +298,10 @@ async function main() {
     fullAuth: fullAuthSetup
       ? 'caller: an at+jwt access token (ES256) minted by the test IdP (oidc-provider), identity provider registered with discovery; upstream: a second bench/upstream.js that requires a Bearer JWT of that IdP with aud = its own URL (verified with jose, cached until exp); the user consented once (OIDC browser login at /login, then the IdP as the upstream AS, /oauth/callback); RBAC: the user role by e-mail'
       : null,
-    gatewayBuild: 'dist/apps/all-in-one/main.js (in-process bus, embedded PostgreSQL, LOG_LEVEL=warn), own process',
+    topology: settings.topology,
+    gatewayBuild: distributed
+      ? 'dist/apps/{identity,token-vault,registry,audit,edge-proxy}/main.js, five processes over the machine\'s NATS (127.0.0.1:4222, unique BUS_SUBJECT_PREFIX) and PostgreSQL 15 (127.0.0.1:5432, a throwaway database), LOG_LEVEL=warn; `proxy` CPU = the edge-proxy process alone'
+      : 'dist/apps/all-in-one/main.js (in-process bus, embedded PostgreSQL, LOG_LEVEL=warn), own process',
     floorProxies: floors.map((f) => f.id),
     ...results,
   };

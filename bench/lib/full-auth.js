@@ -11,7 +11,7 @@
 //   OAuth upstream: a second bench/upstream.js that refuses any request without a valid Bearer JWT of that
 //     issuer for its own URL.
 //
-// The consent is done once, as a browser would: `/connect/{flowId}` → `/login` → the IdP (signs in as the same
+// The consent is done once, as a browser would: `/connect/{flowId}` → `/login` (all-in-one only) → the IdP (signs in as the same
 // subject, so identity links the browser session to the same user as the caller's JWT) → back to the
 // `/connect` page with the session cookie → the IdP's authorization → `/oauth/callback` (the vault stores the
 // user's tokens). Then the measured calls carry only the caller's JWT.
@@ -132,9 +132,14 @@ async function consentInBrowser(edge, idp, followAuthorization, connectUrl) {
     return new URL(answer.location, edge).toString();
   };
 
+  // all-in-one sends a signed-out browser to its `/login` page first (which offers the API-key form and sends it
+  // on to the IdP); the edge-proxy alone sends it straight to the IdP's browser login.
   const signIn = redirect('the consent page (signed out)', await get(connectUrl));
-  if (!new URL(signIn).pathname.startsWith('/login')) throw new Error(`the consent page sent a signed-out browser to ${new URL(signIn).pathname}, not /login`);
-  const idpLogin = redirect('/login', await get(signIn));
+  const signInUrl = new URL(signIn);
+  if (!signInUrl.pathname.startsWith('/login') && !signIn.startsWith(`${idp.issuer}/`)) {
+    throw new Error(`the consent page sent a signed-out browser to ${signInUrl.origin}${signInUrl.pathname}, neither /login nor the IdP`);
+  }
+  const idpLogin = signIn.startsWith(`${idp.issuer}/`) ? signIn : redirect('/login', await get(signIn));
   if (!idpLogin.startsWith(`${idp.issuer}/`)) throw new Error(`/login sent the browser to ${new URL(idpLogin).origin}, not the IdP`);
   await idp.setNextLogin({ sub: USER_SUBJECT, claims: { email: USER_EMAIL } });
   const loginCallback = await followAuthorization(idpLogin, `${edge}/login/callback`);

@@ -111,8 +111,14 @@ function percentile(sorted, p) {
 /**
  * Measures one scenario at one concurrency: `warmup` calls (not counted), then `calls` calls.
  * `cpu` lists processes whose CPU time is read from /proc before and after the measured calls:
- * `{ label, pid, tree }` (tree: the process and its descendants).
+ * `{ label, pid, tree }` (tree: the process and its descendants) or `{ label, read }` (read() gives µs, e.g. the
+ * PostgreSQL backends of one database).
  */
+function readCpuUs(p) {
+  if (p.read) return p.read();
+  return p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid);
+}
+
 async function measure({ origin, path, headers, concurrency, calls, warmup, cpu = [], sessions = false, settle = null }) {
   const pool = openPool(origin, concurrency);
   try {
@@ -127,14 +133,14 @@ async function measure({ origin, path, headers, concurrency, calls, warmup, cpu 
     // Work the warm-up left behind (e.g. the audit writer's queue) finishes before the CPU is read, and the
     // measured calls' own left-over work is counted: after them the CPU is read once the proxy is quiet again.
     const settledBefore = settle ? await settle() : null;
-    const cpuBefore = cpu.map((p) => (p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid)));
+    const cpuBefore = cpu.map(readCpuUs);
     const clientBefore = process.cpuUsage();
     const run = await drive(pool, path, allHeaders, concurrency, calls, 1_000_000);
     const client = process.cpuUsage(clientBefore);
     const drainStartUs = Number(process.hrtime.bigint() / 1000n);
     const settledAfter = settle ? await settle() : null;
     const drainEndUs = Number(process.hrtime.bigint() / 1000n);
-    const cpuAfter = cpu.map((p) => (p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid)));
+    const cpuAfter = cpu.map(readCpuUs);
     const sorted = Array.from(run.latencies).filter((ms) => Number.isFinite(ms)).sort((a, b) => a - b);
     const ok = calls - run.errors;
     const result = {

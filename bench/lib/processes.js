@@ -76,14 +76,16 @@ function treeCpuUs(rootPid) {
 
 /**
  * Waits until a process tree is quiet: its CPU over one `intervalMs` stays under `quietShare` of one core
- * (an idle gateway uses about 3 %), at most `maxMs`. Returns how long it waited (ms).
+ * (an idle gateway uses about 3 %), at most `maxMs`. Returns how long it waited (ms). `pidOrRead` is a pid
+ * (its tree is read) or a function giving CPU µs (e.g. the sum of the distributed gateway's processes).
  */
-async function waitForQuiet(pid, { intervalMs = 200, quietShare = 0.06, maxMs = 20_000 } = {}) {
+async function waitForQuiet(pidOrRead, { intervalMs = 200, quietShare = 0.06, maxMs = 20_000 } = {}) {
+  const read = typeof pidOrRead === 'function' ? pidOrRead : () => treeCpuUs(pidOrRead);
   const started = Date.now();
-  let last = treeCpuUs(pid);
+  let last = read();
   for (;;) {
     await sleep(intervalMs);
-    const now = treeCpuUs(pid);
+    const now = read();
     if (now - last < quietShare * intervalMs * 1000 || Date.now() - started >= maxMs) return Date.now() - started;
     last = now;
   }

@@ -40,7 +40,8 @@ function targetsOf(report) {
   const s = report.scenarios[basis];
   const r = ratiosOf(report, basis);
   if (!s || !r) return null;
-  const note = basis === 'gateway-full-auth' ? 'stated for full auth; checked on full auth' : 'stated for full auth, which is n/a: checked on API key + header instead';
+  const scenarioNote = basis === 'gateway-full-auth' ? 'stated for full auth; checked on full auth' : 'stated for full auth, which is n/a: checked on API key + header instead';
+  const note = `${scenarioNote}; edge CPU = ${cpuProcessOf(report)}`;
   const header = basis === 'gateway-full-auth' ? report.scenarios['gateway-header'] : null;
   const headerRatios = header ? ratiosOf(report, 'gateway-header') : null;
   const targets = [
@@ -61,6 +62,23 @@ function targetsOf(report) {
   return { basis, note, targets };
 }
 
+/** Which process the "edge CPU" (`proxy`) of the gateway rows is. */
+function cpuProcessOf(report) {
+  return report.topology === 'distributed'
+    ? 'the edge-proxy process alone (distributed topology)'
+    : 'the all-in-one process (edge + identity + registry + vault + audit writer in one process)';
+}
+
+const SERVICE_COLUMNS = [
+  ['proxy', 'edge'],
+  ['identity', 'identity'],
+  ['token-vault', 'vault'],
+  ['registry', 'registry'],
+  ['audit', 'audit'],
+  ['postgres', 'postgres'],
+  ['allServices', 'all'],
+];
+
 function printReport(report) {
   const out = [];
   const m = report.machine;
@@ -68,6 +86,7 @@ function printReport(report) {
   out.push(`Portcullis benchmark (${report.settings.mode}) — ${report.generatedAt} — commit ${report.commit}${report.dirty ? ' + uncommitted changes' : ''}`);
   out.push(`machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, load average ${m.loadAverageAtEnd}`);
   out.push(`upstream: ${report.upstream}`);
+  out.push(`gateway: ${report.gatewayBuild}`);
   out.push(`calls per scenario: ${report.settings.prewarm} pre-warm at c=8; c=1 ${report.settings.warmupC1} warm-up + ${report.settings.callsC1}; c=32 ${report.settings.warmupC32} warm-up + ${report.settings.callsC32}`);
   out.push('');
   const head = [
@@ -105,14 +124,31 @@ function printReport(report) {
     }
   }
   out.push('');
-  out.push('proxy CPU = user+system time of the proxy process from /proc per measured call: nginx (master+worker), the Node pipe, or');
-  out.push('the all-in-one process (edge + every other service in it; its embedded PostgreSQL is in `proxyTree` in the JSON).');
-  out.push('Read once the proxy is quiet before and after the measured calls, so work they leave behind (the audit writer\'s');
-  out.push('queue) is counted. Time the proxy took to go quiet after the measured calls, c1 / c32:');
+  if (report.topology === 'distributed') {
+    out.push('proxy CPU = user+system time of the proxy process from /proc per measured call: nginx (master+worker), the Node pipe, or,');
+    out.push('for the gateway rows, the edge-proxy process ALONE (the other services are separate processes, listed below).');
+    out.push('Read once all the gateway\'s processes are quiet before and after the measured calls, so work they leave behind');
+    out.push('(the audit service\'s queue) is counted. Time they took to go quiet after the measured calls, c1 / c32:');
+  } else {
+    out.push('proxy CPU = user+system time of the proxy process from /proc per measured call: nginx (master+worker), the Node pipe, or');
+    out.push('the all-in-one process (edge + every other service in it; its embedded PostgreSQL is in `proxyTree` in the JSON).');
+    out.push('Read once the proxy is quiet before and after the measured calls, so work they leave behind (the audit writer\'s');
+    out.push('queue) is counted. Time the proxy took to go quiet after the measured calls, c1 / c32:');
+  }
   for (const id of ORDER) {
     const s = report.scenarios[id];
     if (!s || s.c1.settleMsAfter === undefined || !/^gateway/.test(s.label)) continue;
     out.push(`  ${pad(s.label, 50)} ${fmt(s.c1.settleMsAfter / 1000, 1)} s / ${fmt(s.c32.settleMsAfter / 1000, 1)} s`);
+  }
+  if (report.topology === 'distributed') {
+    out.push('');
+    out.push('CPU µs per call of each gateway process, c=1 / c=32 (postgres = the backends of this run\'s database; NATS not counted):');
+    out.push(pad('', 50) + SERVICE_COLUMNS.map(([, h]) => pad(h, 12, true)).join(''));
+    for (const id of ORDER) {
+      const s = report.scenarios[id];
+      if (!s || !/^gateway/.test(s.label)) continue;
+      out.push(pad(s.label, 50) + SERVICE_COLUMNS.map(([key]) => pad(`${fmt(s.c1.cpuUsPerCall[key])}/${fmt(s.c32.cpuUsPerCall[key])}`, 12, true)).join(''));
+    }
   }
   out.push('');
   out.push(pad('compared with direct', 50) + ['c=1 ×', 'c=32 ×', '+p50 ms c1', '+p99 ms c1'].map((h) => pad(h, 12, true)).join(''));
@@ -146,8 +182,9 @@ function printReport(report) {
     for (const f of profile.topSelfFrames.slice(0, 25)) out.push(`    ${pad(fmt(f.percentOfBusy, 1), 5, true)} %  ${f.name}`);
   };
   const fullAuthProfile = report.profileByScenario?.['gateway-full-auth'];
-  if (fullAuthProfile && fullAuthProfile.sampledMs > 0) printProfile('gateway CPU profile, full auth', fullAuthProfile);
-  else if (report.profile) printProfile('gateway CPU profile, all gateway scenarios', report.profile);
+  const profiled = report.topology === 'distributed' ? 'edge-proxy process' : 'all-in-one process';
+  if (fullAuthProfile && fullAuthProfile.sampledMs > 0) printProfile(`gateway CPU profile (${profiled}), full auth`, fullAuthProfile);
+  else if (report.profile) printProfile(`gateway CPU profile (${profiled}), all gateway scenarios`, report.profile);
   if (report.profileIdle) {
     out.push(`  while idle (${report.profileIdle.busyMs} ms busy of ${report.profileIdle.sampledMs} ms): ${report.profileIdle.topSelfFrames.slice(0, 5).map((f) => `${f.name} ${f.percentOfBusy} %`).join('; ')}`);
   }
