@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusError, InProcessBus } from '@portcullis/bus';
-import { Principal, RequestSubjects } from '@portcullis/contracts';
+import { AuditEvent, Principal, RequestSubjects } from '@portcullis/contracts';
 import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { createLogger, Logger } from '@portcullis/telemetry';
 import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
@@ -353,10 +353,12 @@ describe(KeyRotationService.name, () => {
     }
   });
 
-  it('answers vault.admin.keys.rotate on the bus, and logs the run without key material', async () => {
+  it('answers vault.admin.keys.rotate on the bus, audits and logs the run without key material', async () => {
     const { database, expectations } = await seededDatabase();
     const before = logLines.length;
     const vault = await bootVault(database, k2k1);
+    const audited: AuditEvent[] = [];
+    await vault.bus.consumeAudit(async (event) => void audited.push(event));
     try {
       await expect(vault.bus.request(RequestSubjects.vaultAdminKeysRotate, { batchSize: 500 })).resolves.toEqual({
         rewrapped: 5,
@@ -364,6 +366,9 @@ describe(KeyRotationService.name, () => {
         activeKeyId: 'k2',
       });
       await expectAllResolve(vault, expectations);
+      await waitUntil(() => audited.some((event) => event.action === 'key.rotated'));
+      expect(audited.find((event) => event.action === 'key.rotated')).toMatchObject({ outcome: 'success', reason: expect.stringContaining('5 sealed values re-wrapped under k2') });
+      for (const entry of k2k1.toString().split(',')) expect(JSON.stringify(audited)).not.toContain(entry.split(':')[1]);
     } finally {
       await vault.close();
     }
@@ -374,3 +379,11 @@ describe(KeyRotationService.name, () => {
     expect(written).not.toMatch(/alice-secret|bob-secret|global-secret/);
   });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
