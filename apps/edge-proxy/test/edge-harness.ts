@@ -24,7 +24,9 @@ import {
 } from '@portcullis/contracts';
 import type { Keyring } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/telemetry';
-import { uniqueSubjectPrefix } from '@portcullis/testing';
+import { eventually, uniqueSubjectPrefix } from '@portcullis/testing';
+
+export { eventually };
 import { EdgeProxyModule } from '../src';
 import { SealedSessions } from '../src/sessions/sealed-sessions.service';
 
@@ -232,14 +234,6 @@ export async function startEdge(options: StartEdgeOptions = {}): Promise<Running
   return { app, bus, directory, audit, baseUrl, mcpUrl: (slug) => `${baseUrl}/mcp/${slug}`, sealSession, close: () => app.close() };
 }
 
-/** Waits until `condition` holds (events and audit are delivered asynchronously). */
-export async function eventually(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Lets events already emitted on the in-process bus (delivered on a later tick) reach their listeners. */
 export function settle(ms = 20): Promise<void> {

@@ -6,7 +6,7 @@ import { Bus, BusError, InProcessBus } from '@portcullis/bus';
 import { EventOf, EventSubjects, RequestSubjects } from '@portcullis/contracts';
 import { hashToken } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { createTestDatabase, eventually, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { ApiKeyService } from './api-keys/api-key.service';
 import { AuthenticationService, LAST_USED_RESOLUTION_MS } from './authentication/authentication.service';
@@ -233,7 +233,7 @@ describe('identity service (real PostgreSQL, in-process bus)', () => {
           const { apiKey } = await createKey();
           const { apiKey: revoked } = await bus.request(RequestSubjects.identityAdminApiKeyRevoke, { id: apiKey.id });
           expect(revoked.revokedAt).toBe(START.toISOString());
-          await waitFor(() => heard.length > 0);
+          await eventually(() => heard.length > 0);
           expect(heard).toEqual([{ credentialIds: [apiKey.id], principalIds: [] }]);
         } finally {
           await subscription.unsubscribe();
@@ -305,10 +305,3 @@ describe('identity service (real PostgreSQL, in-process bus)', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

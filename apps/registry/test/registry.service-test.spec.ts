@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Bus, BusError, BusSubscription, InProcessBus } from '@portcullis/bus';
 import { ConnectionView, EventOf, EventSubjects, OAuthSettings, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
 import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { createTestDatabase, eventually, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { DataSource } from 'typeorm';
 import { AccessGuard } from '../src/access/access.guard';
 import { REQUIRED_PERMISSION } from '../src/access/require-permission.decorator';
@@ -550,7 +550,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
       const created = await call('POST', '/api/v1/servers', { body: headerServer('announced') });
       await call('PATCH', '/api/v1/servers/announced', { body: { timeoutMs: 1000 } });
       await call('DELETE', '/api/v1/servers/announced');
-      await waitFor(() => changes.filter((c) => c.slug === 'announced').length === 3);
+      await eventually(() => changes.filter((c) => c.slug === 'announced').length === 3);
       expect(changes.filter((c) => c.slug === 'announced')).toEqual([
         { serverId: created.body.id, slug: 'announced', change: 'created' },
         { serverId: created.body.id, slug: 'announced', change: 'updated' },
@@ -797,10 +797,3 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
   }
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -9,7 +9,7 @@ import { BusError, InProcessBus } from '@portcullis/bus';
 import { AuditEvent, Principal, RequestSubjects } from '@portcullis/contracts';
 import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { createLogger, Logger } from '@portcullis/telemetry';
-import { createTestDatabase, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { createTestDatabase, eventually, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { Client } from 'pg';
 import { credentialSealedColumns } from '../credentials/credential-sealed-columns';
 import { KeyRotationIncompleteError } from '../errors';
@@ -366,7 +366,7 @@ describe(KeyRotationService.name, () => {
         activeKeyId: 'k2',
       });
       await expectAllResolve(vault, expectations);
-      await waitUntil(() => audited.some((event) => event.action === 'key.rotated'));
+      await eventually(() => audited.some((event) => event.action === 'key.rotated'));
       expect(audited.find((event) => event.action === 'key.rotated')).toMatchObject({ outcome: 'success', reason: expect.stringContaining('5 sealed values re-wrapped under k2') });
       for (const entry of k2k1.toString().split(',')) expect(JSON.stringify(audited)).not.toContain(entry.split(':')[1]);
     } finally {
@@ -380,10 +380,3 @@ describe(KeyRotationService.name, () => {
   });
 });
 
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
