@@ -44,7 +44,8 @@ export async function startDistributedGateway(options: DistributedGatewayOptions
   };
   const specs: { app: string; env: Record<string, string>; health: string }[] = [
     { app: 'identity', env: { IDENTITY_PORT: String(identityPort), PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN: adminToken, IDENTITY_KEYS: generateVaultKeys(), PUBLIC_URL: edgeUrl }, health: `http://127.0.0.1:${identityPort}` },
-    { app: 'token-vault', env: { VAULT_PORT: String(vaultPort), VAULT_KEYS: generateVaultKeys() }, health: `http://127.0.0.1:${vaultPort}` },
+    // The e2e OAuth providers listen on loopback too; PUBLIC_URL names the consent callback.
+    { app: 'token-vault', env: { VAULT_PORT: String(vaultPort), VAULT_KEYS: generateVaultKeys(), PUBLIC_URL: edgeUrl, OUTBOUND_ALLOW_PRIVATE: 'true' }, health: `http://127.0.0.1:${vaultPort}` },
     // The e2e upstreams listen on loopback, which the SSRF guard refuses by default.
     { app: 'registry', env: { REGISTRY_PORT: String(registryPort), OUTBOUND_ALLOW_PRIVATE: 'true' }, health: `http://127.0.0.1:${registryPort}` },
     { app: 'audit', env: { AUDIT_PORT: String(auditPort) }, health: `http://127.0.0.1:${auditPort}` },
