@@ -58,7 +58,7 @@ export class TokenSealer {
       if (sealed === null) throw new TypeError(`row has no ${which}`);
       return this.cipher.decrypt(sealed, OAuthBindings.token(row, which));
     } catch (error) {
-      this.log.error({ credentialId: row.id, serverId: row.serverId, keyId: row.keyId, token: which, code: (error as { code?: unknown }).code }, 'stored OAuth token does not decrypt');
+      this.log.error({ credentialId: row.id, serverId: row.serverId, keyId: row.keyId, tokenKind: which, code: (error as { code?: unknown }).code }, 'stored OAuth token does not decrypt');
       throw new CredentialUnreadableError(serverSlug, row.id, { cause: error });
     }
   }

@@ -15,11 +15,11 @@ import { CONSENT_FLOW_TTL_MS, OAUTH_OPTIONS, type OAuthOptions } from '../oauth.
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
 import { authorizationUrlOf, codeExchangeParamsOf, randomOAuthSecret } from './authorization-request';
 import { ConsentFlowEntity } from './consent-flow.entity';
+import { oauthErrorCodeOf } from '../http/oauth-error-code';
 import { ConsentFlowRepository } from './consent-flow.repository';
 
 /** A pending flow is handed out again only while it has at least this long to live. */
 const REUSE_MIN_REMAINING_MS = 60_000;
-const OAUTH_ERROR_CODE = /^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 
 type CallbackRequest = { state: string; code?: string; error?: string; iss?: string; browserPrincipalId: string | null };
 type CallbackResponse = ResponseOf<typeof RequestSubjects.vaultOAuthCallback>;
@@ -135,8 +135,10 @@ export class ConsentFlowService {
     // RFC 9207: a response naming another issuer is a mix-up attack.
     if (request.iss !== undefined && settings.issuer !== null && request.iss !== settings.issuer) throw this.refuse('issuer does not match', flow);
     if (request.error !== undefined) {
-      this.log.info({ flowId: flow.id, error: request.error }, 'provider refused consent');
-      throw new OAuthProviderRefusedError(OAUTH_ERROR_CODE.test(request.error) ? request.error : 'invalid_error');
+      // The callback's query is anyone's to write: only a well-formed error code is repeated.
+      const error = oauthErrorCodeOf(request.error) ?? 'invalid_error';
+      this.log.info({ flowId: flow.id, error }, 'provider refused consent');
+      throw new OAuthProviderRefusedError(error);
     }
     if (!request.code) throw this.refuse('no authorization code', flow);
     if (settings.grantType !== 'authorization_code') throw this.refuse('server no longer uses user consent', flow);

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OAuthGrantType } from '@portcullis/contracts';
+import { TOKEN_EXCHANGE_GRANT_TYPE, type OAuthGrantType } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
+import { oauthErrorCodeOf } from '../http/oauth-error-code';
 import { OAuthHttpClient, OAuthTransportError, type JsonResponse } from '../http/oauth-http.client';
 import { OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
 import type { TokenEndpointAuthMethod } from '../settings/oauth-settings.entity';
@@ -43,7 +44,6 @@ export interface RegisteredClient {
   registration: 'metadata_document' | 'dynamic';
 }
 
-const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /**
  * Finds an upstream's authorization server the way MCP clients do: the
@@ -132,7 +132,7 @@ export class OAuthDiscoveryService {
     if (!metadata.registrationUrl) throw new OAuthDiscoveryError('authorization server offers no client registration');
     const supported = metadata.tokenEndpointAuthMethods ?? ['client_secret_basic'];
     const authMethod: TokenEndpointAuthMethod = supported.includes('client_secret_basic') ? 'client_secret_basic' : supported.includes('client_secret_post') ? 'client_secret_post' : 'none';
-    const grantTypes = { authorization_code: ['authorization_code', 'refresh_token'], client_credentials: ['client_credentials'], token_exchange: [TOKEN_EXCHANGE_GRANT] }[request.grantType];
+    const grantTypes = { authorization_code: ['authorization_code', 'refresh_token'], client_credentials: ['client_credentials'], token_exchange: [TOKEN_EXCHANGE_GRANT_TYPE] }[request.grantType];
     const response = await this.request('POST', metadata.registrationUrl, 'client registration', {
       client_name: 'Portcullis MCP gateway',
       grant_types: grantTypes,
@@ -143,9 +143,10 @@ export class OAuthDiscoveryService {
     });
     const body = response.json;
     if ((response.status !== 201 && response.status !== 200) || !body || typeof body['client_id'] !== 'string' || body['client_id'].length === 0) {
-      const code = typeof body?.['error'] === 'string' && /^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,100}$/.test(body['error']) ? ` ${body['error']}` : '';
-      this.log.warn({ registrationUrl: metadata.registrationUrl, status: response.status, error: body?.['error'], description: body?.['error_description'] }, 'client registration refused');
-      throw new OAuthDiscoveryError(`client registration answered ${response.status}${code}`);
+      // Only a well-formed error code is repeated: a provider's free text (error_description) may echo anything.
+      const code = oauthErrorCodeOf(body?.['error']);
+      this.log.warn({ registrationUrl: metadata.registrationUrl, status: response.status, error: code }, 'client registration refused');
+      throw new OAuthDiscoveryError(`client registration answered ${response.status}${code === null ? '' : ` ${code}`}`);
     }
     const granted = body['token_endpoint_auth_method'];
     const clientSecret = typeof body['client_secret'] === 'string' && body['client_secret'].length > 0 ? body['client_secret'] : null;

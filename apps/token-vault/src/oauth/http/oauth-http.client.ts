@@ -20,7 +20,7 @@ export interface JsonResponse extends FormResponse {
 /** The request never got an answer: refused address, DNS, connect or read timeout, reset, oversized body. */
 export class OAuthTransportError extends Error {
   constructor(
-    readonly reason: 'private_address' | 'timeout' | 'unreachable' | 'too_large',
+    readonly reason: 'private_address' | 'insecure_transport' | 'timeout' | 'unreachable' | 'too_large',
     options?: { cause?: unknown },
   ) {
     super(`authorization server request failed: ${reason}`, options);
@@ -31,8 +31,8 @@ export class OAuthTransportError extends Error {
 /**
  * The vault's only way out to authorization servers (and to upstream MCP
  * servers, for discovery): a timeout on every request, redirects never
- * followed (a 3xx is just a status), private addresses refused unless
- * allowed, bodies capped.
+ * followed (a 3xx is just a status), private addresses and plain http
+ * refused unless allowed, bodies capped.
  */
 @Injectable()
 export class OAuthHttpClient implements OnModuleDestroy {
@@ -70,6 +70,9 @@ export class OAuthHttpClient implements OnModuleDestroy {
     if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new OAuthTransportError('unreachable');
     const host = target.hostname.replace(/^\[|\]$/g, '');
     if (!this.allowPrivate && isIP(host) && isPrivateAddress(host)) throw new OAuthTransportError('private_address');
+    // Codes, verifiers, client secrets and tokens never travel in clear: plain http only where private addresses are
+    // allowed too (a development or loopback deployment), whatever an admin or a discovered document says.
+    if (target.protocol === 'http:' && !this.allowPrivate) throw new OAuthTransportError('insecure_transport');
     try {
       const response = await this.agent.request({
         origin: target.origin,

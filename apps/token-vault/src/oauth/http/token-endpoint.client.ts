@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OAuthProviderRefusedError, OAuthProviderUnavailableError } from '../../errors';
 import type { TokenEndpointAuthMethod } from '../settings/oauth-settings.entity';
+import { oauthErrorCodeOf } from './oauth-error-code';
 import { OAuthHttpClient, OAuthTransportError, type FormResponse } from './oauth-http.client';
 
 /** What the vault needs to call an authorization server's token and revocation endpoints. */
@@ -21,8 +22,6 @@ export interface IssuedTokens {
   /** The granted scopes when the provider named them. */
   scopes: string[] | null;
 }
-
-const OAUTH_ERROR_CODE = /^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 
 /** Token requests (RFC 6749 §3.2, RFC 8693) and revocation (RFC 7009), with the configured client authentication. */
 @Injectable()
@@ -78,7 +77,7 @@ const formEncode = (value: string): string => encodeURIComponent(value).replace(
 
 function errorCodeOf(response: FormResponse): string {
   const code = response.json?.['error'];
-  return typeof code === 'string' && OAUTH_ERROR_CODE.test(code) ? code : `http_${response.status}`;
+  return oauthErrorCodeOf(code) ?? `http_${response.status}`;
 }
 
 function issuedTokensOf(body: Record<string, unknown> | null): IssuedTokens {
