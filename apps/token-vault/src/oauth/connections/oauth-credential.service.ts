@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { EventSubjects, type Principal, type RequestOf, type RequestSubjects, type ResolvedCredential, type VaultServer } from '@portcullis/contracts';
+import { EventSubjects, TOKEN_EXCHANGE_GRANT_TYPE, TokenTypes, type Principal, type RequestOf, type RequestSubjects, type ResolvedCredential, type VaultServer } from '@portcullis/contracts';
 import { Clock } from '../../clock';
 import { SubjectTokenRequiredError } from '../../errors';
 import { ConsentFlowService } from '../consent/consent-flow.service';
@@ -9,11 +9,10 @@ import type { OAuthSettingsEntity } from '../settings/oauth-settings.entity';
 import { OAuthSettingsService } from '../settings/oauth-settings.service';
 import type { OAuthTokenEntity } from './oauth-token.entity';
 import { OAuthTokenRepository } from './oauth-token.repository';
-import { TOKEN_EXCHANGE_GRANT, TokenRefresher, type RenewalGrant, type RenewalOutcome } from './token-refresher';
+import { TokenRefresher, type RenewalGrant, type RenewalOutcome } from './token-refresher';
 import { TokenSealer } from './token-sealer';
 import { isDue, isExpired } from './token-freshness';
 
-const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 type ResolveCredentialRequest = RequestOf<typeof RequestSubjects.vaultCredentialResolve>;
 type RejectedCredential = NonNullable<ResolveCredentialRequest['rejected']>;
@@ -76,10 +75,10 @@ export class OAuthCredentialService {
       case 'token_exchange': {
         if (subjectToken === undefined) throw new SubjectTokenRequiredError(server.slug);
         return this.resolveFetched(server, principal, settings, rejected, () => ({
-          grant_type: TOKEN_EXCHANGE_GRANT,
+          grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
           subject_token: subjectToken,
-          subject_token_type: ACCESS_TOKEN_TYPE,
-          requested_token_type: ACCESS_TOKEN_TYPE,
+          subject_token_type: TokenTypes.accessToken,
+          requested_token_type: TokenTypes.accessToken,
           resource: settings.resource,
           ...(settings.scopes.length > 0 && { scope: settings.scopes.join(' ') }),
         }));

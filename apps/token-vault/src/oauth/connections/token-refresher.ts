@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TOKEN_EXCHANGE_GRANT_TYPE } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import type { EntityManager } from 'typeorm';
 import { OAuthProviderRefusedError, OAuthProviderUnavailableError, VaultError } from '../../errors';
@@ -21,7 +22,6 @@ export type RenewalOutcome =
   /** A transient failure and the current token has expired. */
   | { kind: 'failed'; error: Error };
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /** The token request that renews a row: refresh_token for user connections, or the grant that fetched it. */
 export type RenewalGrant = Record<string, string>;
@@ -61,7 +61,7 @@ export class TokenRefresher {
     if (hasToken && row.retryAfter !== null && row.retryAfter.getTime() > now.getTime()) return this.fallBack(row, now, new OAuthProviderUnavailableError('backing off after a failed refresh'));
     const audit = (outcome: OAuthAuditEntry['outcome'], reason: string | null) =>
       this.audit.record({
-        action: grant['grant_type'] === TOKEN_EXCHANGE_GRANT ? 'token.exchange' : 'token.refresh',
+        action: grant['grant_type'] === TOKEN_EXCHANGE_GRANT_TYPE ? 'token.exchange' : 'token.refresh',
         outcome,
         principal: row.principalId === null ? null : { id: row.principalId, kind: row.principalKind },
         server: settings.serverSlug,
