@@ -86,7 +86,8 @@ export class NatsBus extends Bus {
         noAsyncTraces: true,
       });
     } catch (error) {
-      throw unavailable(`cannot connect to NATS at ${servers}`, error);
+      // A `user:password@` in the URL is never repeated (NATS_USER and NATS_PASSWORD are the way to give them).
+      throw unavailable(`cannot connect to NATS at ${servers.replace(/\/\/[^@/\s]*@/g, '//')}`, error);
     }
     const bus = new NatsBus(nc, busOptions);
     try {

@@ -15,6 +15,11 @@ export const VaultServerSchema = z.object({
 });
 export type VaultServer = z.infer<typeof VaultServerSchema>;
 
+/** The vault's view of a server (a registry target or row): nothing but what it needs. */
+export function vaultServerOf(server: VaultServer): VaultServer {
+  return { id: server.id, slug: server.slug, authType: server.authType, url: server.url };
+}
+
 export const ResolveCredentialRequestSchema = z.object({
   principal: PrincipalSchema,
   server: VaultServerSchema,

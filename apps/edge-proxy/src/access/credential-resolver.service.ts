@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { Principal, ReadyCredential, RequestOf, RequestSubjects, ResolvedCredential, ServerTarget } from '@portcullis/contracts';
+import { Principal, ReadyCredential, RequestOf, RequestSubjects, ResolvedCredential, ServerTarget, vaultServerOf } from '@portcullis/contracts';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { ConsentRequiredError, CredentialUnavailableError, PassthroughRefusedError, UserValueRequiredError } from '../errors';
@@ -31,7 +31,7 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  * the subject's `idp` but is a gateway credential). Null otherwise: a gateway
  * API key, session or gateway JWT must never leave the gateway.
  */
-export function identityProviderToken(principal: Principal, callerToken: string | null): string | null {
+function identityProviderToken(principal: Principal, callerToken: string | null): string | null {
   if (principal.idp === undefined || principal.actor !== undefined || callerToken === null) return null;
   return JWT_SHAPE.test(callerToken) ? callerToken : null;
 }
@@ -102,7 +102,7 @@ export class CredentialResolver {
       RequestSubjects.vaultCredentialResolve,
       {
         principal,
-        server: { id: target.id, slug: target.slug, authType: target.authType, url: target.url },
+        server: vaultServerOf(target),
         ...(subjectToken !== null ? { subjectToken } : {}),
         ...(rejected !== null ? { rejected } : {}),
       },

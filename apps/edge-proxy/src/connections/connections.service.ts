@@ -10,7 +10,7 @@ import {
   RequestSubjects,
   ResponseOf,
   ServerTarget,
-  VaultServer,
+  vaultServerOf,
 } from '@portcullis/contracts';
 import { bearerToken } from '../access/bearer-token';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from '../access/bus-failures';
@@ -92,7 +92,6 @@ export class ConnectionsService {
       if (this.apiKeyLoginForm) return { kind: 'sign_in', url: `/login?return_to=${encodeURIComponent(returnTo)}` };
       const oidc = await this.login.startOidc(returnTo);
       if (oidc.available) return { kind: 'sign_in', url: oidc.authorizationUrl };
-      browser = null;
     }
     const { authorizationUrl } = await this.vault(RequestSubjects.vaultOAuthConnect, { flowId, browserPrincipalId: browser?.id ?? null });
     return { kind: 'provider', url: authorizationUrl };
@@ -177,8 +176,4 @@ export class ConnectionsService {
       throw new VaultRefusedError(status, error.message, { cause: error });
     }
   }
-}
-
-function vaultServerOf(server: ServerTarget): VaultServer {
-  return { id: server.id, slug: server.slug, authType: server.authType, url: server.url };
 }

@@ -56,7 +56,7 @@ function requestedProtocolVersion(message: Record<string, unknown>): string | nu
 }
 
 /** Whether `message` is an `initialize` request whose client capabilities include URL elicitation. */
-export function declaresUrlElicitation(message: Record<string, unknown>): boolean {
+function declaresUrlElicitation(message: Record<string, unknown>): boolean {
   if (message['method'] !== 'initialize' || !isObject(message['params'])) return false;
   const capabilities = message['params']['capabilities'];
   const elicitation = isObject(capabilities) ? capabilities['elicitation'] : undefined;

@@ -89,15 +89,12 @@ export class McpProxyService {
     const principal = await this.principals.authenticate(token);
     const body: JsonRpcBody = request.method === 'POST' ? parseJsonRpcBody(request.body) : { calls: [], urlElicitation: false, protocolVersion: null };
     const calls = body.calls;
+    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
     // A virtual server is answered by the edge itself (tools only); the slug namespace is shared with servers.
     const virtualServer = await this.virtualServers.find(slug);
-    if (virtualServer) {
-      const caller = { principal, token, traceId: isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null };
-      return this.virtual.handle(request, reply, caller, virtualServer, body);
-    }
+    if (virtualServer) return this.virtual.handle(request, reply, { principal, token, traceId }, virtualServer, body);
     const target = await this.targets.resolve(slug);
     const decision = await this.decisions.decide(principal, target);
-    const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
     if (decision.role === null) {
       this.audit.recordDenials({ calls, principal, server: target.slug, reason: decision.reason, traceId });
       throw new AccessDeniedError(slug);
@@ -137,10 +134,13 @@ export class McpProxyService {
         this.finish(exchange, 'error', 'upstream answered HTTP 401');
         throw error instanceof ConsentRequiredError ? consentAnswer(error) : error;
       }
-      if (renewed !== null) {
-        exchange.credential = renewed;
-        upstream = await this.send(request, exchange, aborted.signal);
+      if (renewed === null) {
+        // Nothing the vault can renew (a header or passthrough credential); `renew` already dropped it from the cache.
+        this.finish(exchange, 'error', 'upstream answered HTTP 401');
+        throw new UpstreamRejectedCredentialError(slug, 401);
       }
+      exchange.credential = renewed;
+      upstream = await this.send(request, exchange, aborted.signal);
     }
 
     const status = upstream.statusCode;

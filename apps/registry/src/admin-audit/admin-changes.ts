@@ -57,7 +57,7 @@ export const AdminChanges = {
 export type AdminChangeRoute = keyof typeof AdminChanges;
 
 /** Route parameters that name what changed; path order. Never a body field: bodies may hold header values and tokens. */
-const NAMING_PARAMS = ['slug', 'name', 'id', 'subject', 'tool', 'userId'] as const;
+const NAMING_PARAMS = ['slug', 'name', 'id', 'subject', 'tool', 'userId', 'principalId'] as const;
 /** Response fields that name what a create made (a new key's `token` is never read). */
 const NAMING_FIELDS = ['slug', 'name'] as const;
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, RequestSubjects, ServerTarget } from '@portcullis/contracts';
+import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, RequestSubjects, ServerTarget, vaultServerOf } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
@@ -107,7 +107,7 @@ export class ServerService {
     if (server.headerMode !== 'per_user') throw new InvalidRequestError(`server "${slug}" has no per-user credentials`, [{ path: 'values', message: 'the server\'s headerMode is not "per_user"' }]);
     const { user } = await this.identity.request(RequestSubjects.identityAdminUserGet, { id: userId });
     const principal: Principal = { id: user.id, kind: 'user', sub: user.id, ...(user.email ? { email: user.email } : {}), teams: [], isAdmin: false };
-    const { variables } = await this.vault.putUserValues(principal, { id: server.id, slug: server.slug, authType: server.authType, url: server.url }, values);
+    const { variables } = await this.vault.putUserValues(principal, vaultServerOf(server), values);
     this.log.info({ serverId: server.id, userId, variables }, 'user credential set by a manager');
     return { userId, variables };
   }
@@ -207,13 +207,13 @@ export class ServerService {
   /** Sends the write-only parts of a server's auth settings to the vault. */
   private async writeCredentials(server: ServerEntity, body: Pick<CreateServerBody, 'headers' | 'oauth'>): Promise<void> {
     if (body.headers) await this.vault.putHeaders(server.id, body.headers, server.headerMode ?? 'global');
-    if (body.oauth) await this.vault.putOAuth({ id: server.id, slug: server.slug, authType: server.authType, url: server.url }, body.oauth);
+    if (body.oauth) await this.vault.putOAuth(vaultServerOf(server), body.oauth);
   }
 
   /** The upstream and the OAuth endpoints the vault calls from inside the network (the authorization URL is the browser's). */
   private async checkOutboundUrls(url: string | undefined, oauth: OAuthSettings | undefined): Promise<void> {
     const checked = [url, oauth?.tokenUrl, oauth?.revocationUrl, oauth?.issuer].filter((value): value is string => value !== undefined);
-    for (const value of checked) await this.outbound.check(value);
+    await Promise.all(checked.map((value) => this.outbound.check(value)));
   }
 
   private async forgetCredentials(serverId: string): Promise<void> {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Bus, BusError } from '@portcullis/bus';
-import { RequestSubjects } from '@portcullis/contracts';
+import { RequestSubjects, vaultServerOf } from '@portcullis/contracts';
 import { fromBusError, UpstreamUnreachableError } from '../errors';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../registry.settings';
 import { OutboundUrlPolicy } from '../servers/outbound-url.policy';
@@ -67,7 +67,7 @@ export class UpstreamToolsClient {
         try {
           const resolved = await this.bus.request(
             RequestSubjects.vaultAdminSharedCredentialResolve,
-            { server: { id: server.id, slug: server.slug, authType: server.authType, url: server.url } },
+            { server: vaultServerOf(server) },
             { timeoutMs: this.settings.dependencyTimeoutMs },
           );
           return resolved.headers;

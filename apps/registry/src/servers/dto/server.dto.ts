@@ -1,4 +1,4 @@
-import { AuthTypes, HeaderMapSchema, HeaderModes, OAuthGrantTypes, OAuthSettingsSchema, ServerTarget, ServerTransports } from '@portcullis/contracts';
+import { AuthTypes, HeaderMapSchema, HeaderModes, OAuthGrantTypes, OAuthSettingsSchema, ServerTarget, ServerTransports, TEMPLATE_VARIABLE_PATTERN } from '@portcullis/contracts';
 import { z } from 'zod';
 import type { ServerEntity } from '../server.entity';
 
@@ -53,7 +53,7 @@ function checkAuthFields(body: { authType?: string; headerMode?: unknown; header
   if (creating && body.authType === 'oauth2' && body.oauth === undefined) ctx.addIssue({ code: 'custom', path: ['oauth'], message: 'is required when authType is "oauth2"' });
   if (body.headers) checkHeaderMap(body.headers, ctx);
   // Static headers (`X-Tenant: acme`) may sit beside the templated ones; a set with nothing for users to fill in is a global set.
-  if (body.headers && body.headerMode === 'per_user' && !Object.values(body.headers).some((template) => /\{\{[A-Z][A-Z0-9_]{0,63}\}\}/.test(template))) {
+  if (body.headers && body.headerMode === 'per_user' && !Object.values(body.headers).some((template) => template.match(TEMPLATE_VARIABLE_PATTERN) !== null)) {
     ctx.addIssue({ code: 'custom', path: ['headers'], message: 'must contain a {{VARIABLE}} each user fills in (headerMode "per_user")' });
   }
 }
