@@ -1,5 +1,6 @@
 export { CryptoError, DecryptionError, KeyringConfigError, UnknownKeyError } from './errors';
 export { KEY_BYTES, Keyring } from './keyring';
+export { keyringSetting } from './keyring-setting';
 export { EnvelopeCipher } from './envelope-cipher';
 export { SealedBox } from './sealed-box';
 export {

@@ -1,21 +1,9 @@
-import { Keyring, KeyringConfigError } from '@portcullis/crypto';
+import { keyringSetting } from '@portcullis/crypto';
 import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
 
 /** Shortest bootstrap token accepted: anything shorter is guessable. */
 export const BOOTSTRAP_TOKEN_MIN_LENGTH = 32;
-
-/** `IDENTITY_KEYS=kid1:base64,kid2:base64` (the format of `VAULT_KEYS`); a problem is named by entry position only, never by the value. */
-const IdentityKeysSchema = z.string().transform((spec, ctx) => {
-  try {
-    return Keyring.parse(spec, 'IDENTITY_KEYS');
-  } catch (error) {
-    let message = error instanceof KeyringConfigError ? error.message.replace(/ \(kid "[^"]*"\)/g, '') : 'must be kid:base64key[,kid:base64key...]';
-    for (const piece of spec.split(/[,:\s]+/).filter((p) => p.length >= 4)) message = message.split(piece).join('[redacted]');
-    ctx.addIssue({ code: 'custom', message });
-    return z.NEVER;
-  }
-});
 
 export const IdentityConfigSchema = z.object({
   ...NatsConnectionConfig,
@@ -29,7 +17,8 @@ export const IdentityConfigSchema = z.object({
     z.string().min(BOOTSTRAP_TOKEN_MIN_LENGTH, `must be at least ${BOOTSTRAP_TOKEN_MIN_LENGTH} characters`).max(8192),
   ),
   /** Seals identity's token-signing keys at rest; without it token exchange is disabled. */
-  IDENTITY_KEYS: Settings.optional(IdentityKeysSchema),
+  /** `kid1:base64,kid2:base64` (the format of `VAULT_KEYS`): seals identity's token-signing keys at rest. */
+  IDENTITY_KEYS: Settings.optional(keyringSetting('IDENTITY_KEYS')),
   /** The gateway's public URL (as on the edge): `iss`/`aud` of the JWTs identity issues. */
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })

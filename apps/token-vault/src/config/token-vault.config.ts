@@ -1,37 +1,12 @@
-import { Keyring, KeyringConfigError } from '@portcullis/crypto';
+import { keyringSetting } from '@portcullis/crypto';
 import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 import { z } from 'zod';
-
-
-/** `VAULT_KEYS=kid1:base64,kid2:base64`, parsed once; a problem is named by entry position only. */
-const VaultKeysSchema = z.string().transform((spec, ctx) => {
-  try {
-    return Keyring.parse(spec, 'VAULT_KEYS');
-  } catch (error) {
-    const message = error instanceof KeyringConfigError ? withoutSpecText(error.message, spec) : 'must be kid:base64key[,kid:base64key...]';
-    ctx.addIssue({ code: 'custom', message });
-    return z.NEVER;
-  }
-});
-
-/**
- * The keyring's message may quote a kid, and with a misplaced separator
- * ("abcdefgh:ijk...") a "kid" is key material. So nothing from the value
- * itself goes into the line: quoted kids are dropped, then any piece of the
- * value that still appears is redacted.
- */
-function withoutSpecText(message: string, spec: string): string {
-  let text = message.replace(/ \(kid "[^"]*"\)/g, '');
-  const pieces = spec.split(/[,:\s]+/).filter((piece) => piece.length >= 4);
-  for (const piece of pieces.sort((a, b) => b.length - a.length)) text = text.split(piece).join('[redacted]');
-  return text;
-}
 
 /** token-vault's environment (DESIGN §12), validated once at boot. */
 export const TokenVaultConfigSchema = z.object({
   DATABASE_URL: Settings.databaseUrl(),
   ...NatsConnectionConfig,
-  VAULT_KEYS: VaultKeysSchema,
+  VAULT_KEYS: keyringSetting('VAULT_KEYS'),
   LOG_LEVEL: Settings.logLevel(),
   /** Prepended to every bus subject; only for test isolation on a shared NATS. */
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
