@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus, BusError } from '@portcullis/bus';
 import {
+  AccessRole,
   ConnectionStatus,
   ConnectionView,
   Principal,
@@ -9,11 +10,13 @@ import {
   RequestSubject,
   RequestSubjects,
   ResponseOf,
+  roleRank,
   ServerTarget,
   vaultServerOf,
 } from '@portcullis/contracts';
 import { bearerToken } from '../access/bearer-token';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from '../access/bus-failures';
+import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
 import { CredentialResolver } from '../access/credential-resolver.service';
 import { PrincipalResolver } from '../access/principal-resolver.service';
 import { TargetResolver } from '../access/target-resolver.service';
@@ -42,6 +45,7 @@ export class ConnectionsService {
     private readonly bus: Bus,
     private readonly principals: PrincipalResolver,
     private readonly targets: TargetResolver,
+    private readonly decisions: AccessDecisionResolver,
     private readonly credentials: CredentialResolver,
     private readonly login: BrowserLoginService,
     private readonly urls: PublicUrls,
@@ -122,7 +126,7 @@ export class ConnectionsService {
   async deleteConnection(principal: Principal, slug: string) {
     const server = await this.targets.resolve(slug);
     const result = await this.vault(RequestSubjects.vaultConnectionDelete, { principalId: principal.id, serverId: server.id });
-    if (!result.deleted) await this.requireAccess(principal, slug, 'list');
+    if (!result.deleted) await this.requireAccess(principal, server, 'viewer');
     this.credentials.forgetServer(server.id, principal.id);
     return result;
   }
@@ -138,7 +142,7 @@ export class ConnectionsService {
   async deleteUserCredential(principal: Principal, slug: string): Promise<{ deleted: number }> {
     const server = await this.targets.resolve(slug);
     const result = await this.vault(RequestSubjects.vaultUserCredentialDelete, { principalId: principal.id, serverId: server.id });
-    if (result.deleted === 0) await this.requireAccess(principal, slug, 'list');
+    if (result.deleted === 0) await this.requireAccess(principal, server, 'viewer');
     this.credentials.forgetServer(server.id, principal.id);
     return result;
   }
@@ -146,19 +150,14 @@ export class ConnectionsService {
   /** A server the principal may call; unknown and not allowed answer alike (404), so slugs do not leak. */
   private async callableServer(principal: Principal, slug: string): Promise<ServerTarget> {
     const server = await this.targets.resolve(slug);
-    await this.requireAccess(principal, slug, 'call');
+    await this.requireAccess(principal, server, 'user');
     return server;
   }
 
-  private async requireAccess(principal: Principal, slug: string, action: 'list' | 'call'): Promise<void> {
-    let allowed: boolean;
-    try {
-      ({ allowed } = await this.bus.request(RequestSubjects.registryAuthorize, { principal, slug, action }, { timeoutMs: BUS_REQUEST_TIMEOUT_MS }));
-    } catch (error) {
-      if (isServiceFailure(error)) throw serviceUnavailable('registry', error);
-      throw new UnknownServerError(slug, { cause: error });
-    }
-    if (!allowed) throw new UnknownServerError(slug);
+  /** The same cached decision `/mcp` uses; too weak a role answers like an unknown server (404). */
+  private async requireAccess(principal: Principal, server: ServerTarget, minimumRole: AccessRole): Promise<void> {
+    const { role } = await this.decisions.decide(principal, server);
+    if (roleRank(role) < roleRank(minimumRole)) throw new UnknownServerError(server.slug);
   }
 
   /**
