@@ -112,16 +112,12 @@ export class BrowserLoginController {
   @Get('me')
   async me(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     void reply.header('cache-control', 'no-store');
-    try {
-      const principal = await this.login.principalOf(readSessionCookie(this.cookie, request.headers.cookie));
-      await reply.status(200).send({ id: principal.id, email: principal.email ?? null, teams: principal.teams });
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) {
-        await reply.status(401).send({ error: { code: 'unauthenticated', message: 'sign in at /login' } });
-        return;
-      }
-      throw error;
+    const principal = await this.login.signedInPrincipal(request.headers.cookie);
+    if (principal === null) {
+      await reply.status(401).send({ error: { code: 'unauthenticated', message: 'sign in at /login' } });
+      return;
     }
+    await reply.status(200).send({ id: principal.id, email: principal.email ?? null, teams: principal.teams });
   }
 
   private sameOrigin(request: FastifyRequest): boolean {

@@ -1,17 +1,24 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
 import { BrowserSessionResponse, OidcLoginCompleteResponse, OidcLoginStartResponse, Principal, RequestSubjects } from '@portcullis/contracts';
 import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from '../access/bus-failures';
 import { PrincipalResolver } from '../access/principal-resolver.service';
+import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { UnauthenticatedError } from '../errors';
+import { readSessionCookie, SessionCookiePolicy, sessionCookiePolicy } from './session-cookie';
 
 /** Sign-in and sign-out, answered by identity over the bus; the cookie's principal through the edge's usual cache. */
 @Injectable()
 export class BrowserLoginService {
+  private readonly cookie: SessionCookiePolicy;
+
   constructor(
     private readonly bus: Bus,
     private readonly principals: PrincipalResolver,
-  ) {}
+    @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions,
+  ) {
+    this.cookie = sessionCookiePolicy(options.publicUrl);
+  }
 
   /** A session for the owner of a user API key. @throws UnauthenticatedError when identity refuses the key. */
   async loginWithApiKey(apiKey: string): Promise<BrowserSessionResponse> {
@@ -45,8 +52,15 @@ export class BrowserLoginService {
     }
   }
 
-  /** The signed-in user of a `/me/*` page. @throws UnauthenticatedError without a live session. */
-  async principalOf(sessionToken: string | null): Promise<Principal> {
-    return this.principals.authenticate(sessionToken);
+  /** The signed-in browser user, or null (no session cookie, or one that no longer names a live session). */
+  async signedInPrincipal(cookieHeader: string | undefined): Promise<Principal | null> {
+    const token = readSessionCookie(this.cookie, cookieHeader);
+    if (token === null) return null;
+    try {
+      return await this.principals.authenticate(token);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) return null;
+      throw error;
+    }
   }
 }

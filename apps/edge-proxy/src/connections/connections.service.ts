@@ -21,7 +21,7 @@ import { CredentialResolver } from '../access/credential-resolver.service';
 import { PrincipalResolver } from '../access/principal-resolver.service';
 import { TargetResolver } from '../access/target-resolver.service';
 import { BrowserLoginService } from '../browser-login/browser-login.service';
-import { isSameOrigin, readSessionCookie, SessionCookiePolicy, sessionCookiePolicy } from '../browser-login/session-cookie';
+import { isSameOrigin } from '../browser-login/session-cookie';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { CrossOriginRequestError, InvalidRequestError, UnauthenticatedError, UnknownServerError, VaultRefusedError } from '../errors';
 import { PublicUrls } from '../public-urls';
@@ -38,7 +38,6 @@ export type ConnectStep = { kind: 'provider'; url: string } | { kind: 'sign_in';
 @Injectable()
 export class ConnectionsService {
   private readonly publicUrl: string;
-  private readonly cookie: SessionCookiePolicy;
   private readonly apiKeyLoginForm: boolean;
 
   constructor(
@@ -52,7 +51,6 @@ export class ConnectionsService {
     @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions,
   ) {
     this.publicUrl = options.publicUrl;
-    this.cookie = sessionCookiePolicy(options.publicUrl);
     this.apiKeyLoginForm = options.browserLoginApiKeyForm === true;
   }
 
@@ -64,23 +62,11 @@ export class ConnectionsService {
    */
   async caller(headers: IncomingHttpHeaders, changesState: boolean): Promise<Principal> {
     if (headers.authorization !== undefined) return this.principals.authenticate(bearerToken(headers.authorization));
-    const browser = await this.browserPrincipal(headers.cookie);
+    const browser = await this.login.signedInPrincipal(headers.cookie);
     if (browser === null) throw new UnauthenticatedError(false);
     const header = (name: 'origin' | 'referer'): string | undefined => (typeof headers[name] === 'string' ? headers[name] : undefined);
     if (changesState && !isSameOrigin(this.publicUrl, header('origin'), header('referer'))) throw new CrossOriginRequestError();
     return browser;
-  }
-
-  /** The signed-in browser user, or null (no cookie, or one that no longer names a session). */
-  async browserPrincipal(cookieHeader: string | undefined): Promise<Principal | null> {
-    const token = readSessionCookie(this.cookie, cookieHeader);
-    if (token === null) return null;
-    try {
-      return await this.login.principalOf(token);
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) return null;
-      throw error;
-    }
   }
 
   /**
@@ -90,7 +76,7 @@ export class ConnectionsService {
    * @throws BusError (FORBIDDEN, NOT_FOUND…) when the vault refuses the flow.
    */
   async connect(flowId: string, cookieHeader: string | undefined): Promise<ConnectStep> {
-    let browser = await this.browserPrincipal(cookieHeader);
+    const browser = await this.login.signedInPrincipal(cookieHeader);
     if (browser === null) {
       const returnTo = `/connect/${encodeURIComponent(flowId)}`;
       if (this.apiKeyLoginForm) return { kind: 'sign_in', url: `/login?return_to=${encodeURIComponent(returnTo)}` };
@@ -103,7 +89,7 @@ export class ConnectionsService {
 
   /** `GET /oauth/callback`: the vault checks state (single use, bound to the flow), exchanges the code and stores the tokens. */
   async completeConsent(callback: Omit<RequestOf<typeof RequestSubjects.vaultOAuthCallback>, 'browserPrincipalId'>, cookieHeader: string | undefined) {
-    const browser = await this.browserPrincipal(cookieHeader);
+    const browser = await this.login.signedInPrincipal(cookieHeader);
     return this.vault(RequestSubjects.vaultOAuthCallback, { ...callback, browserPrincipalId: browser?.id ?? null });
   }
 
