@@ -16,13 +16,16 @@ export class TokenSealer {
   ) {}
 
   /**
-   * Puts freshly issued tokens into the row: a provider that sent no new
-   * refresh token keeps the old one valid (RFC 6749 §6), so it is kept.
+   * Puts freshly issued tokens into the row. On a refresh, a provider that
+   * sent no new refresh token keeps the old one valid (RFC 6749 §6), so it is
+   * kept; a new consent (`keepRefreshToken: false`) replaces the pair whole.
    */
-  store(row: OAuthTokenEntity, tokens: IssuedTokens, requestedScopes: string[], now: Date): void {
+  store(row: OAuthTokenEntity, tokens: IssuedTokens, requestedScopes: string[], now: Date, { keepRefreshToken = true } = {}): void {
     row.sealedAccessToken = this.cipher.encrypt(tokens.accessToken, OAuthBindings.token(row, 'access_token'));
     if (tokens.refreshToken !== null) row.sealedRefreshToken = this.cipher.encrypt(tokens.refreshToken, OAuthBindings.token(row, 'refresh_token'));
-    else if (row.sealedRefreshToken !== null) row.sealedRefreshToken = this.cipher.rewrap(row.sealedRefreshToken, OAuthBindings.token(row, 'refresh_token'));
+    else if (!keepRefreshToken || row.sealedRefreshToken === null) row.sealedRefreshToken = null;
+    // Re-wrapped so it sits under the active key, like the new access token (the row has one key id).
+    else row.sealedRefreshToken = this.cipher.rewrap(row.sealedRefreshToken, OAuthBindings.token(row, 'refresh_token'));
     row.keyId = this.keyring.activeKid;
     row.status = 'active';
     row.scopes = tokens.scopes ?? requestedScopes;

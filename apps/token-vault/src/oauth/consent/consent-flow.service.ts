@@ -150,8 +150,7 @@ export class ConsentFlowService {
     const credentialId = await this.tokens.lockPair(flow.serverId, flow.principalId, 'authorization_code', now, async (manager, row) => {
       row.grantType = 'authorization_code';
       row.principalKind = flow.principalKind;
-      this.sealer.store(row, issued, settings.scopes, now);
-      if (issued.refreshToken === null) row.sealedRefreshToken = null;
+      this.sealer.store(row, issued, settings.scopes, now, { keepRefreshToken: false });
       await this.tokens.saveIn(manager, row);
       return row.id;
     });
