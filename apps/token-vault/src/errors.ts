@@ -151,6 +151,11 @@ const BUS_CODE_OF: Record<VaultErrorCode, BusErrorCode> = {
 };
 
 /** What a bus caller sees of a vault error; anything unexpected is left for the bus to report as INTERNAL. */
+/** For a handler's `.catch`: rethrows as the bus error the caller sees. */
+export function rethrowForBus(error: unknown): never {
+  throw toBusError(error);
+}
+
 export function toBusError(error: unknown): unknown {
   if (!(error instanceof VaultError)) return error;
   const issues = error instanceof InvalidHeaderSetError || error instanceof InvalidUserValuesError ? error.issues : undefined;

@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Bus, BusSubscription } from '@portcullis/bus';
 import { RequestSubjects, ServiceQueues } from '@portcullis/contracts';
-import { toBusError } from '../errors';
+import { rethrowForBus } from '../errors';
 import { CredentialsService } from './credentials.service';
 
 /**
@@ -21,19 +21,19 @@ export class CredentialsHandler implements OnApplicationBootstrap, OnModuleDestr
   onApplicationBootstrap(): void {
     const queue = ServiceQueues.tokenVault;
     this.subscriptions = [
-      this.bus.reply(RequestSubjects.vaultCredentialResolve, queue, (request) => this.credentials.resolve(request).catch(rethrow)),
-      this.bus.reply(RequestSubjects.vaultAdminSharedCredentialResolve, queue, ({ server }) => this.credentials.resolveShared(server).catch(rethrow)),
+      this.bus.reply(RequestSubjects.vaultCredentialResolve, queue, (request) => this.credentials.resolve(request).catch(rethrowForBus)),
+      this.bus.reply(RequestSubjects.vaultAdminSharedCredentialResolve, queue, ({ server }) => this.credentials.resolveShared(server).catch(rethrowForBus)),
       this.bus.reply(RequestSubjects.vaultAdminServerHeadersPut, queue, async (request) => ({
-        headerNames: await this.credentials.putServerHeaders(request).catch(rethrow),
+        headerNames: await this.credentials.putServerHeaders(request).catch(rethrowForBus),
       })),
       this.bus.reply(RequestSubjects.vaultAdminServerCredentialsDelete, queue, async ({ serverId }) => ({
-        deleted: await this.credentials.deleteServerCredentials(serverId).catch(rethrow),
+        deleted: await this.credentials.deleteServerCredentials(serverId).catch(rethrowForBus),
       })),
       this.bus.reply(RequestSubjects.vaultUserCredentialPut, queue, async (request) => ({
-        variables: await this.credentials.putUserValues(request).catch(rethrow),
+        variables: await this.credentials.putUserValues(request).catch(rethrowForBus),
       })),
       this.bus.reply(RequestSubjects.vaultUserCredentialDelete, queue, async (request) => ({
-        deleted: await this.credentials.deleteUserValues(request).catch(rethrow),
+        deleted: await this.credentials.deleteUserValues(request).catch(rethrowForBus),
       })),
     ];
   }
@@ -42,8 +42,4 @@ export class CredentialsHandler implements OnApplicationBootstrap, OnModuleDestr
     await Promise.all(this.subscriptions.map((subscription) => subscription.unsubscribe()));
     this.subscriptions = [];
   }
-}
-
-function rethrow(error: unknown): never {
-  throw toBusError(error);
 }

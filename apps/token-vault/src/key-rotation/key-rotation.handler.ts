@@ -4,7 +4,7 @@ import { Bus, BusSubscription } from '@portcullis/bus';
 import { RequestSubjects, ResponseOf, ServiceQueues } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { Clock } from '../clock';
-import { toBusError } from '../errors';
+import { rethrowForBus } from '../errors';
 import { KeyRotationService } from './key-rotation.service';
 
 /**
@@ -25,9 +25,7 @@ export class KeyRotationHandler implements OnApplicationBootstrap, OnModuleDestr
 
   onApplicationBootstrap(): void {
     this.subscription = this.bus.reply(RequestSubjects.vaultAdminKeysRotate, ServiceQueues.tokenVault, async (request) => {
-      const result = await this.rotation.rotate(request).catch((error: unknown) => {
-        throw toBusError(error);
-      });
+      const result = await this.rotation.rotate(request).catch(rethrowForBus);
       this.audit(result);
       return result;
     });

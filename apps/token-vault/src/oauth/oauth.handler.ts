@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Bus, BusSubscription } from '@portcullis/bus';
 import { RequestSubjects, ServiceQueues } from '@portcullis/contracts';
-import { toBusError } from '../errors';
+import { rethrowForBus } from '../errors';
 import { ConnectionsService } from './connections/connections.service';
 import { ConsentFlowService } from './consent/consent-flow.service';
 import { OAuthSettingsService } from './settings/oauth-settings.service';
@@ -25,19 +25,19 @@ export class OAuthHandler implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     const queue = ServiceQueues.tokenVault;
     this.subscriptions = [
-      this.bus.reply(RequestSubjects.vaultAdminServerOAuthPut, queue, async ({ server, settings }) => ({ settings: await this.settings.put(server, settings).catch(rethrow) })),
-      this.bus.reply(RequestSubjects.vaultAdminServerOAuthGet, queue, async ({ serverId }) => ({ settings: await this.settings.view(serverId).catch(rethrow) })),
+      this.bus.reply(RequestSubjects.vaultAdminServerOAuthPut, queue, async ({ server, settings }) => ({ settings: await this.settings.put(server, settings).catch(rethrowForBus) })),
+      this.bus.reply(RequestSubjects.vaultAdminServerOAuthGet, queue, async ({ serverId }) => ({ settings: await this.settings.view(serverId).catch(rethrowForBus) })),
       this.bus.reply(RequestSubjects.vaultOAuthStart, queue, async ({ principal, server }) => {
-        const { flowId, expiresAt } = await this.consent.start(principal, server).catch(rethrow);
+        const { flowId, expiresAt } = await this.consent.start(principal, server).catch(rethrowForBus);
         return { flowId, expiresAt: expiresAt.toISOString() };
       }),
       this.bus.reply(RequestSubjects.vaultOAuthConnect, queue, async ({ flowId, browserPrincipalId }) => ({
-        authorizationUrl: await this.consent.connect(flowId, browserPrincipalId).catch(rethrow),
+        authorizationUrl: await this.consent.connect(flowId, browserPrincipalId).catch(rethrowForBus),
       })),
-      this.bus.reply(RequestSubjects.vaultOAuthCallback, queue, (request) => this.consent.callback(request).catch(rethrow)),
-      this.bus.reply(RequestSubjects.vaultConnectionStatus, queue, ({ principal, server }) => this.connections.status(principal, server).catch(rethrow)),
-      this.bus.reply(RequestSubjects.vaultConnectionList, queue, async (filter) => ({ connections: await this.connections.list(filter).catch(rethrow) })),
-      this.bus.reply(RequestSubjects.vaultConnectionDelete, queue, ({ principalId, serverId }) => this.connections.delete(principalId, serverId).catch(rethrow)),
+      this.bus.reply(RequestSubjects.vaultOAuthCallback, queue, (request) => this.consent.callback(request).catch(rethrowForBus)),
+      this.bus.reply(RequestSubjects.vaultConnectionStatus, queue, ({ principal, server }) => this.connections.status(principal, server).catch(rethrowForBus)),
+      this.bus.reply(RequestSubjects.vaultConnectionList, queue, async (filter) => ({ connections: await this.connections.list(filter).catch(rethrowForBus) })),
+      this.bus.reply(RequestSubjects.vaultConnectionDelete, queue, ({ principalId, serverId }) => this.connections.delete(principalId, serverId).catch(rethrowForBus)),
     ];
   }
 
@@ -45,8 +45,4 @@ export class OAuthHandler implements OnApplicationBootstrap, OnModuleDestroy {
     await Promise.all(this.subscriptions.map((subscription) => subscription.unsubscribe()));
     this.subscriptions = [];
   }
-}
-
-function rethrow(error: unknown): never {
-  throw toBusError(error);
 }
