@@ -214,6 +214,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
           headerNames: ['X-Api-Key', 'X-Org'],
           oauthGrantType: null,
           timeoutMs: 30000,
+          requiredScopes: [],
           version: 1,
           createdAt: expect.any(String),
           updatedAt: expect.any(String),
@@ -572,7 +573,31 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
           authType: 'header',
           oauthGrantType: null,
           timeoutMs: 30000,
+          requiredScopes: [],
         });
+      });
+
+      it('answers the scopes a server requires, and a change of them announces the server to the edges', async () => {
+        const created = await call('POST', '/api/v1/servers', { body: { slug: 'scoped', name: 'Scoped', url: 'https://mcp.example.com/mcp', authType: 'none', requiredScopes: ['mcp:tools', 'files.read'] } });
+        expect(created.status).toBe(201);
+        expect(created.body.requiredScopes).toEqual(['mcp:tools', 'files.read']);
+        expect((await bus.request(RequestSubjects.registryResolve, { slug: 'scoped' })).target.requiredScopes).toEqual(['mcp:tools', 'files.read']);
+        const updated = await call('PATCH', '/api/v1/servers/scoped', { body: { requiredScopes: ['mcp:tools'] } });
+        expect(updated.status).toBe(200);
+        expect(updated.body).toMatchObject({ requiredScopes: ['mcp:tools'], version: 2 });
+        expect((await bus.request(RequestSubjects.registryResolve, { slug: 'scoped' })).target.requiredScopes).toEqual(['mcp:tools']);
+        await eventually(() => changes.some((c) => c.serverId === created.body.id && c.change === 'updated'));
+        expect((await call('PATCH', '/api/v1/servers/scoped', { body: { requiredScopes: [] } })).body.requiredScopes).toEqual([]);
+      });
+
+      it('refuses required scopes that are not RFC 6749 scope-tokens, repeat, or are more than 32, naming the field', async () => {
+        const body = (requiredScopes: unknown) => ({ body: { slug: 'badscopes', name: 'Bad', url: 'https://mcp.example.com/mcp', authType: 'none', requiredScopes } });
+        for (const requiredScopes of [['two words'], ['quote"d'], ['back\\slash'], [''], ['a', 'a'], Array.from({ length: 33 }, (_, i) => `s${i}`), 'mcp']) {
+          const answer = await call('POST', '/api/v1/servers', body(requiredScopes));
+          expect(answer.status).toBe(400);
+          expect(answer.body.error.issues.map((i: { path: string }) => i.path.split('.')[0])).toEqual(['requiredScopes']);
+        }
+        expect((await call('POST', '/api/v1/servers', body(Array.from({ length: 32 }, (_, i) => `s${i}`)))).status).toBe(201);
       });
 
       it('answers NOT_FOUND for an unknown or deleted slug', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequiredScopesSchema } from './principal.schema';
 
 export const ServerTransports = ['streamable-http', 'sse'] as const;
 export const AuthTypes = ['none', 'header', 'oauth2', 'passthrough'] as const;
@@ -21,6 +22,8 @@ export const ServerTargetSchema = z.object({
   oauthGrantType: z.enum(OAuthGrantTypes).nullable(),
   /** Upstream request timeout for this server. */
   timeoutMs: z.number().int().positive(),
+  /** Scopes a scope-limited caller's token must all grant (absent or empty: none); served in RFC 9728 metadata and challenges. */
+  requiredScopes: RequiredScopesSchema.optional(),
 });
 export type ServerTarget = z.infer<typeof ServerTargetSchema>;
 

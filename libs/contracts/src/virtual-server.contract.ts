@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequiredScopesSchema } from './principal.schema';
 import { ServerTargetSchema } from './registry.contract';
 
 /** One tool a virtual server exposes: its name there, and the upstream server and tool it routes to. */
@@ -17,6 +18,8 @@ export const VirtualServerTargetSchema = z.object({
   slug: z.string(),
   name: z.string(),
   tools: z.array(VirtualToolTargetSchema),
+  /** Scopes a scope-limited caller's token must all grant to use the virtual server (its servers' own are not added). */
+  requiredScopes: RequiredScopesSchema.optional(),
 });
 export type VirtualServerTarget = z.infer<typeof VirtualServerTargetSchema>;
 

@@ -41,6 +41,10 @@ export class ServerEntity {
   @Column({ name: 'timeout_ms', type: 'integer' })
   timeoutMs!: number;
 
+  /** OAuth scopes a scope-limited caller's token must grant; empty: none. */
+  @Column({ name: 'required_scopes', type: 'text', array: true, default: () => "'{}'" })
+  requiredScopes!: string[];
+
   @Column({ name: 'group_id', type: 'uuid', nullable: true })
   groupId!: string | null;
 

@@ -12,6 +12,10 @@ export class VirtualServerEntity {
   @Column({ type: 'text' })
   name!: string;
 
+  /** OAuth scopes a scope-limited caller's token must grant; empty: none. */
+  @Column({ name: 'required_scopes', type: 'text', array: true, default: () => "'{}'" })
+  requiredScopes!: string[];
+
   /** Bumped on every change; the ETag of the virtual server. */
   @Column({ type: 'integer' })
   version!: number;

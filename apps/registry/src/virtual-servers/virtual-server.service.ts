@@ -44,7 +44,7 @@ export class VirtualServerService {
     const now = this.clock.now();
     const saved = await this.dataSource.transaction(async (manager) => {
       await this.slugs.claim(body.slug, manager);
-      const row = await manager.getRepository(VirtualServerEntity).save(manager.getRepository(VirtualServerEntity).create({ slug: body.slug, name: body.name, version: 1, createdAt: now, updatedAt: now }));
+      const row = await manager.getRepository(VirtualServerEntity).save(manager.getRepository(VirtualServerEntity).create({ slug: body.slug, name: body.name, requiredScopes: body.requiredScopes, version: 1, createdAt: now, updatedAt: now }));
       await this.writeTools(row, body.tools, manager);
       return row;
     });
@@ -79,7 +79,7 @@ export class VirtualServerService {
         await manager.getRepository(VirtualServerToolEntity).delete({ virtualServerId: current.id });
         await this.writeTools(current, body.tools, manager);
       }
-      await manager.getRepository(VirtualServerEntity).update({ id: current.id }, { ...(body.name !== undefined && { name: body.name }), version: current.version + 1, updatedAt: this.clock.now() });
+      await manager.getRepository(VirtualServerEntity).update({ id: current.id }, { ...(body.name !== undefined && { name: body.name }), ...(body.requiredScopes !== undefined && { requiredScopes: body.requiredScopes }), version: current.version + 1, updatedAt: this.clock.now() });
       return current;
     });
     await this.announcer.announce([row], 'updated');
@@ -107,6 +107,7 @@ export class VirtualServerService {
       slug: row.slug,
       name: row.name,
       tools: tools.map((t) => ({ name: t.alias, tool: t.tool, server: toServerTarget(servers.find((s) => s.id === t.serverId) as ServerEntity) })),
+      requiredScopes: [...row.requiredScopes],
     };
   }
 
@@ -188,6 +189,7 @@ export class VirtualServerService {
       slug: row.slug,
       name: row.name,
       tools: tools.filter((t) => t.virtualServerId === row.id).map((t) => ({ server: servers.find((s) => s.id === t.serverId)?.slug ?? '', tool: t.tool, alias: t.alias })),
+      requiredScopes: [...row.requiredScopes],
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
     }));

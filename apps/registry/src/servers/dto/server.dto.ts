@@ -1,4 +1,4 @@
-import { AuthTypes, HeaderMapSchema, HeaderModes, OAuthGrantTypes, OAuthSettingsSchema, ServerTarget, ServerTransports, TEMPLATE_VARIABLE_PATTERN } from '@portcullis/contracts';
+import { AuthTypes, HeaderMapSchema, HeaderModes, OAuthGrantTypes, OAuthSettingsSchema, RequiredScopesSchema, ServerTarget, ServerTransports, TEMPLATE_VARIABLE_PATTERN } from '@portcullis/contracts';
 import { z } from 'zod';
 import type { ServerEntity } from '../server.entity';
 
@@ -72,6 +72,8 @@ export const CreateServerBodySchema = z
     /** With `authType: oauth2`; the client secret is write-only (kept sealed in the token vault). */
     oauth: OAuthSettingsSchema.optional(),
     timeoutMs: TimeoutSchema.default(DEFAULT_TIMEOUT_MS),
+    /** OAuth scopes an identity-provider token must grant to use the server (RFC 6749 scope-tokens, at most 32); default none. */
+    requiredScopes: RequiredScopesSchema.default([]),
   })
   .superRefine((body, ctx) => checkAuthFields(body, ctx, true));
 export type CreateServerBody = z.output<typeof CreateServerBodySchema>;
@@ -87,6 +89,8 @@ export const UpdateServerBodySchema = z
     headers: HeaderMapSchema.optional(),
     oauth: OAuthSettingsSchema.optional(),
     timeoutMs: TimeoutSchema.optional(),
+    /** Replaces the whole list; `[]` requires none. */
+    requiredScopes: RequiredScopesSchema.optional(),
   })
   .superRefine((body, ctx) => checkAuthFields(body, ctx, false));
 export type UpdateServerBody = z.output<typeof UpdateServerBodySchema>;
@@ -110,6 +114,7 @@ export const ServerViewSchema = z.object({
   headerNames: z.array(z.string()),
   oauthGrantType: z.enum(OAuthGrantTypes).nullable(),
   timeoutMs: z.number().int(),
+  requiredScopes: z.array(z.string()),
   version: z.number().int(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -128,6 +133,7 @@ export interface ServerView {
   headerNames: string[];
   oauthGrantType: ServerTarget['oauthGrantType'];
   timeoutMs: number;
+  requiredScopes: string[];
   /** Changes with every update; the ETag is `"v<version>"`. */
   version: number;
   createdAt: string;
@@ -153,6 +159,7 @@ export function toServerView(server: ServerEntity): ServerView {
     headerNames: [...server.headerNames],
     oauthGrantType: server.oauthGrantType,
     timeoutMs: server.timeoutMs,
+    requiredScopes: [...server.requiredScopes],
     version: server.version,
     createdAt: server.createdAt.toISOString(),
     updatedAt: server.updatedAt.toISOString(),
@@ -170,5 +177,6 @@ export function toServerTarget(server: ServerEntity): ServerTarget {
     authType: server.authType,
     oauthGrantType: server.oauthGrantType,
     timeoutMs: server.timeoutMs,
+    requiredScopes: [...server.requiredScopes],
   };
 }
