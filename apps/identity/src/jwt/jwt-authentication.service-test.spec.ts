@@ -116,6 +116,8 @@ describe(JwtAuthenticator.name, () => {
         teams: ['dev', 'ops'],
         isAdmin: false,
         idp: 'acme',
+        // The real provider's access tokens carry `scope: "mcp"`.
+        scopes: ['mcp'],
       });
       expect(Date.parse(expiresAt!)).toBeGreaterThan(Date.now());
       const [row] = await app.get(DataSource).query(`SELECT count(*)::int AS n FROM "identity"."user_identities" WHERE subject = 'alice'`);
@@ -131,7 +133,13 @@ describe(JwtAuthenticator.name, () => {
 
     it('maps a token of an `external` provider to an external principal without provisioning a user', async () => {
       const { principal } = await authenticate(await partner.mintAccessToken({ sub: 'bob', claims: { org_id: 'partner', email: 'bob@partner.example' } }));
-      expect(principal).toEqual({ id: 'external:partner/bob', kind: 'external', sub: 'bob', email: 'bob@partner.example', teams: [], isAdmin: false, idp: 'partner' });
+      expect(principal).toEqual({ id: 'external:partner/bob', kind: 'external', sub: 'bob', email: 'bob@partner.example', teams: [], isAdmin: false, idp: 'partner', scopes: ['mcp'] });
+    });
+
+    it('gives the principal the scopes its token grants (scope, else scp), and none to a token without either', async () => {
+      expect((await authenticate(await signedByIdp({ ...acmeClaims(), scope: 'mcp:tools files.read' }))).principal.scopes).toEqual(['mcp:tools', 'files.read']);
+      expect((await authenticate(await signedByIdp({ ...acmeClaims(), scp: ['files.read'] }))).principal.scopes).toEqual(['files.read']);
+      expect((await authenticate(await signedByIdp(acmeClaims()))).principal.scopes).toEqual([]);
     });
 
     it('rejects an expired token', async () => {

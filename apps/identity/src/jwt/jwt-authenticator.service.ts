@@ -9,6 +9,7 @@ import { IdentityProviderRepository } from '../identity-providers/identity-provi
 import { claimValue, selectProvider } from './claim-rules';
 import { ExternalIdentityProvisioner } from './external-identity.provisioner';
 import { JwksCache } from './jwks-cache';
+import { tokenScopes } from './token-scopes';
 import { virtualAccountPrincipalId } from '../virtual-accounts/dto/virtual-account.view';
 
 /** Three base64url segments (the last empty for `alg: none`): a JWS in compact form, not a gateway API key. */
@@ -98,6 +99,8 @@ export class JwtAuthenticator {
     const email = typeof emailClaim === 'string' && emailClaim.includes('@') && emailClaim.length <= 320 ? emailClaim.toLowerCase() : null;
     const groups = settings.groupsClaim === null ? null : groupsOf(claimValue(payload, settings.groupsClaim));
     const name = typeof payload['name'] === 'string' ? payload['name'].slice(0, 200) : null;
+    // An identity provider's token is always scope-limited: no scope claim grants none.
+    const scopes = tokenScopes(payload);
 
     if (settings.mapsTo === 'virtual_account') {
       const rows = (await this.dataSource.query(`SELECT id, name FROM "identity"."virtual_accounts" WHERE name = $1 AND deactivated_at IS NULL`, [settings.virtualAccount])) as {
@@ -105,7 +108,7 @@ export class JwtAuthenticator {
         name: string;
       }[];
       if (rows.length === 0) throw new JwtRejection('unknown_virtual_account', provider.name);
-      return { id: virtualAccountPrincipalId(rows[0].id), kind: 'virtual_account', sub: rows[0].name, teams: [], isAdmin: false, idp: provider.name };
+      return { id: virtualAccountPrincipalId(rows[0].id), kind: 'virtual_account', sub: rows[0].name, teams: [], isAdmin: false, idp: provider.name, scopes };
     }
     if (settings.mapsTo === 'external') {
       return {
@@ -116,6 +119,7 @@ export class JwtAuthenticator {
         teams: groups ?? [],
         isAdmin: false,
         idp: provider.name,
+        scopes,
       };
     }
     const user = await this.provisioner.provision({ providerId: provider.id, subject, email, displayName: name, groups }, this.clock.now());
@@ -130,6 +134,7 @@ export class JwtAuthenticator {
       isAdmin: user.isAdmin,
       ...(user.isAuditor && { isAuditor: true }),
       idp: provider.name,
+      scopes,
     };
   }
 }

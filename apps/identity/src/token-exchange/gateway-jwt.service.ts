@@ -5,6 +5,7 @@ import { decodeJwt, errors as jose, JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { Clock } from '../clock';
 import { InvalidCredentialError } from '../errors';
 import { JwtRejection, looksLikeJwt, rejectionOf } from '../jwt/jwt-authenticator.service';
+import { tokenScopes } from '../jwt/token-scopes';
 import { UserDirectoryRepository } from '../users/user-directory.repository';
 import { virtualAccountPrincipalId } from '../virtual-accounts/dto/virtual-account.view';
 import { VirtualAccountRepository } from '../virtual-accounts/virtual-account.repository';
@@ -29,6 +30,7 @@ export interface GatewayJwtGrant {
   actor: { id: string; name: string };
   /** Seconds since the epoch; null when the subject token never expires. */
   subjectExpiresAt: number | null;
+  /** The `scope` claim: the subject token's scopes, narrowed to those asked for (`""` grants none); absent: not scope-limited. */
   scope?: string;
   resource?: string;
 }
@@ -121,6 +123,8 @@ export class GatewayJwtService {
         ...(claims.idp ? { idp: claims.idp } : {}),
         credentialId: payload.jti!,
         actor: { id: virtualAccountPrincipalId(account.id), kind: 'virtual_account', sub: account.name },
+        // Signed by us from the subject token's scopes: a `scope` claim (even empty) limits the token, none leaves it unlimited.
+        ...(typeof payload['scope'] === 'string' && { scopes: tokenScopes({ scope: payload['scope'] }) }),
       },
       expiresAt: new Date(payload.exp! * 1000).toISOString(),
     };

@@ -4,6 +4,7 @@ import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { AuthenticationService } from '../authentication/authentication.service';
 import { InvalidCredentialError } from '../errors';
 import { looksLikeJwt } from '../jwt/jwt-authenticator.service';
+import { delegatedScopes } from '../jwt/token-scopes';
 import { VirtualAccountRepository } from '../virtual-accounts/virtual-account.repository';
 import { GatewayJwtService } from './gateway-jwt.service';
 import { SigningKeyService } from './signing-key.service';
@@ -71,16 +72,19 @@ export class TokenExchangeService {
     if (subject.principal.kind !== 'user' || subject.principal.actor) {
       return refusal('invalid_grant', 'subject_not_user', 'the subject token must stand for a user', principal, actor);
     }
+    // The subject token's scopes go into the issued token, narrowed to those asked for: delegation never widens them.
+    const scopes = delegatedScopes(subject.principal.scopes, request.scope);
+    const scope = scopes?.join(' ');
     const issued = await this.gatewayJwts.issue({
       userId: subject.principal.id.slice('user:'.length),
       subject: { ...principal, ...(subject.principal.idp ? { idp: subject.principal.idp } : {}) },
       actor: { id: accountId, name: actor.sub },
       subjectExpiresAt: subject.expiresAt === null ? null : Math.floor(Date.parse(subject.expiresAt) / 1000),
-      scope: request.scope,
+      scope,
       resource: request.resource,
     });
     if (!issued) return refusal('invalid_grant', 'subject_expiring', 'the subject token is not valid', principal, actor);
     this.log.info({ principalId: principal.id, actorId: actor.id }, 'token exchanged');
-    return { ok: true, accessToken: issued.token, expiresIn: issued.expiresIn, ...(request.scope !== undefined ? { scope: request.scope } : {}), principal, actor };
+    return { ok: true, accessToken: issued.token, expiresIn: issued.expiresIn, ...(scope !== undefined ? { scope } : {}), principal, actor };
   }
 }
