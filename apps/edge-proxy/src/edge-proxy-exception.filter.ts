@@ -3,7 +3,7 @@ import type { ApiErrorBody } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from './edge-proxy.options';
-import { EdgeError, InvalidMessageError, InvalidRequestError, JsonRpcErrorCodes, JsonRpcErrorObject, PayloadTooLargeError, UnauthenticatedError } from './errors';
+import { EdgeError, InsufficientScopeError, InvalidMessageError, InvalidRequestError, JsonRpcErrorCodes, JsonRpcErrorObject, PayloadTooLargeError, UnauthenticatedError } from './errors';
 import { jsonRpcIdOf } from './mcp/json-rpc';
 import { PublicUrls } from './public-urls';
 
@@ -65,6 +65,7 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     if (error) {
       const headers: Record<string, string> = {};
       if (error instanceof UnauthenticatedError) headers['www-authenticate'] = this.challenge(request, error);
+      if (error instanceof InsufficientScopeError) headers['www-authenticate'] = this.insufficientScopeChallenge(request, error);
       const issues = error instanceof InvalidRequestError ? error.issues : undefined;
       return { status: error.httpStatus, code: error.code, message: error.message, jsonRpc: error.jsonRpcError(), headers, issues };
     }
@@ -95,6 +96,16 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     if (!(request.url ?? '').startsWith('/mcp/')) return error.tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer';
     const slug = (request.params as { slug?: unknown } | undefined)?.slug;
     const metadata = this.urls.resourceMetadata(typeof slug === 'string' ? slug : '');
-    return error.tokenPresented ? `Bearer resource_metadata="${metadata}", error="invalid_token"` : `Bearer resource_metadata="${metadata}"`;
+    // Scope-tokens hold no `"` or `\` (RFC 6749 §3.3, checked by the registry), so they sit in a quoted-string as they are.
+    const scope = error.requiredScopes.length > 0 ? `, scope="${error.requiredScopes.join(' ')}"` : '';
+    return error.tokenPresented ? `Bearer resource_metadata="${metadata}", error="invalid_token"${scope}` : `Bearer resource_metadata="${metadata}"${scope}`;
+  }
+
+  /** RFC 6750 §3.1 with every scope the target requires (MCP scope selection: the client asks for all of them). */
+  private insufficientScopeChallenge(request: FastifyRequest, error: InsufficientScopeError): string {
+    const slug = (request.params as { slug?: unknown } | undefined)?.slug;
+    const metadata = this.urls.resourceMetadata(typeof slug === 'string' ? slug : '');
+    const description = 'The access token lacks a scope this MCP server requires';
+    return `Bearer error="insufficient_scope", scope="${error.requiredScopes.join(' ')}", resource_metadata="${metadata}", error_description="${description}"`;
   }
 }

@@ -82,8 +82,36 @@ export class UnauthenticatedError extends EdgeError {
     /** Whether a bearer token was presented (the challenge then says `error="invalid_token"`). */
     readonly tokenPresented: boolean,
     options?: { cause?: unknown },
+    /** The scopes the target requires: the challenge's `scope`, so a client asks its authorization server for them. */
+    readonly requiredScopes: readonly string[] = [],
   ) {
     super(tokenPresented ? 'Unauthorized: the bearer token is invalid or expired' : 'Unauthorized: a bearer token is required', options);
+  }
+
+  withRequiredScopes(requiredScopes: readonly string[]): UnauthenticatedError {
+    return new UnauthenticatedError(this.tokenPresented, { cause: this.cause }, requiredScopes);
+  }
+}
+
+/**
+ * The token is valid but lacks a scope the target requires (RFC 6750 §3.1): HTTP 403 with an `insufficient_scope`
+ * challenge naming every required scope, answered before anything is forwarded.
+ */
+export class InsufficientScopeError extends EdgeError {
+  readonly code = 'insufficient_scope';
+  readonly httpStatus = 403;
+  readonly jsonRpcCode = JsonRpcErrorCodes.gatewayRefused;
+
+  constructor(
+    slug: string,
+    readonly requiredScopes: readonly string[],
+    readonly missingScopes: readonly string[],
+  ) {
+    super(`Forbidden: the token lacks scope(s) MCP server '${shorten(slug)}' requires: ${missingScopes.join(' ')}`);
+  }
+
+  override jsonRpcError(): JsonRpcErrorObject {
+    return { code: this.jsonRpcCode, message: this.message, data: { code: this.code, requiredScopes: [...this.requiredScopes], missingScopes: [...this.missingScopes] } };
   }
 }
 

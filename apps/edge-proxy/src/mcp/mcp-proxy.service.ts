@@ -8,6 +8,7 @@ import { AccessDecisionResolver } from '../access/access-decision-resolver.servi
 import { bearerToken } from '../access/bearer-token';
 import { CredentialResolver } from '../access/credential-resolver.service';
 import { PrincipalResolver } from '../access/principal-resolver.service';
+import { insufficientScope, RequiredScopes, ScopedTarget } from '../access/scope-check';
 import { TargetResolver } from '../access/target-resolver.service';
 import { VirtualServerResolver } from '../access/virtual-server-resolver.service';
 import { Clock } from '../clock';
@@ -65,6 +66,7 @@ export class McpProxyService {
     private readonly metrics: McpMetrics,
     private readonly sessions: SealedSessions,
     private readonly clock: Clock,
+    private readonly requiredScopes: RequiredScopes,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -86,14 +88,18 @@ export class McpProxyService {
     const startedAt = this.clock.now().getTime();
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
     const token = bearerToken(request.headers.authorization);
-    const principal = await this.principals.authenticate(token);
+    const principal = await this.principals.authenticate(token).catch((error: unknown) => this.requiredScopes.challenge(error, slug));
     const body: JsonRpcBody = request.method === 'POST' ? parseJsonRpcBody(request.body) : { calls: [], urlElicitation: false, protocolVersion: null };
     const calls = body.calls;
     const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
     // A virtual server is answered by the edge itself (tools only); the slug namespace is shared with servers.
     const virtualServer = await this.virtualServers.find(slug);
-    if (virtualServer) return this.virtual.handle(request, reply, { principal, token, traceId }, virtualServer, body);
+    if (virtualServer) {
+      this.requireScopes(principal, virtualServer, calls, traceId);
+      return this.virtual.handle(request, reply, { principal, token, traceId }, virtualServer, body);
+    }
     const target = await this.targets.resolve(slug);
+    this.requireScopes(principal, target, calls, traceId);
     const decision = await this.decisions.decide(principal, target);
     if (decision.role === null) {
       this.audit.recordDenials({ calls, principal, server: target.slug, reason: decision.reason, traceId });
@@ -162,6 +168,14 @@ export class McpProxyService {
       this.finish(exchange, 'error', error instanceof EdgeError ? error.code : 'upstream_error');
       throw error;
     }
+  }
+
+  /** RFC 6750 §3.1: a scope-limited token must grant every scope the (cached) target requires; refused before anything is forwarded. */
+  private requireScopes(principal: Principal, target: ScopedTarget, calls: JsonRpcCall[], traceId: string | null): void {
+    const refusal = insufficientScope(principal, target);
+    if (refusal === null) return;
+    this.audit.recordDenials({ calls, principal, server: target.slug, reason: refusal.code, traceId });
+    throw refusal;
   }
 
   /**

@@ -3,6 +3,7 @@ import { Bus } from '@portcullis/bus';
 import { RequestSubjects } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { BUS_REQUEST_TIMEOUT_MS } from '../access/bus-failures';
+import { RequiredScopes } from '../access/scope-check';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { PublicUrls } from '../public-urls';
@@ -13,6 +14,8 @@ export interface ProtectedResourceMetadata {
   authorization_servers: string[];
   bearer_methods_supported: string[];
   resource_name: string;
+  /** The scopes the target requires (MCP scope selection strategy); absent when it requires none. */
+  scopes_supported?: string[];
 }
 
 /** How long the providers' issuers are served before identity is asked again; they change only when an admin edits a provider. */
@@ -28,6 +31,7 @@ export class WellKnownService {
     private readonly urls: PublicUrls,
     private readonly bus: Bus,
     private readonly clock: Clock,
+    private readonly requiredScopes: RequiredScopes,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.issuers = new TtlCache(clock, 1);
@@ -40,11 +44,14 @@ export class WellKnownService {
    * gets a token this gateway accepts.
    */
   async protectedResourceMetadata(slug: string): Promise<ProtectedResourceMetadata> {
+    const [authorizationServers, scopes] = await Promise.all([this.authorizationServers(), this.requiredScopes.of(slug)]);
     return {
       resource: this.urls.mcpResource(slug),
-      authorization_servers: await this.authorizationServers(),
+      authorization_servers: authorizationServers,
       bearer_methods_supported: ['header'],
       resource_name: `Portcullis MCP gateway: ${slug}`,
+      // A target that requires scopes names them (so they are no secret); one that requires none looks like an unknown slug.
+      ...(scopes.length > 0 && { scopes_supported: [...scopes] }),
     };
   }
 
