@@ -26,6 +26,8 @@ export interface EdgeProxyModuleOptions {
    * replica needs the same ring. Without it, a random key of this instance: its sessions open on it alone.
    */
   sessionKeys?: Keyring;
+  /** Longest a sealed session id opens after it was issued, in seconds (`SESSION_MAX_AGE`); default a day. */
+  sessionMaxAgeSeconds?: number;
   /** Whether `/login` offers the form that signs a user in with their API key (all-in-one without a browser-login provider); default false. */
   browserLoginApiKeyForm?: boolean;
 }

@@ -20,6 +20,7 @@ runService('edge-proxy', async () => {
         publicUrl: config.PUBLIC_URL,
         maxRequestBytes: config.MAX_REQUEST_BYTES,
         sessionKeys: config.SESSION_KEYS,
+        sessionMaxAgeSeconds: config.SESSION_MAX_AGE,
         auditSpoolDir: config.AUDIT_SPOOL_DIR,
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
         allowedHosts: config.ALLOWED_HOSTS,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Keyring } from '@portcullis/crypto';
 import { ConfigError } from '@portcullis/telemetry';
-import { DEFAULT_MAX_REQUEST_BYTES, loadEdgeProxyConfig } from './edge-proxy.config';
+import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_SESSION_MAX_AGE_SECONDS, loadEdgeProxyConfig } from './edge-proxy.config';
 
 describe('loadEdgeProxyConfig', () => {
   const SESSION_KEYS = `s1:${randomBytes(32).toString('base64')}`;
@@ -15,6 +15,7 @@ describe('loadEdgeProxyConfig', () => {
       HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
       MAX_REQUEST_BYTES: DEFAULT_MAX_REQUEST_BYTES,
+      SESSION_MAX_AGE: DEFAULT_SESSION_MAX_AGE_SECONDS,
       ALLOWED_HOSTS: [],
       ALLOWED_ORIGINS: [],
       OUTBOUND_ALLOW_PRIVATE: false,
@@ -27,6 +28,17 @@ describe('loadEdgeProxyConfig', () => {
     expect(config.ALLOWED_ORIGINS).toEqual(['https://console.acme.example']);
     expect(() => loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, ALLOWED_HOSTS: 'evil.com/path' })).toThrow(/ALLOWED_HOSTS/);
     expect(() => loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, ALLOWED_ORIGINS: 'javascript:alert(1)' })).toThrow(/ALLOWED_ORIGINS/);
+  });
+
+  it('reads SESSION_MAX_AGE in seconds or with a unit (default a day), and refuses a nonsense or out-of-range one', () => {
+    expect(DEFAULT_SESSION_MAX_AGE_SECONDS).toBe(86_400);
+    const maxAge = (SESSION_MAX_AGE: string) => loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, SESSION_MAX_AGE }).SESSION_MAX_AGE;
+    expect(maxAge('3600')).toBe(3600);
+    expect(maxAge('90m')).toBe(5400);
+    expect(maxAge('12h')).toBe(43_200);
+    expect(maxAge('7d')).toBe(604_800);
+    expect(maxAge('')).toBe(DEFAULT_SESSION_MAX_AGE_SECONDS);
+    for (const bad of ['1 day', '-5', '10', '31d', '1.5h']) expect(() => maxAge(bad)).toThrow(/SESSION_MAX_AGE/);
   });
 
   it('keeps the connect-time SSRF guard on unless OUTBOUND_ALLOW_PRIVATE is exactly true', () => {

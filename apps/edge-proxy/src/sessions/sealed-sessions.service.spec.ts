@@ -112,6 +112,41 @@ describe(SealedSessions.name, () => {
     });
   });
 
+  describe('maximum age', () => {
+    class MovableClock extends Clock {
+      at = Date.parse('2026-12-01T10:00:00Z');
+      override now(): Date {
+        return new Date(this.at);
+      }
+    }
+
+    it('opens a session up to its maximum age and refuses it after, even once cached (a leaked id does not live for ever)', () => {
+      const movable = new MovableClock();
+      const aging = new SealedSessions({ sessionKeys: old, sessionMaxAgeSeconds: 3600 } as EdgeProxyModuleOptions, movable, logger);
+      const sealed = aging.seal(content(alice, echo));
+      expect(aging.open(sealed, alice, echo)).not.toBeNull();
+      movable.at += 3600 * 1000;
+      expect(aging.open(sealed, alice, echo)).not.toBeNull();
+      movable.at += 1000;
+      expectUnknownSession(() => aging.open(sealed, alice, echo));
+      // A new session, sealed now, opens again.
+      expect(aging.open(aging.seal(content(alice, echo)), alice, echo)).not.toBeNull();
+    });
+
+    it('defaults to a day, and refuses a maximum age that is not a positive whole number of seconds', () => {
+      const movable = new MovableClock();
+      const aging = new SealedSessions({ sessionKeys: old } as EdgeProxyModuleOptions, movable, logger);
+      const sealed = aging.seal(content(alice, echo));
+      movable.at += 24 * 3600 * 1000;
+      expect(aging.open(sealed, alice, echo)).not.toBeNull();
+      movable.at += 1000;
+      expectUnknownSession(() => aging.open(sealed, alice, echo));
+      for (const sessionMaxAgeSeconds of [0, -1, 1.5, Number.NaN]) {
+        expect(() => new SealedSessions({ sessionMaxAgeSeconds } as EdgeProxyModuleOptions, movable, logger)).toThrow(TypeError);
+      }
+    });
+  });
+
   describe('key rotation', () => {
     it('opens ids sealed under the old key while it is still in the ring, and seals new ones under the new key', () => {
       const sealedBefore = sessions.seal(content(alice, echo));

@@ -3,6 +3,7 @@ import type { Principal } from '@portcullis/contracts';
 import { DecryptionError, Keyring, SealedBox } from '@portcullis/crypto';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { Clock } from '../clock';
+import { DEFAULT_SESSION_MAX_AGE_SECONDS } from '../config/edge-proxy.config';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { UnknownSessionError } from '../errors';
 import { McpSession, McpSessionSchema, SessionTarget } from './mcp-session';
@@ -28,6 +29,7 @@ export class SealedSessions {
   private readonly box: SealedBox;
   /** Recently opened sessions by sealed id, least recently used first (a Map keeps insertion order). */
   private readonly opened = new Map<string, Readonly<McpSession>>();
+  private readonly maxAgeSeconds: number;
 
   constructor(
     @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions,
@@ -36,6 +38,8 @@ export class SealedSessions {
   ) {
     // Without configured keys, a random key of this instance: its sessions then open on it alone (tests, a single process).
     this.box = new SealedBox(options.sessionKeys ?? Keyring.generate('local'));
+    this.maxAgeSeconds = options.sessionMaxAgeSeconds ?? DEFAULT_SESSION_MAX_AGE_SECONDS;
+    if (!Number.isSafeInteger(this.maxAgeSeconds) || this.maxAgeSeconds <= 0) throw new TypeError('SealedSessions: sessionMaxAgeSeconds must be a positive integer');
   }
 
   seal(session: Omit<McpSession, 'issuedAt'>): string {
@@ -46,13 +50,19 @@ export class SealedSessions {
   /**
    * The session a request names, or null when it names none. Anything else
    * than an intact id sealed by these keys, for this principal and this
-   * target, is an UnknownSessionError: the client starts a new session.
+   * target, no older than the maximum age, is an UnknownSessionError: the
+   * client starts a new session.
    * @throws UnknownSessionError
    */
   open(sessionId: string | string[] | undefined, principal: Principal, target: SessionTarget): Readonly<McpSession> | null {
     if (sessionId === undefined) return null;
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SEALED_ID_LENGTH) return this.refuse('malformed');
     const session = this.opened.get(sessionId) ?? this.unseal(sessionId);
+    // A sealed id is a bearer of its session for as long as it opens: past its maximum age the client must initialize anew.
+    if (Math.floor(this.clock.now().getTime() / 1000) - session.issuedAt > this.maxAgeSeconds) {
+      this.opened.delete(sessionId);
+      return this.refuse('expired');
+    }
     if (session.principalId !== principal.id) return this.refuse('another principal');
     const bound = session.target;
     if (bound.kind !== target.kind || bound.id !== target.id || bound.slug !== target.slug) return this.refuse('another target');
