@@ -10,6 +10,8 @@
 //   npm run bench -- --no-build    # skip `tsc -b tsconfig.build.json`
 //   npm run bench -- --no-scale    # skip the 1,000-server run
 //   npm run bench -- --out <file>  # write the JSON somewhere else
+//   npm run bench -- --scale       # the scale runs: 10,000 users' credentials, 1,000 servers, 1,000 open sessions
+//                                  # against a small gateway, side by side (about 20 min; bench/scale.js, latest-scale.json)
 //   npm run bench -- --upstream stateful  # upstream keeps MCP sessions (one per load worker) instead of stateless
 //   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
 //                                  # PostgreSQL; the edge process's CPU reported apart from the others'
@@ -35,6 +37,8 @@ const option = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
+// `--scale`: the scale runs (10,000 users' credentials, 1,000 servers, 1,000 open sessions) are their own script.
+if (flag('--scale')) return void require('./scale.js');
 
 const quick = flag('--quick');
 const settings = {
