@@ -43,6 +43,8 @@ const AUDIT_ACK_WAIT_MS = 30_000;
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 30_000;
 const AUDIT_PULL_EXPIRES_MS = 5_000;
+// Audit messages handed to the writer before the first is acknowledged: a few of its batches' worth.
+const AUDIT_MAX_IN_FLIGHT = 1024;
 
 /**
  * The bus over NATS: core request/reply in queue groups, core pub/sub for
@@ -163,22 +165,29 @@ export class NatsBus extends Bus {
     const consumer = await this.js.consumers.get(this.auditStream, AuditStream.durableConsumer);
     // Short pulls: after a NATS restart the pending pull is gone, and the client only notices when it expires
     // (or two heartbeats, at half that, are missed). 5 s instead of the default 30 s bounds the audit lag an outage adds.
-    const messages = await consumer.consume({ expires: AUDIT_PULL_EXPIRES_MS });
+    const messages = await consumer.consume({ expires: AUDIT_PULL_EXPIRES_MS, max_messages: AUDIT_MAX_IN_FLIGHT });
+    // Messages are handed over without waiting for the previous one, so the writer can store many in one
+    // transaction; each is acknowledged only when its own handler resolved (after the commit).
+    const inFlight = new Set<Promise<void>>();
     const loop = (async () => {
       for await (const msg of messages) {
-        try {
-          await onEvent(...decode(msg));
-          msg.ack();
-        } catch (error) {
-          this.options.onHandlerError?.('audit', error);
-          // Back off so a store that is down is not hammered; the event stays first in line meanwhile.
-          msg.nak(Math.min(AUDIT_RETRY_FIRST_MS * 2 ** (msg.info.redeliveryCount - 1), AUDIT_RETRY_MAX_MS));
-        }
+        const handled: Promise<void> = onEvent(...decode(msg))
+          .then(
+            () => msg.ack(),
+            (error: unknown) => {
+              this.options.onHandlerError?.('audit', error);
+              // Back off so a store that is down is not hammered.
+              msg.nak(Math.min(AUDIT_RETRY_FIRST_MS * 2 ** (msg.info.redeliveryCount - 1), AUDIT_RETRY_MAX_MS));
+            },
+          )
+          .finally(() => inFlight.delete(handled));
+        inFlight.add(handled);
       }
     })().catch((error: unknown) => this.options.onHandlerError?.('audit', error));
     return this.track(async () => {
       await messages.close();
       await loop;
+      await Promise.allSettled([...inFlight]);
     });
   }
 
@@ -219,10 +228,14 @@ export class NatsBus extends Bus {
     else await jsm.streams.add({ name: this.auditStream, subjects, storage: StorageType.File });
   }
 
-  /** One event in flight at a time, so the audit writer sees events in stream order even across redeliveries. */
+  /**
+   * Up to AUDIT_MAX_IN_FLIGHT messages unacknowledged at a time (across all writer replicas), so the writer
+   * can store them in batches. Events arrive in stream order; one delivered again after a failure may be
+   * stored after later ones (the chain follows the order of storing, not of publishing).
+   */
   private async ensureAuditConsumer(jsm: JetStreamManager): Promise<void> {
     const durable = AuditStream.durableConsumer;
-    const settings = { ack_wait: nanos(AUDIT_ACK_WAIT_MS), max_ack_pending: 1 };
+    const settings = { ack_wait: nanos(AUDIT_ACK_WAIT_MS), max_ack_pending: AUDIT_MAX_IN_FLIGHT };
     if (await exists(() => jsm.consumers.info(this.auditStream, durable))) await jsm.consumers.update(this.auditStream, durable, settings);
     else await jsm.consumers.add(this.auditStream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...settings });
   }

@@ -13,14 +13,25 @@ export interface ChainTail {
   recordedAt: Date;
 }
 
+/** One row to append: the event and its place in the chain. */
+export interface ChainRow {
+  seq: number;
+  event: AuditEvent;
+  prevHash: string;
+  hash: string;
+  recordedAt: Date;
+}
+
 /** The chain's tail, seen from inside the append transaction that holds the lock. */
 export interface ChainAppender {
   tail(): Promise<ChainTail | null>;
   /**
-   * Claims the event id and inserts the row, in one statement; returns its
-   * seq, or null when an event with this id is already stored (nothing is inserted).
+   * Claims the ids not stored yet (in the order given) and returns the seq
+   * each claimed id gets; an id already stored is left out of the map.
    */
-  insert(event: AuditEvent, prevHash: string, hash: string, recordedAt: Date): Promise<{ seq: number } | null>;
+  claim(ids: readonly string[]): Promise<Map<string, number>>;
+  /** Inserts rows whose ids this transaction claimed, in one statement. */
+  insert(rows: readonly ChainRow[]): Promise<void>;
 }
 
 export type EventFilter = Omit<ListEventsQuery, 'limit' | 'cursor'>;
@@ -48,45 +59,34 @@ export class EventsRepository {
         );
         return checkpoints[0] ? { hash: checkpoints[0].anchor_hash, recordedAt: checkpoints[0].before_ts } : null;
       },
-      insert: async (event, prevHash, hash, recordedAt) => {
-        // The partitioned table cannot hold UNIQUE (id): `event_ids` does, and the row is inserted only when its id was new.
-        const rows: { seq: string }[] = await manager.query(
-          `WITH "claimed" AS (
-             INSERT INTO "audit"."event_ids" ("id", "seq") VALUES ($1, nextval('"audit"."events_seq_seq"'))
-             ON CONFLICT ("id") DO NOTHING
-             RETURNING "seq"
-           )
-           INSERT INTO "audit"."events" ("seq", "id", "ts", "trace_id", "principal_id", "principal_kind", "principal_email",
+      claim: async (ids) => {
+        // The partitioned table cannot hold UNIQUE (id): `event_ids` does; seqs are drawn in the order given.
+        const rows: { id: string; seq: string }[] = await manager.query(
+          `INSERT INTO "audit"."event_ids" ("id", "seq")
+           SELECT "t"."id", nextval('"audit"."events_seq_seq"') FROM unnest($1::uuid[]) WITH ORDINALITY AS "t"("id", "n") ORDER BY "t"."n"
+           ON CONFLICT ("id") DO NOTHING
+           RETURNING "id", "seq"`,
+          [ids],
+        );
+        return new Map(rows.map((row) => [row.id, Number(row.seq)]));
+      },
+      insert: async (rows) => {
+        if (rows.length === 0) return;
+        // One parameter for the whole batch: no limit on bind parameters, one round trip.
+        await manager.query(
+          `INSERT INTO "audit"."events" ("seq", "id", "ts", "trace_id", "principal_id", "principal_kind", "principal_email",
              "actor_id", "actor_kind", "actor_email", "action", "method", "server", "tool", "credential_kind",
              "credential_id", "outcome", "reason", "latency_ms", "prev_hash", "hash", "recorded_at")
-           SELECT "claimed"."seq", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
-           FROM "claimed"
-           RETURNING "seq"`,
-          [
-            event.id,
-            event.ts,
-            event.traceId,
-            event.principal?.id ?? null,
-            event.principal?.kind ?? null,
-            event.principal?.email ?? null,
-            event.actor?.id ?? null,
-            event.actor?.kind ?? null,
-            event.actor?.email ?? null,
-            event.action,
-            event.method,
-            event.server,
-            event.tool,
-            event.credentialKind,
-            event.credentialId,
-            event.outcome,
-            event.reason,
-            event.latencyMs,
-            prevHash,
-            hash,
-            recordedAt.toISOString(),
-          ],
+           SELECT "seq", "id", "ts", "trace_id", "principal_id", "principal_kind", "principal_email",
+             "actor_id", "actor_kind", "actor_email", "action", "method", "server", "tool", "credential_kind",
+             "credential_id", "outcome", "reason", "latency_ms", "prev_hash", "hash", "recorded_at"
+           FROM jsonb_to_recordset($1::jsonb) AS "r"("seq" bigint, "id" uuid, "ts" timestamptz, "trace_id" text,
+             "principal_id" text, "principal_kind" text, "principal_email" text, "actor_id" text, "actor_kind" text,
+             "actor_email" text, "action" text, "method" text, "server" text, "tool" text, "credential_kind" text,
+             "credential_id" text, "outcome" text, "reason" text, "latency_ms" double precision, "prev_hash" text,
+             "hash" text, "recorded_at" timestamptz)`,
+          [JSON.stringify(rows.map(columnsOf))],
         );
-        return rows.length > 0 ? { seq: Number(rows[0].seq) } : null;
       },
     };
   }
@@ -155,4 +155,31 @@ function withFilter(query: SelectQueryBuilder<AuditEventEntity>, filter: EventFi
   if (filter.from !== undefined) query.andWhere('e.ts >= :from', { from: filter.from });
   if (filter.to !== undefined) query.andWhere('e.ts < :to', { to: filter.to });
   return query;
+}
+
+function columnsOf({ seq, event, prevHash, hash, recordedAt }: ChainRow): Record<string, unknown> {
+  return {
+    seq,
+    id: event.id,
+    ts: event.ts,
+    trace_id: event.traceId,
+    principal_id: event.principal?.id ?? null,
+    principal_kind: event.principal?.kind ?? null,
+    principal_email: event.principal?.email ?? null,
+    actor_id: event.actor?.id ?? null,
+    actor_kind: event.actor?.kind ?? null,
+    actor_email: event.actor?.email ?? null,
+    action: event.action,
+    method: event.method,
+    server: event.server,
+    tool: event.tool,
+    credential_kind: event.credentialKind,
+    credential_id: event.credentialId,
+    outcome: event.outcome,
+    reason: event.reason,
+    latency_ms: event.latencyMs,
+    prev_hash: prevHash,
+    hash,
+    recorded_at: recordedAt.toISOString(),
+  };
 }

@@ -7,7 +7,7 @@ import { auditEventOf, AuditEventEntity } from './audit-event.entity';
 import type { AuditEventView, ListEventsResponse } from './dto/audit-event-view.dto';
 import { encodeCursor } from './dto/events-cursor';
 import type { ListEventsQuery } from './dto/list-events.dto';
-import { EventsRepository } from './events.repository';
+import { ChainRow, EventsRepository } from './events.repository';
 
 export type RecordResult = { stored: true; seq: number } | { stored: false };
 
@@ -19,28 +19,57 @@ export class EventsService {
     private readonly clock: Clock,
   ) {}
 
+  /** Appends one event to the chain; see {@link recordBatch}. */
+  async record(event: AuditEvent): Promise<RecordResult> {
+    return (await this.recordBatch([event]))[0];
+  }
+
   /**
-   * Appends one event to the chain. Idempotent by event id: a redelivered
-   * event is not stored (nor chained) twice.
+   * Appends events to the chain in one transaction, in the order given, and
+   * returns one result per event. Idempotent by event id: an event already
+   * stored (a redelivery), or given twice, is not stored (nor chained) again.
+   * All or nothing: when it throws, none of them was stored.
    *
-   * The row is partitioned by when it is recorded (now), never by the
+   * The rows are partitioned by when they are recorded (now), never by the
    * producer's `ts`; and never earlier than the newest row, so that every
    * monthly partition holds a contiguous run of the chain even if the clock
    * steps back (retention drops old partitions as a prefix of the chain).
    */
-  async record(event: AuditEvent): Promise<RecordResult> {
-    const stored = normalized(event);
-    const result: RecordResult = await this.repository.appendLocked(async (chain) => {
+  async recordBatch(events: readonly AuditEvent[]): Promise<RecordResult[]> {
+    if (events.length === 0) return [];
+    const stored = events.map(normalized);
+    const results = await this.repository.appendLocked(async (chain) => {
       const tail = await chain.tail();
-      const prevHash = tail?.hash ?? AuditChain.genesisHash;
       const now = this.clock.now();
       const recordedAt = tail && tail.recordedAt > now ? tail.recordedAt : now;
-      const inserted = await chain.insert(stored, prevHash, AuditChain.hash(prevHash, stored), recordedAt);
-      return inserted ? { stored: true, seq: inserted.seq } : { stored: false };
+      const seqs = await chain.claim([...new Set(stored.map((event) => event.id))]);
+      const batch: RecordResult[] = [];
+      const rows: ChainRow[] = [];
+      for (const event of stored) {
+        const seq = seqs.get(event.id);
+        seqs.delete(event.id); // a second copy in the same batch is a duplicate
+        if (seq === undefined) {
+          batch.push({ stored: false });
+          continue;
+        }
+        batch.push({ stored: true, seq });
+        rows.push({ seq, event, prevHash: '', hash: '', recordedAt });
+      }
+      // The chain runs in seq order, each link on the one before.
+      rows.sort((a, b) => a.seq - b.seq);
+      let prevHash = tail?.hash ?? AuditChain.genesisHash;
+      for (const row of rows) {
+        row.prevHash = prevHash;
+        row.hash = AuditChain.hash(prevHash, row.event);
+        prevHash = row.hash;
+      }
+      await chain.insert(rows);
+      return batch;
     });
-    // After the commit: a live tail that reads now sees the row.
-    if (result.stored) this.tail.notify(result.seq);
-    return result;
+    // After the commit: a live tail that reads now sees the rows.
+    const newest = Math.max(0, ...results.map((result) => (result.stored ? result.seq : 0)));
+    if (newest > 0) this.tail.notify(newest);
+    return results;
   }
 
   /** One page, newest first. */
