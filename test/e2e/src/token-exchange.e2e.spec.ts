@@ -118,17 +118,18 @@ describe('token exchange (RFC 8693) through a real edge', () => {
   describe('POST /oauth/token', () => {
     it("exchanges an IdP user's JWT for a gateway JWT naming the user as sub and the virtual account as act", async () => {
       const subjectToken = await aliceToken();
-      const answer = await exchange(form(subjectToken, { scope: 'tools:read', resource: `${PUBLIC_URL}/mcp/echo` }));
+      // The subject token grants `mcp`: the issued token carries it, narrowed to the scopes asked for (never widened).
+      const answer = await exchange(form(subjectToken, { scope: 'mcp tools:read', resource: `${PUBLIC_URL}/mcp/echo` }));
       expect(answer.status).toBe(200);
       expect(answer.cacheControl).toBe('no-store');
-      expect(answer.body).toMatchObject({ issued_token_type: JWT, token_type: 'Bearer', scope: 'tools:read' });
+      expect(answer.body).toMatchObject({ issued_token_type: JWT, token_type: 'Bearer', scope: 'mcp' });
       const expiresIn = answer.body['expires_in'] as number;
       expect(expiresIn).toBeGreaterThan(0);
       expect(expiresIn).toBeLessThanOrEqual(15 * 60);
       const token = answer.body['access_token'] as string;
       expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
       const claims = decodeJwt(token);
-      expect(claims).toMatchObject({ iss: PUBLIC_URL, aud: PUBLIC_URL, sub: 'alice-sub', act: { sub: 'virtualaccount:assistant' }, scope: 'tools:read', resource: `${PUBLIC_URL}/mcp/echo` });
+      expect(claims).toMatchObject({ iss: PUBLIC_URL, aud: PUBLIC_URL, sub: 'alice-sub', act: { sub: 'virtualaccount:assistant' }, scope: 'mcp', resource: `${PUBLIC_URL}/mcp/echo` });
       expect(typeof claims.jti).toBe('string');
       expect(claims.exp! - claims.iat!).toBe(expiresIn);
     });
