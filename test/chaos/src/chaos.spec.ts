@@ -1,0 +1,417 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import {
+  EchoMcpServer,
+  followAuthorization,
+  ProtectedMcpServer,
+  randomSecret,
+  sleep,
+  startEchoMcpServer,
+  startOidcProvider,
+  startProtectedMcpServer,
+  TestOidcProvider,
+} from '@portcullis/testing';
+import { Client } from 'pg';
+import { ChaosCluster, pidOfLocalPort, Replica, ServiceName } from './chaos-cluster';
+import { HeldRequest, HoldingProxy } from './holding-proxy';
+import { Call, callEcho, CallFigures, figuresOf, jsonRpcOf, LoadGenerator, MCP_HEADERS, openSession, Target } from './load';
+
+/**
+ * Issue 9's chaos suite: two replicas of every service (separate processes
+ * from dist) over a NATS and a PostgreSQL of the suite's own, all on loopback,
+ * under steady plain-HTTP JSON-RPC load round-robin over the two edges.
+ * Faults: each service loses a replica (SIGKILL), a vault replica dies while
+ * holding a refresh lock, NATS restarts, PostgreSQL restarts. Each scenario
+ * asserts its properties and the figures go to results/latest.json
+ * (docs/reliability.md reports them).
+ */
+
+/** Calls started per second, all scenarios: what this 2-core machine sustains with ten service processes and the load in one more (see docs/reliability.md). */
+const RATE = 40;
+/** Upstream access tokens live this long, so the vault refreshes them every few seconds under load. */
+const ACCESS_TOKEN_TTL_S = 10;
+const PLEASE_VISIT = /Please visit: (\S+)$/;
+
+interface ScenarioResult {
+  description: string;
+  durationMs: number;
+  ratePerSecond: number;
+  /** What was done when, in ms from the load's start. */
+  timeline: { atMs: number; event: string }[];
+  header: CallFigures;
+  oauth: CallFigures;
+  /** Time from the fault being cleared (dependency back, replica ready) to the end of the last failed attempt; 0 when nothing failed after it. */
+  timeToRecoverMs: Record<string, number>;
+  audit: { successfulCalls: number; storedEvents: number; catchUpMs: number };
+  oauthProvider: { refreshGrants: number; refreshGrantErrors: number; authorizationCodeGrants: number };
+  notes?: Record<string, unknown>;
+}
+
+const results: { generatedAt: string; machine: { cpus: number; node: string }; settings: Record<string, unknown>; scenarios: Record<string, ScenarioResult> } = {
+  generatedAt: new Date().toISOString(),
+  machine: { cpus: cpus().length, node: process.version },
+  settings: { replicasPerService: 2, ratePerSecond: RATE, mix: '3 header-credential calls : 1 oauth2 call', accessTokenTtlSeconds: ACCESS_TOKEN_TTL_S },
+  scenarios: {},
+};
+
+describe('chaos: two replicas of every service under load', () => {
+  let cluster: ChaosCluster;
+  let echo: EchoMcpServer;
+  let protectedUpstream: ProtectedMcpServer;
+  let idp: TestOidcProvider;
+  let proxy: HoldingProxy;
+  let aliceKey: string;
+  let oauthSession: string | null;
+  const suiteStartedAt = Date.now();
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${cluster.registryUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${cluster.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+
+  const sql = async <T = any>(query: string, values: unknown[] = []): Promise<T[]> => {
+    const client = new Client({ connectionString: cluster.postgres.url });
+    await client.connect();
+    try {
+      return (await client.query(query, values)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+
+  async function apiKey(email: string, slugs: string[]): Promise<string> {
+    const key = await admin('POST', '/api/v1/api-keys', { name: `${email} agent`, ownerEmail: email });
+    expect(key.status).toBe(201);
+    for (const slug of slugs) expect((await admin('POST', `/api/v1/servers/${slug}/collaborators`, { subject: `user:${email}`, role: 'user' })).status).toBe(201);
+    return key.body.token;
+  }
+
+  /** A header-credential server of the scenario's own (so its audit rows are its own) and a fresh user's key, sessions open and caches warm on both edges. */
+  async function scenarioTargets(name: string): Promise<Target[]> {
+    const slug = `echo-${name}`;
+    expect((await admin('POST', '/api/v1/servers', { slug, name: `Echo ${name}`, url: echo.url, authType: 'header', headers: { 'X-Upstream-Key': randomSecret('upstream') } })).status).toBe(201);
+    const token = await apiKey(`${name}@chaos.example`, [slug]);
+    const sessionId = await openSession(cluster.edgeUrls[0]!, slug, token);
+    const header: Target = { kind: 'header', slug, token, sessionId };
+    const oauth: Target = { kind: 'oauth', slug: 'github', token: aliceKey, sessionId: oauthSession };
+    // Warm every edge's caches for both targets (principal, target, decision, credential).
+    for (const edge of cluster.edgeUrls) {
+      for (const target of [header, oauth]) {
+        const warm = await callEcho(edge, target, 10_000);
+        expect(warm).toMatchObject({ ok: true });
+      }
+    }
+    return [header, header, header, oauth];
+  }
+
+  /** Audit rows of successful echo calls on `slug` stamped in [from, to] (the warm-up calls before the load are not counted). */
+  async function storedCalls(slug: string, from: number, to: number): Promise<number> {
+    const [row] = await sql<{ n: string }>(
+      `SELECT count(*) AS n FROM audit.events WHERE action = 'tool.call' AND server = $1 AND tool = 'echo' AND outcome = 'success' AND ts >= $2 AND ts <= $3`,
+      [slug, new Date(from), new Date(to)],
+    );
+    return Number(row!.n);
+  }
+
+  /** Waits until the audit trail holds at least `expected` rows (a little longer, so a duplicate arriving late is seen). */
+  async function auditCatchUp(count: () => Promise<number>, expected: number, timeoutMs = 75_000): Promise<{ stored: number; catchUpMs: number }> {
+    const started = Date.now();
+    let stored = await count();
+    while (stored < expected && Date.now() - started < timeoutMs) {
+      await sleep(500);
+      stored = await count().catch(() => stored);
+    }
+    const catchUpMs = Date.now() - started;
+    await sleep(1000);
+    return { stored: await count(), catchUpMs };
+  }
+
+  async function refreshStats() {
+    const stats = await idp.tokenStats();
+    return { refreshGrants: stats.grants['refresh_token'] ?? 0, refreshGrantErrors: stats.grantErrors['refresh_token'] ?? 0, authorizationCodeGrants: stats.grants['authorization_code'] ?? 0 };
+  }
+
+  /** Runs steady load around `faults`, then settles the audit trail and assembles the scenario's result. */
+  async function runScenario(
+    name: string,
+    description: string,
+    faults: (ctx: { mark: (event: string) => number; load: LoadGenerator; targets: Target[] }) => Promise<void>,
+  ): Promise<{ result: ScenarioResult; load: LoadGenerator; marks: Map<string, number>; targets: Target[] }> {
+    const targets = await scenarioTargets(name);
+    const before = await refreshStats();
+    const load = new LoadGenerator({ edges: cluster.edgeUrls, targets, ratePerSecond: RATE, retryForMs: 30_000 });
+    const timeline: { atMs: number; event: string }[] = [];
+    const marks = new Map<string, number>();
+    const mark = (event: string) => {
+      const at = Date.now();
+      timeline.push({ atMs: at - load.t0, event });
+      marks.set(event, at);
+      return at;
+    };
+    load.start();
+    mark('load started');
+    try {
+      await faults({ mark, load, targets });
+    } finally {
+      await load.stop();
+    }
+    mark('load drained');
+    const started = load.t0;
+    const ended = Date.now();
+    const header = figuresOf(load, cluster.edgeUrls.length, (c) => c.kind === 'header');
+    const oauth = figuresOf(load, cluster.edgeUrls.length, (c) => c.kind === 'oauth');
+    const headerAudit = await auditCatchUp(() => storedCalls(targets[0]!.slug, started, ended), header.successfulAttempts);
+    const oauthAudit = await auditCatchUp(() => storedCalls('github', started, ended), oauth.successfulAttempts, 30_000);
+    const after = await refreshStats();
+    const result: ScenarioResult = {
+      description,
+      durationMs: ended - started,
+      ratePerSecond: RATE,
+      timeline,
+      header,
+      oauth,
+      timeToRecoverMs: {},
+      audit: {
+        successfulCalls: header.successfulAttempts + oauth.successfulAttempts,
+        storedEvents: headerAudit.stored + oauthAudit.stored,
+        catchUpMs: Math.max(headerAudit.catchUpMs, oauthAudit.catchUpMs),
+      },
+      oauthProvider: {
+        refreshGrants: after.refreshGrants - before.refreshGrants,
+        refreshGrantErrors: after.refreshGrantErrors - before.refreshGrantErrors,
+        authorizationCodeGrants: after.authorizationCodeGrants - before.authorizationCodeGrants,
+      },
+    };
+    results.scenarios[name] = result;
+    return { result, load, marks, targets };
+  }
+
+  /** End of the last failed attempt of `kind` calls after `from`, minus `from` (0 when none). */
+  function recoveredAfter(load: LoadGenerator, kind: string, from: number): number {
+    const failures = load.calls
+      .filter((c: Call) => c.kind === kind)
+      .flatMap((c) => c.attempts)
+      .filter((a) => !a.ok && a.endedAt >= from);
+    return failures.length === 0 ? 0 : Math.max(...failures.map((a) => a.endedAt)) - from;
+  }
+
+  /** At most one refresh per half token lifetime (DESIGN §10: one credential refreshed once, however many replicas), plus slack for the scenario's edges. */
+  function expectRefreshesBounded(result: ScenarioResult): void {
+    expect(result.oauthProvider.refreshGrantErrors).toBe(0);
+    expect(result.oauthProvider.refreshGrants).toBeLessThanOrEqual(Math.ceil(result.durationMs / ((ACCESS_TOKEN_TTL_S * 1000) / 2)) + 2);
+  }
+
+  /** A raw `initialize` with `token` (a cold one: never seen by any edge): status and JSON-RPC body. */
+  async function initializeAs(edgeUrl: string, slug: string, token: string): Promise<{ status: number; body: any }> {
+    try {
+      const response = await fetch(`${edgeUrl}/mcp/${slug}`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cold', version: '1' } } }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      return { status: response.status, body: jsonRpcOf(response.headers.get('content-type'), await response.text()) };
+    } catch (error) {
+      return { status: 0, body: String(error) };
+    }
+  }
+
+  beforeAll(async () => {
+    [cluster, echo, protectedUpstream] = await Promise.all([ChaosCluster.start(2), startEchoMcpServer(), startProtectedMcpServer('github-like')]);
+    idp = await startOidcProvider({
+      audience: `${cluster.publicUrl}/mcp`,
+      upstream: { redirectUri: `${cluster.publicUrl}/oauth/callback`, resource: protectedUpstream.url, accessTokenTtlSeconds: ACCESS_TOKEN_TTL_S },
+    });
+    protectedUpstream.trust({ issuer: idp.issuer, jwksUri: idp.jwksUri });
+    // The vault reaches the provider's token endpoint through a proxy that can hold a refresh (the lock scenario).
+    proxy = await HoldingProxy.start(idp.issuer);
+    const client = idp.upstreamClient!;
+    const oauth = {
+      grantType: 'authorization_code',
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      authorizationUrl: `${idp.issuer}/auth`,
+      tokenUrl: `${proxy.url}/token`,
+      revocationUrl: `${idp.issuer}/token/revocation`,
+      issuer: idp.issuer,
+      scopes: ['mcp'],
+      tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    };
+    const created = await admin('POST', '/api/v1/servers', { slug: 'github', name: 'GitHub-like', url: protectedUpstream.url, authType: 'oauth2', oauth });
+    expect(created).toMatchObject({ status: 201 });
+    aliceKey = await apiKey('alice@chaos.example', ['github']);
+
+    // Alice consents once, in a "browser", through the real flow.
+    const first = await fetch(`${cluster.publicUrl}/mcp/github`, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${aliceKey}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'chaos', version: '1' } } }),
+    });
+    const consent = (await first.json()) as { error: { message: string } };
+    const connectUrl = consent.error.message.match(PLEASE_VISIT)![1]!;
+    await idp.setNextLogin({ sub: 'alice-at-github' });
+    const connect = await fetch(connectUrl, { redirect: 'manual' });
+    expect(connect.status).toBe(302);
+    const callback = await followAuthorization(connect.headers.get('location')!, `${cluster.publicUrl}/oauth/callback`);
+    expect((await fetch(callback)).status).toBe(200);
+    oauthSession = await openSession(cluster.publicUrl, 'github', aliceKey);
+  }, 180_000);
+
+  afterAll(async () => {
+    results.settings['suiteDurationMs'] = Date.now() - suiteStartedAt;
+    if (Object.keys(results.scenarios).length > 0) {
+      const dir = join(__dirname, '../results');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    }
+    await Promise.allSettled([proxy?.close(), echo?.close(), protectedUpstream?.close(), idp?.stop()]);
+    await cluster?.stop();
+  }, 60_000);
+
+  it('loses no call but those in flight on a killed edge, no audit event and no OAuth token, while one replica of each service is SIGKILLed in turn', async () => {
+    const order: ServiceName[] = ['identity', 'registry', 'token-vault', 'audit', 'edge-proxy'];
+    const restarts: Record<string, number> = {};
+    const { result, load, marks } = await runScenario('replica-kills', 'SIGKILL one replica of each service in turn (3 s down, then restarted), under load', async ({ mark }) => {
+      await sleep(3000);
+      for (const app of order) {
+        const victim: Replica = cluster.replicasOf(app)[1]!;
+        await victim.kill('SIGKILL');
+        const killedAt = mark(`SIGKILL ${victim.name}`);
+        await sleep(3000);
+        victim.start();
+        await victim.ready();
+        restarts[victim.name] = mark(`${victim.name} ready again`) - killedAt;
+        await sleep(2000);
+      }
+    });
+    result.notes = { replicaRestartMs: restarts };
+    const edgeKilledAt = marks.get('SIGKILL edge-proxy#2')!;
+    for (const app of order) {
+      const killedAt = marks.get(`SIGKILL ${app}#2`)!;
+      result.timeToRecoverMs[app] = Math.max(recoveredAfter(load, 'header', killedAt), recoveredAfter(load, 'oauth', killedAt));
+    }
+
+    // Only calls in flight on the killed edge may fail: on edge #2, no answer, started before the kill.
+    const failed = load.calls.flatMap((c) => c.attempts.map((a) => ({ ...a, kind: c.kind }))).filter((a) => !a.ok);
+    const notInFlightOnKilledEdge = failed.filter((a) => !(a.edge === 1 && a.status === 'network' && a.startedAt <= edgeKilledAt));
+    expect(notInFlightOnKilledEdge).toEqual([]);
+    expect(result.header.lost + result.oauth.lost).toBe(0);
+    // Every successful call is in the audit trail once; a call in flight on the killed edge may have been recorded without its answer arriving.
+    expect(result.audit.storedEvents).toBeGreaterThanOrEqual(result.audit.successfulCalls);
+    expect(result.audit.storedEvents).toBeLessThanOrEqual(result.audit.successfulCalls + failed.length);
+    expectRefreshesBounded(result);
+    expect(result.oauth.successfulAttempts).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('keeps the rotated refresh token when a vault replica dies holding the refresh lock: the other replica refreshes, no grant is refused', async () => {
+    let killedAt = 0;
+    let held: HeldRequest | null = null;
+    let victim: Replica | undefined;
+    const { result, load } = await runScenario('vault-killed-holding-refresh-lock', 'a token-vault replica hangs in its refresh (the grant held at a proxy before the provider) and is SIGKILLed', async ({ mark }) => {
+      await sleep(2000);
+      const holding = proxy.holdNextRefresh(20_000);
+      mark('refresh hold armed');
+      held = await holding;
+      mark('refresh_token grant held before the provider');
+      const pid = await pidOfLocalPort(held.clientPort);
+      victim = cluster.replicasOf('token-vault').find((replica) => replica.pid === pid);
+      if (!victim) throw new Error(`the held refresh came from pid ${pid}, no token-vault replica`);
+      // Calls needing a fresh token now queue behind the row lock the victim holds.
+      await sleep(500);
+      await victim.kill('SIGKILL');
+      killedAt = mark(`SIGKILL ${victim.name} (holding the refresh lock)`);
+      const deadline = Date.now() + 5000;
+      while (!held.clientGone() && Date.now() < deadline) await sleep(20);
+      proxy.releaseAll();
+      mark('held grant released (its client is gone: dropped, never forwarded)');
+      await sleep(3000);
+      victim.start();
+      await victim.ready();
+      mark(`${victim.name} ready again`);
+      // Longer than a token lifetime: the token the survivor rotated must itself be refreshed once more.
+      await sleep(ACCESS_TOKEN_TTL_S * 1000 + 3000);
+    });
+    result.timeToRecoverMs['oauth'] = recoveredAfter(load, 'oauth', killedAt);
+    result.timeToRecoverMs['header'] = recoveredAfter(load, 'header', killedAt);
+    result.notes = { victim: victim?.name, droppedRefreshGrants: proxy.counts.droppedRefreshGrants, heldForMs: killedAt - held!.at };
+
+    expect(proxy.counts.droppedRefreshGrants).toBe(1);
+    // The survivor refreshed with the old refresh token, then again with the one it rotated: nothing lost, nothing refused.
+    expect(result.oauthProvider.refreshGrants).toBeGreaterThanOrEqual(2);
+    expectRefreshesBounded(result);
+    expect(result.header.failed).toBe(0);
+    expect(result.header.lost + result.oauth.lost).toBe(0);
+    expect(result.timeToRecoverMs['oauth']).toBeLessThan(10_000);
+    expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
+  }, 180_000);
+
+  it('keeps warm calls flowing and replays the audit spool when NATS is killed and restarted mid-load; calls needing the bus resume within seconds', async () => {
+    let restartedAt = 0;
+    const { result, load } = await runScenario('nats-restart', 'the private NATS server SIGKILLed for 5 s mid-load, then started again (same port and JetStream store)', async ({ mark }) => {
+      await sleep(4000);
+      await cluster.nats.stop('SIGKILL');
+      mark('NATS killed');
+      await sleep(5000);
+      await cluster.nats.start();
+      restartedAt = mark('NATS started again');
+      await sleep(12_000);
+    });
+    result.timeToRecoverMs['header'] = recoveredAfter(load, 'header', restartedAt);
+    result.timeToRecoverMs['oauth'] = recoveredAfter(load, 'oauth', restartedAt);
+
+    // Warm header-credential calls need nothing from the bus: principal, decision and credential are cached, audit is spooled.
+    expect(result.header.failed).toBe(0);
+    // The oauth calls (a 10 s token is never cached at the edge) fail cleanly while the vault cannot be asked, and come back.
+    expect(Object.keys(result.oauth.failuresByStatus).every((status) => status === '503')).toBe(true);
+    expect(result.header.lost + result.oauth.lost).toBe(0);
+    expect(result.timeToRecoverMs['oauth']).toBeLessThan(10_000);
+    expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
+    expectRefreshesBounded(result);
+  }, 180_000);
+
+  it('serves warm calls from caches while PostgreSQL restarts, refuses a cold token with a clean 503 and recovers after', async () => {
+    let startedAgainAt = 0;
+    const cold: { during?: { status: number; body: any; ms: number }; recoveredAfterMs?: number } = {};
+    const { result, load } = await runScenario('postgres-restart', 'the private PostgreSQL stopped (fast shutdown) for 6 s mid-load, then started again', async ({ mark, targets }) => {
+      const slug = targets[0]!.slug;
+      const coldKey = await apiKey(`cold@chaos.example`, [slug]);
+      await sleep(4000);
+      await cluster.postgres.stop();
+      mark('PostgreSQL stopped');
+      await sleep(1000);
+      const asked = Date.now();
+      cold.during = { ...(await initializeAs(cluster.edgeUrls[1]!, slug, coldKey)), ms: Date.now() - asked };
+      mark('cold token refused');
+      await sleep(Math.max(0, 5000 - (Date.now() - asked)));
+      await cluster.postgres.start();
+      startedAgainAt = mark('PostgreSQL started again');
+      for (;;) {
+        const probe = await initializeAs(cluster.edgeUrls[0]!, slug, coldKey);
+        if (probe.status === 200) break;
+        if (Date.now() - startedAgainAt > 30_000) throw new Error(`the cold token still fails 30 s after PostgreSQL is back: ${probe.status} ${JSON.stringify(probe.body)}`);
+        await sleep(250);
+      }
+      cold.recoveredAfterMs = mark('cold token accepted') - startedAgainAt;
+      await sleep(8000);
+    });
+    result.timeToRecoverMs['header'] = recoveredAfter(load, 'header', startedAgainAt);
+    result.timeToRecoverMs['oauth'] = recoveredAfter(load, 'oauth', startedAgainAt);
+    result.timeToRecoverMs['coldToken'] = cold.recoveredAfterMs ?? -1;
+    result.notes = { coldTokenDuringOutage: { status: cold.during?.status, error: cold.during?.body?.error, answeredInMs: cold.during?.ms } };
+
+    expect(result.header.failed).toBe(0);
+    expect(cold.during).toMatchObject({ status: 503, body: { jsonrpc: '2.0', error: { code: expect.any(Number), message: expect.any(String) } } });
+    expect(cold.during!.ms).toBeLessThan(10_000);
+    expect(cold.recoveredAfterMs).toBeLessThan(20_000);
+    expect(Object.keys(result.oauth.failuresByStatus).every((status) => status === '503')).toBe(true);
+    expect(result.header.lost + result.oauth.lost).toBe(0);
+    expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
+    expectRefreshesBounded(result);
+  }, 180_000);
+});
