@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { freePort } from './gateway-harness';
 
 export interface ServerEverything {
-  /** `http://127.0.0.1:<port>/mcp` */
+  /** `http://127.0.0.1:<port>/mcp`, or `http://127.0.0.1:<port>/sse` for the legacy HTTP+SSE transport */
   url: string;
   close(): Promise<void>;
 }
@@ -14,12 +14,13 @@ const OUTPUT_TAIL_CHARS = 4000;
 
 /**
  * Runs the reference MCP server `@modelcontextprotocol/server-everything` in
- * its own process over streamable HTTP (it reads the transport from its first
- * argument and the port from `PORT`), and resolves once it answers HTTP.
+ * its own process over streamable HTTP, or the legacy HTTP+SSE transport of
+ * MCP 2024-11-05 (it reads the transport from its first argument and the port
+ * from `PORT`), and resolves once it answers HTTP.
  */
-export async function startServerEverything(): Promise<ServerEverything> {
+export async function startServerEverything(transport: 'streamableHttp' | 'sse' = 'streamableHttp'): Promise<ServerEverything> {
   const port = await freePort();
-  const child = spawn(process.execPath, [serverEverythingBin(), 'streamableHttp'], {
+  const child = spawn(process.execPath, [serverEverythingBin(), transport], {
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -31,7 +32,7 @@ export async function startServerEverything(): Promise<ServerEverything> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
 
-  const url = `http://127.0.0.1:${port}/mcp`;
+  const url = `http://127.0.0.1:${port}/${transport === 'sse' ? 'sse' : 'mcp'}`;
   try {
     await waitUntilAnswering(url, child);
   } catch (error) {

@@ -17,6 +17,8 @@ import { isUpstreamSessionId, McpSession } from '../sessions/mcp-session';
 import { SealedSessions } from '../sessions/sealed-sessions.service';
 import { clientResponseHeaders, SESSION_HEADER, upstreamRequestHeaders } from './forwarded-headers';
 import { JsonRpcBody, JsonRpcCall, parseJsonRpcBody } from './json-rpc';
+import { LegacyUpstreamStatusError } from './legacy-sse-connection';
+import { LegacySseUpstream } from './legacy-sse-upstream';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
 import { needsToolFiltering, RefusedCall, refusalBody, refusedToolCalls, ToolsListFilter } from './tool-access';
@@ -62,6 +64,7 @@ export class McpProxyService {
     private readonly virtualServers: VirtualServerResolver,
     private readonly virtual: VirtualServerProxy,
     private readonly upstream: UpstreamClient,
+    private readonly legacy: LegacySseUpstream,
     private readonly audit: McpAuditRecorder,
     private readonly metrics: McpMetrics,
     private readonly sessions: SealedSessions,
@@ -108,7 +111,7 @@ export class McpProxyService {
     const session = this.openSession(request, principal, target);
     const refused = refusedToolCalls(calls, decision);
     if (refused.length > 0) return this.refuse(request, reply, { calls, principal, slug: target.slug, refused, traceId });
-    if (target.transport !== 'streamable-http') throw new UnsupportedTransportError(slug, target.transport);
+    if (target.transport !== 'streamable-http' && target.transport !== 'sse') throw new UnsupportedTransportError(slug, target.transport);
     const urlElicitation = body.urlElicitation || session?.session.urlElicitation === true;
     const consentAnswer = (error: ConsentRequiredError): EdgeError => {
       // Resolved before anything is forwarded, so a session's first request (`initialize`) is the one answered.
@@ -128,6 +131,7 @@ export class McpProxyService {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) aborted.abort();
     });
+    if (target.transport === 'sse') return this.forwardLegacy(request, reply, exchange, { token, signal: aborted.signal, consentAnswer });
 
     let upstream = await this.send(request, exchange, aborted.signal);
     if (upstream.statusCode === 401) {
@@ -159,6 +163,39 @@ export class McpProxyService {
       throw status === 401 || status === 403 ? new UpstreamRejectedCredentialError(slug, status) : new UpstreamProtocolError(slug, `HTTP ${status}`);
     }
     await this.stream(upstream, reply, exchange, this.sessionIdForClient(upstream, exchange));
+  }
+
+  /**
+   * A legacy HTTP+SSE upstream (docs/sessions.md): the same access, credential
+   * and audit as above, another transport. A 401 renews the credential once,
+   * as for streamable HTTP.
+   */
+  private async forwardLegacy(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    exchange: Exchange,
+    context: { token: string | null; signal: AbortSignal; consentAnswer: (error: ConsentRequiredError) => EdgeError },
+  ): Promise<void> {
+    const { principal, target, slug } = exchange;
+    const attempt = () => this.legacy.handle(request, reply, exchange, (outcome, reason) => this.finish(exchange, outcome, reason), context.signal);
+    try {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof LegacyUpstreamStatusError) || error.upstreamStatus !== 401) throw error;
+        const renewed = await this.credentials.renew(principal, target, context.token, exchange.credential);
+        if (renewed === null) throw error;
+        exchange.credential = renewed;
+        return await attempt();
+      }
+    } catch (error) {
+      this.finish(exchange, 'error', error instanceof LegacyUpstreamStatusError ? `upstream answered HTTP ${error.upstreamStatus}` : error instanceof EdgeError ? error.code : 'upstream_error');
+      if (error instanceof ConsentRequiredError) throw context.consentAnswer(error);
+      if (!(error instanceof LegacyUpstreamStatusError)) throw error;
+      if (error.upstreamStatus === 404) throw new UpstreamProtocolError(slug, 'HTTP 404 to a POSTed message');
+      this.credentials.forgetServer(target.id, principal.id);
+      throw new UpstreamRejectedCredentialError(slug, error.upstreamStatus);
+    }
   }
 
   private async send(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): Promise<UpstreamResponse> {

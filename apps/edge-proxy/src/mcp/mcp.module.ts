@@ -8,6 +8,7 @@ import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpProxyService } from './mcp-proxy.service';
 import { OriginGuard } from './origin.guard';
+import { LegacySseUpstream } from './legacy-sse-upstream';
 import { UpstreamClient } from './upstream.client';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
@@ -15,6 +16,6 @@ import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
 @Module({
   imports: [AccessModule, AuditSpoolModule, SessionsModule],
   controllers: [McpController],
-  providers: [OriginGuard, McpProxyService, UpstreamClient, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
+  providers: [OriginGuard, McpProxyService, UpstreamClient, LegacySseUpstream, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
 })
 export class McpModule {}

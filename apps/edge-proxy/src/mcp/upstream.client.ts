@@ -13,6 +13,8 @@ export interface UpstreamRequest {
   method: 'POST' | 'GET' | 'DELETE';
   headers: Record<string, string>;
   body?: string;
+  /** Path and query on the target's origin, when not the target URL's own (a legacy SSE server's message endpoint). */
+  path?: string;
   /** Aborted when the client goes away, which cancels the upstream request. */
   signal: AbortSignal;
 }
@@ -99,7 +101,7 @@ export class UpstreamClient implements OnModuleDestroy {
     try {
       return await this.agent.request({
         origin: url.origin,
-        path: url.path,
+        path: request.path ?? url.path,
         method: request.method,
         headers: request.headers,
         body: request.body,

@@ -35,6 +35,11 @@ export const McpSessionSchema = z.object({
   protocolVersion: z.string().nullable(),
   /** Whether the client declared URL elicitation at `initialize`: consent is then answered -32042, else -32001 (DESIGN §6). */
   urlElicitation: z.boolean(),
+  /**
+   * Legacy HTTP+SSE servers only (docs/sessions.md): the client's `initialize` params, bounded, with which any replica
+   * initializes a new upstream connection for this session.
+   */
+  legacyInitialize: z.record(z.string(), z.unknown()).optional(),
   /** When the edge sealed it, in seconds since the epoch. */
   issuedAt: z.number().int().nonnegative(),
 });

@@ -1,0 +1,346 @@
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerTarget } from '@portcullis/contracts';
+import { Keyring } from '@portcullis/crypto';
+import { ServerEverything, startServerEverything } from '@portcullis/testing';
+import { z } from 'zod';
+import { allowAll, eventually, initializeRequest, MCP_HEADERS, principal, RunningEdge, startEdge, target } from '../../test/edge-harness';
+import { LegacySseUpstream } from './legacy-sse-upstream';
+
+const ALICE = 'pcl_legacy_alice_token_aaaaaaaaaaaaa';
+const BOB = 'pcl_legacy_bob_token_bbbbbbbbbbbbbbbb';
+
+type Message = Record<string, unknown> & { id?: unknown; method?: string; params?: Record<string, unknown> };
+
+interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+}
+
+interface LegacyServer {
+  /** `http://127.0.0.1:<port>/sse` */
+  url: string;
+  /** Every HTTP request received, oldest first. */
+  requests: RecordedRequest[];
+  /** Every JSON-RPC message POSTed to it, oldest first. */
+  messages: Message[];
+  /** Event streams currently open. */
+  openStreams(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A real legacy HTTP+SSE MCP server (the SDK's `McpServer` over
+ * `SSEServerTransport`, MCP 2024-11-05), recording what it receives. Tools:
+ * `echo`; `count` (a per-session counter: session state); `slow` (answers
+ * after 30 s unless cancelled). With `endpoint`, its event stream names that
+ * message endpoint instead, as a hostile server would.
+ */
+async function startLegacyServer(options: { endpoint?: string } = {}): Promise<LegacyServer> {
+  const requests: RecordedRequest[] = [];
+  const messages: Message[] = [];
+  const transports = new Map<string, SSEServerTransport>();
+  let open = 0;
+
+  const mcpServer = (): McpServer => {
+    const server = new McpServer({ name: 'legacy', version: '1.0.0' });
+    let count = 0;
+    server.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => ({ content: [{ type: 'text', text: message }] }));
+    server.registerTool('count', {}, async () => ({ content: [{ type: 'text', text: String(++count) }] }));
+    server.registerTool('slow', {}, async (extra) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 30_000);
+        extra.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return { content: [{ type: 'text', text: 'done' }] };
+    });
+    return server;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers });
+    if (req.method === 'GET' && url.pathname === '/sse') {
+      open++;
+      res.once('close', () => open--);
+      if (options.endpoint !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`event: endpoint\ndata: ${options.endpoint}\n\n`);
+        return;
+      }
+      const transport = new SSEServerTransport('/messages', res);
+      transports.set(transport.sessionId, transport);
+      transport.onclose = () => transports.delete(transport.sessionId);
+      await mcpServer().connect(transport);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/messages') {
+      const transport = transports.get(url.searchParams.get('sessionId') ?? '');
+      if (!transport) return void res.writeHead(404).end('unknown session');
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Message;
+      messages.push(body);
+      return transport.handlePostMessage(req, res, body);
+    }
+    res.writeHead(404).end();
+  };
+
+  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+  await listen(server);
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/sse`,
+    requests,
+    messages,
+    openStreams: () => open,
+    close: () => closeServer(server),
+  };
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Legacy HTTP+SSE upstreams (MCP 2024-11-05) behind the edge, which speaks
+ * streamable HTTP to clients: real upstreams (server-everything in `sse`
+ * mode, an SDK server over `SSEServerTransport`), the SDK's real client, and
+ * two edge replicas on one bus.
+ */
+describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
+  const keys = Keyring.generate('legacy');
+  let first: RunningEdge;
+  let second: RunningEdge;
+  let everything: ServerEverything;
+  let legacy: LegacyServer;
+  let hostile: LegacyServer;
+  let elsewhere: LegacyServer;
+  let legacyServer: ServerTarget;
+  const alice = principal({ sub: 'alice' });
+  const bob = principal({ sub: 'bob', email: 'bob@example.com' });
+  const opened: Client[] = [];
+
+  beforeAll(async () => {
+    [everything, legacy, elsewhere] = await Promise.all([startServerEverything('sse'), startLegacyServer(), startLegacyServer()]);
+    hostile = await startLegacyServer({ endpoint: `${new URL(elsewhere.url).origin}/messages?sessionId=stolen` });
+    first = await startEdge({ sessionKeys: keys });
+    second = await startEdge({ sessionKeys: keys, sameBusAs: first });
+    first.directory.addServer(target('everything', everything.url, { transport: 'sse', authType: 'none' }));
+    legacyServer = first.directory.addServer(target('legacy', legacy.url, { transport: 'sse' }), {
+      status: 'ready',
+      credentialKind: 'header',
+      credentialId: 'c-legacy',
+      headers: { 'X-Api-Key': 'legacy-secret' },
+      expiresAt: null,
+    });
+    first.directory.addServer(target('hostile', hostile.url, { transport: 'sse', authType: 'none' }));
+    first.directory.addServer(target('quick', legacy.url, { transport: 'sse', authType: 'none', timeoutMs: 500 }));
+    first.directory.decisions.set('legacy', () => allowAll({ hiddenTools: ['count'], descriptions: { echo: 'Echoes, through the gateway' } }));
+    first.directory.addToken(ALICE, alice);
+    first.directory.addToken(BOB, bob);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(opened.map((client) => client.close()));
+    await second?.close();
+    await first?.close();
+    await Promise.allSettled([everything?.close(), legacy?.close(), hostile?.close(), elsewhere?.close()]);
+  });
+
+  async function client(edge: RunningEdge, slug: string, options: { sessionId?: string; token?: string; sampling?: boolean } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+    const transport = new StreamableHTTPClientTransport(new URL(edge.mcpUrl(slug)), {
+      sessionId: options.sessionId,
+      requestInit: { headers: { Authorization: `Bearer ${options.token ?? ALICE}` } },
+    });
+    const sdk = new Client({ name: 'legacy-test', version: '1.0.0' }, { capabilities: options.sampling ? { sampling: {} } : {} });
+    await sdk.connect(transport);
+    opened.push(sdk);
+    return { client: sdk, transport };
+  }
+
+  async function post(edge: RunningEdge, slug: string, body: string, options: { sessionId?: string; token?: string; signal?: AbortSignal } = {}): Promise<{ status: number; body: string; sessionId: string | null }> {
+    const response = await fetch(edge.mcpUrl(slug), {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${options.token ?? ALICE}`, ...(options.sessionId === undefined ? {} : { 'mcp-session-id': options.sessionId }) },
+      body,
+      signal: options.signal,
+    });
+    return { status: response.status, body: await response.text(), sessionId: response.headers.get('mcp-session-id') };
+  }
+
+  const text = (result: Awaited<ReturnType<Client['callTool']>>): string => (result.content as { text: string }[])[0]!.text;
+  const toolCall = (id: number, name: string, args: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+  describe('server-everything over legacy SSE', () => {
+    it('initializes, lists tools and calls echo with the SDK client; the session id is sealed', async () => {
+      const { client: sdk, transport } = await client(first, 'everything');
+      expect(transport.sessionId).toMatch(/^[A-Za-z0-9_-]{100,}$/);
+      const { tools } = await sdk.listTools();
+      expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['echo', 'get-sum', 'trigger-long-running-operation']));
+      expect((await sdk.callTool({ name: 'echo', arguments: { message: 'hello legacy' } })).content).toEqual([{ type: 'text', text: 'Echo: hello legacy' }]);
+      await eventually(() => first.audit.filter((event) => event.server === 'everything' && event.tool === 'echo' && event.outcome === 'success').length === 1);
+    });
+
+    it('streams the progress notifications of a running tool, then its answer', async () => {
+      const { client: sdk } = await client(first, 'everything');
+      const progress: number[] = [];
+      const result = await sdk.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, {
+        onprogress: ({ progress: step }) => void progress.push(step),
+      });
+      expect(progress).toEqual([1, 2, 3]);
+      expect(JSON.stringify(result.content)).toContain('Long running operation completed');
+    });
+
+    it("carries a sampling request to the client and the client's answer back to the upstream", async () => {
+      const { client: sdk } = await client(first, 'everything', { sampling: true });
+      const asked: unknown[] = [];
+      sdk.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+        asked.push(request.params.messages);
+        return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'sampled through the gateway' } };
+      });
+      const result = await sdk.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 10 } });
+      expect(asked).toHaveLength(1);
+      expect(text(result)).toContain('sampled through the gateway');
+    });
+  });
+
+  describe('an SDK server over SSEServerTransport', () => {
+    it('injects the header credential on the GET and on every POST, never the gateway token', async () => {
+      const before = legacy.requests.length;
+      const { client: sdk } = await client(first, 'legacy');
+      expect(text(await sdk.callTool({ name: 'echo', arguments: { message: 'with credential' } }))).toBe('with credential');
+      const seen = legacy.requests.slice(before);
+      expect(seen.filter((request) => request.method === 'GET')).toHaveLength(1);
+      expect(seen.filter((request) => request.method === 'POST').length).toBeGreaterThanOrEqual(3);
+      for (const request of seen) {
+        expect(request.headers['x-api-key']).toBe('legacy-secret');
+        expect(request.headers.authorization).toBeUndefined();
+        expect(JSON.stringify(request.headers)).not.toContain(ALICE);
+      }
+    });
+
+    it('applies access control as for streamable HTTP: hidden tools filtered, overrides applied, refused calls never forwarded', async () => {
+      const { client: sdk } = await client(first, 'legacy');
+      const { tools } = await sdk.listTools();
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['echo', 'slow']);
+      expect(tools.find((tool) => tool.name === 'echo')?.description).toBe('Echoes, through the gateway');
+      const before = legacy.messages.length;
+      const refused = await sdk.callTool({ name: 'count', arguments: {} }).catch((error: Error) => error);
+      expect(String(refused)).toContain('Unknown tool: count');
+      expect(legacy.messages.slice(before).filter((message) => message.method === 'tools/call')).toHaveLength(0);
+    });
+
+    it('serves one session on two replicas alternating; the second initializes its own connection with the sealed initialize params', async () => {
+      const before = legacy.messages.length;
+      const started = await client(first, 'legacy');
+      const continued = await client(second, 'legacy', { sessionId: started.transport.sessionId });
+      for (const [i, sdk] of [started.client, continued.client, started.client, continued.client].entries()) {
+        expect(text(await sdk.callTool({ name: 'echo', arguments: { message: `call ${i}` } }))).toBe(`call ${i}`);
+      }
+      const initializes = legacy.messages.slice(before).filter((message) => message.method === 'initialize');
+      expect(initializes).toHaveLength(2);
+      expect(initializes[1]!.params).toEqual({ protocolVersion: initializes[0]!.params!['protocolVersion'], capabilities: initializes[0]!.params!['capabilities'], clientInfo: { name: 'legacy-test', version: '1.0.0' } });
+      expect(String(initializes[1]!.id)).toMatch(/^portcullis-/);
+      await eventually(() => first.audit.filter((event) => event.server === 'legacy' && event.tool === 'echo' && event.principal?.id === alice.id).length >= 4);
+    });
+
+    it("refuses the session id with another principal's token (404) on either replica, without asking the upstream", async () => {
+      const init = await post(first, 'legacy', initializeRequest(1));
+      expect(init.status).toBe(200);
+      const before = legacy.requests.length;
+      for (const edge of [first, second]) {
+        const refused = await post(edge, 'legacy', toolCall(2, 'echo', { message: 'x' }), { sessionId: init.sessionId!, token: BOB });
+        expect(refused.status).toBe(404);
+        expect(JSON.parse(refused.body).error).toMatchObject({ code: -32001, data: { code: 'unknown_session' } });
+      }
+      expect(legacy.requests.length).toBe(before);
+    });
+
+    it('refuses an endpoint event naming another origin, and POSTs nothing there', async () => {
+      const refused = await post(first, 'hostile', initializeRequest(1));
+      expect(refused.status).toBe(502);
+      expect(JSON.parse(refused.body).error.message).toMatch(/endpoint event naming another origin .*refused/);
+      expect(elsewhere.requests).toHaveLength(0);
+      await eventually(() => hostile.openStreams() === 0);
+    });
+
+    it('answers a JSON-RPC notification or response with 202 and forwards it', async () => {
+      const init = await post(first, 'legacy', initializeRequest(1));
+      const before = legacy.messages.length;
+      const notified = await post(first, 'legacy', JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { sessionId: init.sessionId! });
+      expect(notified.status).toBe(202);
+      expect(legacy.messages.slice(before)).toEqual([{ jsonrpc: '2.0', method: 'notifications/initialized' }]);
+    });
+
+    it('closes the upstream event stream on DELETE; the session id then opens a new connection', async () => {
+      const { client: sdk, transport } = await client(first, 'legacy');
+      await sdk.callTool({ name: 'echo', arguments: { message: 'before delete' } });
+      const streams = legacy.openStreams();
+      const sessionId = transport.sessionId!;
+      await transport.terminateSession();
+      await eventually(() => legacy.openStreams() === streams - 1);
+      const again = await post(first, 'legacy', toolCall(9, 'echo', { message: 'after delete' }), { sessionId });
+      expect(JSON.parse(again.body).result.content).toEqual([{ type: 'text', text: 'after delete' }]);
+    });
+
+    it('closes idle connections, and bounds the pool by closing the least recently used idle one', async () => {
+      const pool = first.app.get(LegacySseUpstream);
+      const one = await post(first, 'legacy', initializeRequest(1));
+      expect(pool.size).toBeGreaterThan(0);
+      for (const edge of [first, second]) edge.app.get(LegacySseUpstream).sweep(Date.now() + pool.idleMs + 1);
+      expect(pool.size).toBe(0);
+      await eventually(() => legacy.openStreams() === 0);
+      // A session whose connection was closed still works: a new connection, initialized again (the upstream's session state restarts).
+      expect(JSON.parse((await post(first, 'legacy', toolCall(2, 'echo', { message: 'after idle' }), { sessionId: one.sessionId! })).body).result.content[0].text).toBe('after idle');
+
+      pool.maxConnections = 1;
+      try {
+        await post(first, 'legacy', initializeRequest(1));
+        expect(pool.size).toBe(1);
+        expect(legacy.openStreams()).toBe(1);
+      } finally {
+        pool.maxConnections = 256;
+      }
+    });
+
+    it('times out a request after the server timeout, answers 504 and cancels it upstream', async () => {
+      const init = await post(first, 'quick', initializeRequest(1));
+      const before = legacy.messages.length;
+      const slow = await post(first, 'quick', toolCall(7, 'slow'), { sessionId: init.sessionId! });
+      expect(slow).toMatchObject({ status: 504 });
+      expect(JSON.parse(slow.body).error.data).toEqual({ code: 'upstream_timeout' });
+      await eventually(() => legacy.messages.slice(before).some((message) => message.method === 'notifications/cancelled' && message.params?.['requestId'] === 7));
+    });
+
+    it('cancels the request upstream when the client disconnects', async () => {
+      const init = await post(first, 'legacy', initializeRequest(1));
+      const before = legacy.messages.length;
+      const aborted = new AbortController();
+      const call = post(first, 'legacy', toolCall(8, 'slow'), { sessionId: init.sessionId!, signal: aborted.signal }).catch((error: Error) => error);
+      await eventually(() => legacy.messages.slice(before).some((message) => message.id === 8));
+      aborted.abort();
+      await call;
+      await eventually(() => legacy.messages.slice(before).some((message) => message.method === 'notifications/cancelled' && message.params?.['requestId'] === 8));
+      expect(legacy.messages.slice(before)).toContainEqual({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 8, reason: 'the client disconnected' } });
+      await eventually(() => first.audit.some((event) => event.server === 'legacy' && event.tool === 'slow' && event.outcome === 'error' && event.reason === 'client disconnected'));
+    });
+  });
+});
