@@ -346,6 +346,38 @@ describe.each(transports)('$name', (transport) => {
       const withSecret = { ...auditEvent(), accessToken: 'ya29.secret' } as AuditEvent;
       await expectCode(own.caller.publishAudit(withSecret), 'INVALID_REQUEST');
     });
+
+    it('delivers every event of a batch message, and the whole message again when one of its events failed', async () => {
+      const events = Array.from({ length: 5 }, () => auditEvent());
+      let attempts = 0;
+      const received = await consume(events, async (event) => {
+        if (event.id === events[3].id && ++attempts === 1) throw new Error('audit store unavailable');
+      });
+
+      await own.caller.publishAuditBatch({ id: randomUUID(), events });
+      // The whole message came again for the one failed event: the others arrive twice, as a redelivery would.
+      await eventually(() => expect(new Set(received)).toEqual(new Set(events.map((e) => e.id))));
+      await eventually(() => expect(received.length).toBe(events.length * 2 - 1));
+      expect(attempts).toBe(2);
+    });
+
+    it('stores a batch published twice under the same batch id only once', async () => {
+      const batch = { id: randomUUID(), events: [auditEvent(), auditEvent()] };
+      const sentinel = auditEvent();
+      const received = await consume([...batch.events, sentinel]);
+
+      await own.caller.publishAuditBatch(batch);
+      await own.caller.publishAuditBatch(batch);
+      await own.caller.publishAudit(sentinel);
+      await eventually(() => expect(received).toContain(sentinel.id));
+      expect([...received].sort()).toEqual([...batch.events.map((e) => e.id), sentinel.id].sort());
+    });
+
+    it('refuses a batch carrying an event that breaks its contract', async () => {
+      const withSecret = { ...auditEvent(), accessToken: 'ya29.secret' } as AuditEvent;
+      await expectCode(own.caller.publishAuditBatch({ id: randomUUID(), events: [auditEvent(), withSecret] }), 'INVALID_REQUEST');
+      await expectCode(own.caller.publishAuditBatch({ id: randomUUID(), events: [] }), 'INVALID_REQUEST');
+    });
   });
 
   describe('ping / close', () => {

@@ -1,6 +1,9 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
+  AuditBatchSubjects,
   AuditEvent,
+  AuditEventBatch,
+  AuditEventBatchSchema,
   AuditEventSchema,
   auditSubjectOf,
   BusReplySchema,
@@ -192,21 +195,52 @@ export abstract class Bus {
     });
   }
 
-  /** Delivers each stored audit event to `handler` until it resolves (at least once). */
+  /**
+   * Appends several audit events as one stream message (message id = batch
+   * id); resolves once the stream has acknowledged it. One acknowledgement
+   * for the whole batch instead of one per event; each event is still
+   * stored once by its own id.
+   */
+  async publishAuditBatch(batch: AuditEventBatch, subject: (typeof AuditBatchSubjects)[keyof typeof AuditBatchSubjects] = AuditBatchSubjects.edge): Promise<void> {
+    const checked = parseOrThrow(AuditEventBatchSchema, batch, 'INVALID_REQUEST', 'audit event batch');
+    return tracer.startActiveSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': subject, 'messaging.batch.message_count': checked.events.length } }, async (span) => {
+      try {
+        const headers: Headers = {};
+        propagation.inject(context.active(), headers);
+        await this.appendAudit(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /**
+   * Delivers each stored audit event to `handler` until it resolves (at
+   * least once). The events of a batch message are handed over together and
+   * the message is acknowledged once every one of them resolved.
+   */
   async consumeAudit(handler: AuditHandler): Promise<BusSubscription> {
     return this.consumeAuditStream(async (data, headers) => {
-      const parsed = AuditEventSchema.safeParse(safeJson(data));
-      // An event that can never be valid is dropped rather than redelivered forever.
+      const message = safeJson(data);
+      const isBatch = typeof message === 'object' && message !== null && 'events' in message;
+      const parsed = isBatch ? AuditEventBatchSchema.safeParse(message) : AuditEventSchema.safeParse(message);
+      // A message that can never be valid is dropped rather than redelivered forever.
       if (!parsed.success) {
-        this.options.onHandlerError?.('audit', new BusError('INVALID_REQUEST', 'invalid audit event dropped'));
+        this.options.onHandlerError?.('audit', new BusError('INVALID_REQUEST', isBatch ? 'invalid audit event batch dropped' : 'invalid audit event dropped'));
         return;
       }
+      const events = 'events' in parsed.data ? parsed.data.events : [parsed.data];
       // The writer's work joins the trace of the request that produced the event.
-      const subject = auditSubjectOf(parsed.data.action);
+      const subject = 'events' in parsed.data ? 'audit.batch' : auditSubjectOf(parsed.data.action);
       await context.with(propagation.extract(ROOT_CONTEXT, headers), () =>
         tracer.startActiveSpan(`${subject} consume`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.destination.name': subject } }, async (span) => {
           try {
-            await handler(parsed.data);
+            // A failed event has the whole message delivered again; the events already stored are then skipped by id.
+            const failed = (await Promise.allSettled(events.map((event) => handler(event)))).find((outcome) => outcome.status === 'rejected');
+            if (failed) throw failed.reason;
           } catch (error) {
             span.setStatus({ code: SpanStatusCode.ERROR, message: 'error' });
             throw error;

@@ -45,3 +45,22 @@ export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export function auditSubjectOf(action: AuditAction): string {
   return `audit.${action}`;
 }
+
+/** Most events one batch message carries (with each event at most a few KB, far below NATS's 1 MB payload). */
+export const AUDIT_BATCH_MAX_EVENTS = 100;
+
+/**
+ * Audit events a producer coalesced into one stream message, published on
+ * {@link AuditBatchSubjects} with the batch id as message id. Each event is
+ * still stored once by its own id, whichever message carried it.
+ */
+export const AuditEventBatchSchema = z.strictObject({
+  id: z.uuid(),
+  events: z.array(AuditEventSchema).min(1).max(AUDIT_BATCH_MAX_EVENTS),
+});
+export type AuditEventBatch = z.infer<typeof AuditEventBatchSchema>;
+
+/** Subjects of batch messages on the audit stream, by producer (inside `audit.>`, apart from `audit.<action>`). */
+export const AuditBatchSubjects = {
+  edge: 'audit.batch.edge',
+} as const;

@@ -31,10 +31,15 @@ describe(AuditSpool.name, () => {
   it('keeps the audit events of calls made while the bus refuses them, and delivers them in order when it is back', async () => {
     const spool = edge.app.get(AuditSpool);
     const realPublish = edge.bus.publishAudit.bind(edge.bus);
+    const realPublishBatch = edge.bus.publishAuditBatch.bind(edge.bus);
     const refused: AuditEvent[] = [];
     // The transport is unreachable: every publish fails as NatsBus fails when NATS is down.
     edge.bus.publishAudit = async (event: AuditEvent) => {
       refused.push(event);
+      throw new BusError('UNAVAILABLE', 'cannot reach NATS');
+    };
+    edge.bus.publishAuditBatch = async (batch) => {
+      refused.push(...batch.events);
       throw new BusError('UNAVAILABLE', 'cannot reach NATS');
     };
     const before = edge.audit.length;
@@ -45,6 +50,7 @@ describe(AuditSpool.name, () => {
       expect(metrics).toMatch(/portcullis_edge_audit_spool_events\{service="edge-proxy"\} 5/);
     } finally {
       edge.bus.publishAudit = realPublish;
+      edge.bus.publishAuditBatch = realPublishBatch;
     }
     await spool.replay();
     expect(spool.spooled()).toBe(0);

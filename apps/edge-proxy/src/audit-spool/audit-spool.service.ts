@@ -1,26 +1,30 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { Bus, SpoolingAuditPublisher } from '@portcullis/bus';
 import type { AuditEvent } from '@portcullis/contracts';
 import { LOGGER, Logger, MetricsRegistry } from '@portcullis/telemetry';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from '../edge-proxy.options';
+import { AuditBatcher } from './audit-batcher';
 
 /** Where the edge spools audit events when `auditSpoolDir` is not given. */
 export const DEFAULT_AUDIT_SPOOL_DIR = join(tmpdir(), 'portcullis-spool');
 
 /**
- * The edge's way to the audit stream (DESIGN §11): publishes on the bus and,
- * when the bus cannot take an event, spools it to local disk and replays it
- * later. Its size is the `portcullis_edge_audit_spool_events` gauge.
+ * The edge's way to the audit stream (DESIGN §11): publishes on the bus,
+ * events recorded together coalesced into one message ({@link AuditBatcher}),
+ * and, when the bus cannot take an event, spools it to local disk and
+ * replays it later. Its size is the `portcullis_edge_audit_spool_events` gauge.
  */
 @Injectable()
-export class AuditSpool implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditSpool implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly publisher: SpoolingAuditPublisher;
+  private readonly batcher: AuditBatcher;
 
   constructor(bus: Bus, @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions, @Inject(LOGGER) logger: Logger, metrics: MetricsRegistry) {
     const directory = options.auditSpoolDir ?? DEFAULT_AUDIT_SPOOL_DIR;
-    this.publisher = new SpoolingAuditPublisher(bus, {
+    this.batcher = new AuditBatcher(bus);
+    this.publisher = new SpoolingAuditPublisher(this.batcher, {
       directory,
       replayIntervalMs: options.auditSpoolReplayIntervalMs,
       onError: (what, error) => {
@@ -37,11 +41,18 @@ export class AuditSpool implements OnApplicationBootstrap, OnApplicationShutdown
     this.publisher.start();
   }
 
+  /** Sends the events still waiting for a batch before the bus closes: on the stream, or else on disk. */
+  async onModuleDestroy(): Promise<void> {
+    await this.batcher.flush();
+  }
+
+  /** Requests that finished during shutdown may have recorded more: those too, then the spool stops. */
   async onApplicationShutdown(): Promise<void> {
+    await this.batcher.flush();
     await this.publisher.stop();
   }
 
-  /** Resolves once the event is on the bus or on disk. */
+  /** Resolves once the event is on the bus (alone or in a batch) or on disk. */
   publish(event: AuditEvent): Promise<'published' | 'spooled'> {
     return this.publisher.publish(event);
   }
