@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
 import { AuditHandler, NatsBus } from '@portcullis/bus';
 import { createLogger, MetricsRegistry } from '@portcullis/telemetry';
 import { auditEvent, createTestDatabase, deleteJetStreamStreams, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
@@ -116,6 +117,25 @@ describe(`${AuditWriterHandler.name} batches`, () => {
     expect(await bus.auditBacklog()).toBe(0);
     expect(await rowCount()).toBe(events.length);
     expect(await distinctIds()).toBe(events.length);
+    expect(await app.get(ChainVerificationService).verify()).toEqual({ ok: true, checked: events.length });
+  });
+
+  it('stores each event of the edge batch messages once, also when a batch repeats events already stored', async () => {
+    const prefix = uniqueSubjectPrefix();
+    const publisher = await connect(prefix, 'edge-spec');
+    const app = await startWriter(await connect(prefix, 'audit-spec'));
+    const events = Array.from({ length: 8 }, () => auditEvent());
+    await publisher.publishAuditBatch({ id: randomUUID(), events: events.slice(0, 5) });
+    // A batch whose acknowledgement was lost, its events then replayed from the spool one by one and in another batch.
+    await publisher.publishAudit(events[1]);
+    await publisher.publishAuditBatch({ id: randomUUID(), events: events.slice(3) });
+
+    expect(await waitForRows(events.length)).toBe(events.length);
+    const deadline = Date.now() + 15_000;
+    while ((await consumed(app, 'duplicate')) < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await consumed(app, 'duplicate')).toBe(3);
+    expect(await rowCount()).toBe(events.length);
+    expect((await sql.query('SELECT id FROM audit.events ORDER BY seq')).rows.map((row) => row.id).sort()).toEqual(events.map((e) => e.id).sort());
     expect(await app.get(ChainVerificationService).verify()).toEqual({ ok: true, checked: events.length });
   });
 });
