@@ -216,10 +216,10 @@ describe(EdgeProxyModule.name, () => {
       expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, data: { code: 'payload_too_large' } } });
     });
 
-    it('refuses servers on a transport it cannot proxy yet', async () => {
+    it('answers 502 when a server registered as legacy SSE opens no event stream (legacy SSE itself: mcp/legacy-sse.service-test.spec.ts)', async () => {
       const response = await post('legacy', initializeRequest());
       expect(response.status).toBe(502);
-      expect(await response.json()).toMatchObject({ error: { data: { code: 'unsupported_transport' } } });
+      expect(await response.json()).toMatchObject({ error: { data: { code: 'upstream_protocol_error' } } });
     });
   });
 

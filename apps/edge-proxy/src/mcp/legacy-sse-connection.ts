@@ -60,6 +60,8 @@ export class LegacySseConnection {
   /** Path and query of the message endpoint on the server's origin (the edge refuses any other origin). */
   private endpointPath: string | null = null;
   private readonly pending = new Map<string, PendingRequest>();
+  /** The client's own event stream (its GET), for what the server sends while no request is pending. */
+  private standalone: Omit<PendingRequest, 'progressToken' | 'onAnswer'> | null = null;
   private readonly aborted = new AbortController();
   private body: UpstreamResponse['body'] | null = null;
   private closedError: EdgeError | null = null;
@@ -90,9 +92,25 @@ export class LegacySseConnection {
     return this.closedError !== null;
   }
 
-  /** Whether a client request is waiting for its answer (a busy connection is never swept nor evicted). */
+  /** Whether a client request is waiting for its answer, or the client listens on its GET (a busy connection is never swept nor evicted). */
   get busy(): boolean {
-    return this.pending.size > 0;
+    return this.pending.size > 0 || this.standalone !== null;
+  }
+
+  /** Listens as the client's standalone stream; false when one already does (one per session, as the MCP SDK's servers allow). */
+  attach(listener: Omit<PendingRequest, 'progressToken' | 'onAnswer'>): boolean {
+    if (this.closedError) {
+      listener.onClosed(this.closedError);
+      return true;
+    }
+    if (this.standalone !== null) return false;
+    this.standalone = listener;
+    return true;
+  }
+
+  detach(): void {
+    this.standalone = null;
+    this.lastUsedAt = Date.now();
   }
 
   private async connect(): Promise<void> {
@@ -155,8 +173,9 @@ export class LegacySseConnection {
   /**
    * Answers go to the request with their id. Anything else the server sends
    * (requests, notifications) goes to the request it belongs to: by progress
-   * token, else the one pending request, else the oldest pending one; with
-   * none pending it has nowhere to go and is dropped.
+   * token, else the oldest pending request (the legacy transport does not
+   * say which request a message belongs to), else the client's standalone
+   * stream; with neither it has nowhere to go and is dropped.
    */
   private route(message: JsonRpcMessage): void {
     const id = message['id'];
@@ -173,6 +192,7 @@ export class LegacySseConnection {
     if (token !== undefined) for (const pending of this.pending.values()) if (pending.progressToken === token) target = pending;
     target ??= this.pending.values().next().value;
     if (target) target.onMessage(message);
+    else if (this.standalone) this.standalone.onMessage(message);
     else this.options.logger.debug({ server: this.options.target.slug, method: String(message['method']).slice(0, 100) }, 'legacy SSE upstream message with no pending request dropped');
   }
 
@@ -236,8 +256,9 @@ export class LegacySseConnection {
     if (this.closedError) return;
     this.closedError = error;
     this.endpointWaiter?.reject(error);
-    const pending = [...this.pending.values()];
+    const pending = [...this.pending.values(), ...(this.standalone ? [this.standalone] : [])];
     this.pending.clear();
+    this.standalone = null;
     for (const request of pending) request.onClosed(error);
     this.aborted.abort();
     this.body?.destroy();

@@ -80,11 +80,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply, exchange: LegacyExchange, finish: (outcome: AuditOutcome, reason: string | null) => void, signal: AbortSignal): Promise<void> {
-    if (request.method === 'GET') {
-      // No standalone stream: what the upstream sends outside a request reaches the client while one is pending. Clients accept a 405 here.
-      await reply.status(405).header('allow', 'POST, DELETE').send();
-      return finish('success', null);
-    }
+    if (request.method === 'GET') return this.listen(reply, exchange, finish, signal);
     if (request.method === 'DELETE') {
       if (exchange.session === null) throw new InvalidMessageError('Bad Request: DELETE needs an Mcp-Session-Id');
       // Closing the event stream ends the upstream session; a connection another replica opened for it ends at its idle timeout.
@@ -127,6 +123,48 @@ export class LegacySseUpstream implements OnModuleDestroy {
       const fresh = await this.connection(exchange, upstreamSessionId, headers, session.legacyInitialize);
       return this.forward(fresh, messages, batch, { reply, exchange, headers, sealedId, finish, signal });
     }
+  }
+
+  /**
+   * The client's standalone event stream (its GET): what the upstream sends
+   * while none of the session's requests is pending on this replica, e.g.
+   * list-changed notifications. Open until the client or the upstream ends it.
+   */
+  private async listen(reply: FastifyReply, exchange: LegacyExchange, finish: (outcome: AuditOutcome, reason: string | null) => void, signal: AbortSignal): Promise<void> {
+    if (exchange.session === null) throw new InvalidMessageError('Bad Request: GET needs an Mcp-Session-Id');
+    const { sealedId, upstreamSessionId, session } = exchange.session;
+    if (session.legacyInitialize === undefined) throw new UnknownSessionError();
+    const connection = await this.connection(exchange, upstreamSessionId, this.injectedHeaders(exchange), session.legacyInitialize);
+    const response = reply.raw;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      const end = (outcome: AuditOutcome, reason: string | null): void => {
+        signal.removeEventListener('abort', onAbort);
+        connection.detach();
+        finish(outcome, reason);
+        resolve();
+      };
+      const onAbort = (): void => {
+        response.destroy();
+        end('success', null);
+      };
+      const attached = connection.attach({
+        onMessage: (message) => void response.write(serverSentEvent(JSON.stringify(message))),
+        onClosed: (error) => {
+          if (!started) return reject(error);
+          response.end();
+          end('error', error.code);
+        },
+      });
+      if (!attached) return reject(new StreamConflictError());
+      if (connection.closed) return;
+      started = true;
+      reply.hijack();
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', [SESSION_HEADER]: sealedId });
+      response.flushHeaders();
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** The credential's headers (the same a streamable HTTP server gets), sent with the GET and every POST. */
@@ -341,6 +379,17 @@ export class LegacySseUpstream implements OnModuleDestroy {
         }
       })();
     });
+  }
+}
+
+/** The session's standalone stream is already open on this replica. */
+class StreamConflictError extends EdgeError {
+  readonly code = 'stream_conflict';
+  readonly httpStatus = 409;
+  readonly jsonRpcCode = JsonRpcErrorCodes.invalidRequest;
+
+  constructor() {
+    super('Conflict: only one event stream (GET) is allowed per session');
   }
 }
 

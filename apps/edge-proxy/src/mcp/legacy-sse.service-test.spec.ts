@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerTarget } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { ServerEverything, startServerEverything } from '@portcullis/testing';
@@ -39,7 +39,8 @@ interface LegacyServer {
  * A real legacy HTTP+SSE MCP server (the SDK's `McpServer` over
  * `SSEServerTransport`, MCP 2024-11-05), recording what it receives. Tools:
  * `echo`; `count` (a per-session counter: session state); `slow` (answers
- * after 30 s unless cancelled). With `endpoint`, its event stream names that
+ * after 30 s unless cancelled); `announce` (sends `tools/list_changed` 100 ms
+ * after answering). With `endpoint`, its event stream names that
  * message endpoint instead, as a hostile server would.
  */
 async function startLegacyServer(options: { endpoint?: string } = {}): Promise<LegacyServer> {
@@ -53,6 +54,11 @@ async function startLegacyServer(options: { endpoint?: string } = {}): Promise<L
     let count = 0;
     server.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => ({ content: [{ type: 'text', text: message }] }));
     server.registerTool('count', {}, async () => ({ content: [{ type: 'text', text: String(++count) }] }));
+    server.registerTool('announce', {}, async () => {
+      // After the answer, outside any request: only a client listening on its GET stream can receive it.
+      setTimeout(() => void server.server.notification({ method: 'notifications/tools/list_changed' }).catch(() => undefined), 100);
+      return { content: [{ type: 'text', text: 'announced' }] };
+    });
     server.registerTool('slow', {}, async (extra) => {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 30_000);
@@ -240,7 +246,7 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
     it('applies access control as for streamable HTTP: hidden tools filtered, overrides applied, refused calls never forwarded', async () => {
       const { client: sdk } = await client(first, 'legacy');
       const { tools } = await sdk.listTools();
-      expect(tools.map((tool) => tool.name).sort()).toEqual(['echo', 'slow']);
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['announce', 'echo', 'slow']);
       expect(tools.find((tool) => tool.name === 'echo')?.description).toBe('Echoes, through the gateway');
       const before = legacy.messages.length;
       const refused = await sdk.callTool({ name: 'count', arguments: {} }).catch((error: Error) => error);
@@ -260,6 +266,21 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       expect(initializes[1]!.params).toEqual({ protocolVersion: initializes[0]!.params!['protocolVersion'], capabilities: initializes[0]!.params!['capabilities'], clientInfo: { name: 'legacy-test', version: '1.0.0' } });
       expect(String(initializes[1]!.id)).toMatch(/^portcullis-/);
       await eventually(() => first.audit.filter((event) => event.server === 'legacy' && event.tool === 'echo' && event.principal?.id === alice.id).length >= 4);
+    });
+
+    it('restarts the upstream session state when another replica takes the session over (documented fail-over semantics)', async () => {
+      const started = await client(first, 'quick');
+      const continued = await client(second, 'quick', { sessionId: started.transport.sessionId });
+      const count = async (sdk: Client) => text(await sdk.callTool({ name: 'count', arguments: {} }));
+      expect([await count(started.client), await count(started.client), await count(continued.client), await count(started.client)]).toEqual(['1', '2', '1', '3']);
+    });
+
+    it('forwards what the upstream sends outside any request to the client listening on its GET stream', async () => {
+      const { client: sdk } = await client(first, 'legacy');
+      let changed = 0;
+      sdk.setNotificationHandler(ToolListChangedNotificationSchema, async () => void changed++);
+      expect(text(await sdk.callTool({ name: 'announce', arguments: {} }))).toBe('announced');
+      await eventually(() => changed === 1);
     });
 
     it("refuses the session id with another principal's token (404) on either replica, without asking the upstream", async () => {
@@ -301,21 +322,39 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       expect(JSON.parse(again.body).result.content).toEqual([{ type: 'text', text: 'after delete' }]);
     });
 
-    it('closes idle connections, and bounds the pool by closing the least recently used idle one', async () => {
-      const pool = first.app.get(LegacySseUpstream);
-      const one = await post(first, 'legacy', initializeRequest(1));
-      expect(pool.size).toBeGreaterThan(0);
-      for (const edge of [first, second]) edge.app.get(LegacySseUpstream).sweep(Date.now() + pool.idleMs + 1);
-      expect(pool.size).toBe(0);
+    it('closes idle connections but not one a client listens on, and bounds the pool by closing the least recently used idle one', async () => {
+      await Promise.allSettled(opened.splice(0).map((sdk) => sdk.close()));
+      const pools = [first, second].map((edge) => edge.app.get(LegacySseUpstream));
+      const pool = pools[0]!;
+      const sweep = (): void => pools.forEach((each) => each.sweep(Date.now() + each.idleMs + 1));
+      await eventually(() => {
+        sweep();
+        return pools.every((each) => each.size === 0);
+      });
       await eventually(() => legacy.openStreams() === 0);
-      // A session whose connection was closed still works: a new connection, initialized again (the upstream's session state restarts).
-      expect(JSON.parse((await post(first, 'legacy', toolCall(2, 'echo', { message: 'after idle' }), { sessionId: one.sessionId! })).body).result.content[0].text).toBe('after idle');
 
-      pool.maxConnections = 1;
+      const listening = await client(first, 'legacy');
+      let changed = 0;
+      listening.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => void changed++);
+      await listening.client.callTool({ name: 'announce', arguments: {} });
+      await eventually(() => changed === 1);
+      const idle = await post(first, 'legacy', initializeRequest(1));
+      expect(pool.size).toBe(2);
+      sweep();
+      expect(pool.size).toBe(1);
+      await eventually(() => legacy.openStreams() === 1);
+      // A session whose connection was closed still works: a new connection, initialized again (the upstream's session state restarts).
+      expect(JSON.parse((await post(first, 'legacy', toolCall(2, 'echo', { message: 'after idle' }), { sessionId: idle.sessionId! })).body).result.content[0].text).toBe('after idle');
+      expect(pool.size).toBe(2);
+
+      pool.maxConnections = 2;
       try {
         await post(first, 'legacy', initializeRequest(1));
-        expect(pool.size).toBe(1);
-        expect(legacy.openStreams()).toBe(1);
+        expect(pool.size).toBe(2);
+        await eventually(() => legacy.openStreams() === 2);
+        // The listening client's connection was kept: it still gets what the upstream sends.
+        await listening.client.callTool({ name: 'announce', arguments: {} });
+        await eventually(() => changed === 2);
       } finally {
         pool.maxConnections = 256;
       }
