@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Bus, InProcessBus, NatsBus } from '@portcullis/bus';
+import { Bus, GracefulShutdown, loadShutdownSettings } from '@portcullis/bus';
 import { RequestSubjects } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { AuditModule } from '@portcullis/audit';
@@ -13,17 +13,13 @@ import { startEmbeddedPostgres, EmbeddedPostgresHandle } from '@portcullis/persi
 import { RegistryModule } from '@portcullis/registry';
 import { createLogger, Logger, PinoNestLogger, runService, startTracing } from '@portcullis/telemetry';
 import { TokenVaultModule } from '@portcullis/token-vault';
+import { connectAllInOneBus } from './all-in-one-bus';
 import { AllInOneConfig, loadAllInOneConfig } from './config/all-in-one.config';
 import { DataFolder } from './data-folder';
 
-/** One running service inside this process, and whether it serves HTTP. */
-interface HostedService {
-  name: string;
-  app: INestApplication;
-}
-
 async function main(): Promise<void> {
   const config: AllInOneConfig = loadAllInOneConfig(process.env);
+  const shutdownSettings = loadShutdownSettings(process.env, 'all-in-one');
   const tracing = startTracing('portcullis-all-in-one');
   const logger = createLogger({ service: 'all-in-one', level: config.LOG_LEVEL });
   const dataFolder = new DataFolder(resolve(config.PORTCULLIS_DATA_DIR));
@@ -35,33 +31,32 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres(dataFolder.path, config.EMBEDDED_POSTGRES_PORT);
   }
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
-  const bus: Bus = config.NATS_URL
-    ? await NatsBus.connect({ servers: config.NATS_URL, name: 'portcullis-all-in-one', subjectPrefix: config.BUS_SUBJECT_PREFIX })
-    : new InProcessBus({ subjectPrefix: config.BUS_SUBJECT_PREFIX });
+  const bus: Bus = await connectAllInOneBus(config);
   const keyring = config.VAULT_KEYS ? Keyring.parse(config.VAULT_KEYS) : await dataFolder.vaultKeyring();
   const sessionKeys = config.SESSION_KEYS ?? (await dataFolder.sessionKeyring());
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.EDGE_PORT}`;
   const runtime = (service: string) => ({ bus, closeBusOnShutdown: false, logger: logger.child({ service }), databaseUrl });
 
-  const services: HostedService[] = [];
-  const stop = async () => {
-    for (const { app } of services.reverse()) await app.close().catch((error) => logger.error({ err: error }, 'shutdown failed'));
-    await bus.close();
+  const afterClose = async () => {
     await embedded?.stop();
     await tracing.shutdown();
   };
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  // SIGTERM drains the HTTP apps, then the shared bus, then closes the apps (edge first) and the database.
+  const shutdown = new GracefulShutdown({ logger, settings: shutdownSettings, bus, afterClose });
+  shutdown.listen();
+  const started: INestApplication[] = [];
+  const host = (name: string, module: Parameters<typeof NestFactory.create>[0], listen?: { port: number; host: string }) =>
+    createApp(name, module, logger, shutdown, listen).then((app) => void started.push(app));
 
   try {
     // Answering services first, so the edge and the admin API find them on the bus.
-    services.push({ name: 'identity', app: await createApp(IdentityModule.register({ ...runtime('identity'), bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN, keyring, publicUrl }), logger) });
-    services.push({ name: 'token-vault', app: await createApp(TokenVaultModule.register({ ...runtime('token-vault'), keyring, publicUrl, outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }), logger) });
-    services.push({ name: 'audit', app: await createApp(AuditModule.register(runtime('audit')), logger, { port: config.AUDIT_PORT, host: config.HOST }) });
-    services.push({ name: 'registry', app: await createApp(RegistryModule.register({ ...runtime('registry'), outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }), logger, { port: config.REGISTRY_PORT, host: config.HOST }) });
-    services.push({
-      name: 'edge-proxy',
-      app: await createApp(EdgeProxyModule.register({
+    await host('identity', IdentityModule.register({ ...runtime('identity'), bootstrapAdminToken: config.PORTCULLIS_BOOTSTRAP_ADMIN_TOKEN, keyring, publicUrl }));
+    await host('token-vault', TokenVaultModule.register({ ...runtime('token-vault'), keyring, publicUrl, outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }));
+    await host('audit', AuditModule.register(runtime('audit')), { port: config.AUDIT_PORT, host: config.HOST });
+    await host('registry', RegistryModule.register({ ...runtime('registry'), outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }), { port: config.REGISTRY_PORT, host: config.HOST });
+    await host(
+      'edge-proxy',
+      EdgeProxyModule.register({
         ...runtime('edge-proxy'),
         publicUrl,
         maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -71,11 +66,14 @@ async function main(): Promise<void> {
         browserLoginApiKeyForm: true,
         allowedHosts: config.ALLOWED_HOSTS,
         allowedOrigins: config.ALLOWED_ORIGINS,
-      }), logger, { port: config.EDGE_PORT, host: config.HOST }),
-    });
+      }),
+      { port: config.EDGE_PORT, host: config.HOST },
+    );
   } catch (error) {
     logger.fatal({ err: error }, 'portcullis failed to start');
-    await stop();
+    for (const app of started.reverse()) await app.close().catch((err: unknown) => logger.error({ err }, 'shutdown failed'));
+    await bus.close();
+    await afterClose();
     process.exit(1);
   }
 
@@ -84,8 +82,15 @@ async function main(): Promise<void> {
 }
 
 /** Creates one service's Nest app; with `listen` it serves HTTP, otherwise it only answers on the bus. */
-async function createApp(module: Parameters<typeof NestFactory.create>[0], logger: Logger, listen?: { port: number; host: string }): Promise<INestApplication> {
+async function createApp(
+  name: string,
+  module: Parameters<typeof NestFactory.create>[0],
+  logger: Logger,
+  shutdown: GracefulShutdown,
+  listen?: { port: number; host: string },
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: new PinoNestLogger(logger) });
+  shutdown.add(name, app, { http: listen !== undefined });
   if (listen) await app.listen(listen.port, listen.host);
   else await app.init();
   return app;

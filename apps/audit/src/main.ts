@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startServiceProcess } from '@portcullis/bus';
+import { loadShutdownSettings, startServiceProcess } from '@portcullis/bus';
 import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { AuditModule } from './audit.module';
 import { loadAuditConfig } from './config/audit.config';
@@ -14,6 +14,7 @@ runService('audit', async () => {
     logLevel: config.LOG_LEVEL,
     host: config.HOST,
     port: config.AUDIT_PORT,
+    shutdown: loadShutdownSettings(process.env, 'audit'),
     module: (runtime) => AuditModule.register({ ...runtime, databaseUrl: config.DATABASE_URL }),
   });
 });

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startServiceProcess } from '@portcullis/bus';
+import { loadShutdownSettings, startServiceProcess } from '@portcullis/bus';
 import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadEdgeProxyConfig } from './config/edge-proxy.config';
 import { EdgeProxyModule } from './edge-proxy.module';
@@ -14,6 +14,7 @@ runService('edge-proxy', async () => {
     logLevel: config.LOG_LEVEL,
     host: config.HOST,
     port: config.EDGE_PORT,
+    shutdown: loadShutdownSettings(process.env, 'edge-proxy'),
     module: (runtime) =>
       EdgeProxyModule.register({
         ...runtime,

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startServiceProcess } from '@portcullis/bus';
+import { loadShutdownSettings, startServiceProcess } from '@portcullis/bus';
 import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadIdentityConfig } from './config/identity.config';
 import { IdentityModule } from './identity.module';
@@ -15,6 +15,7 @@ runService('identity', async () => {
     logLevel: config.LOG_LEVEL,
     host: config.HOST,
     port: config.IDENTITY_PORT,
+    shutdown: loadShutdownSettings(process.env, 'identity'),
     module: (runtime) =>
       IdentityModule.register({
         ...runtime,

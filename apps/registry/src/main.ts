@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startServiceProcess } from '@portcullis/bus';
+import { loadShutdownSettings, startServiceProcess } from '@portcullis/bus';
 import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadRegistryConfig } from './config/registry.config';
 import { RegistryModule } from './registry.module';
@@ -14,6 +14,7 @@ runService('registry', async () => {
     logLevel: config.LOG_LEVEL,
     host: config.HOST,
     port: config.REGISTRY_PORT,
+    shutdown: loadShutdownSettings(process.env, 'registry'),
     module: (runtime) => RegistryModule.register({ ...runtime, databaseUrl: config.DATABASE_URL, outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE }),
   });
 });

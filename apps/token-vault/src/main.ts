@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startServiceProcess } from '@portcullis/bus';
+import { loadShutdownSettings, startServiceProcess } from '@portcullis/bus';
 import { natsAuthOf, runService } from '@portcullis/telemetry';
 import { loadTokenVaultConfig } from './config/token-vault.config';
 import { TokenVaultModule } from './token-vault.module';
@@ -15,6 +15,7 @@ runService('token-vault', async () => {
     logLevel: config.LOG_LEVEL,
     host: config.HOST,
     port: config.VAULT_PORT,
+    shutdown: loadShutdownSettings(process.env, 'token-vault'),
     module: (runtime) => TokenVaultModule.register({
         ...runtime,
         databaseUrl: config.DATABASE_URL,

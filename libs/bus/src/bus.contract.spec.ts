@@ -394,6 +394,46 @@ describe.each(transports)('$name', (transport) => {
         await transport.dispose(other);
       }
     });
+
+    it('lets a handler in flight answer while the bus closes (a SIGTERM drain), then takes no new request', async () => {
+      const other = await transport.open(options());
+      try {
+        let entered = (): void => undefined;
+        const inHandler = new Promise<void>((resolve) => (entered = resolve));
+        other.server.reply(authenticate, queue, async () => {
+          entered();
+          await sleep(500);
+          return authenticated;
+        });
+        await Promise.all([other.server.ping(), other.caller.ping()]);
+
+        const answer = other.caller.request(authenticate, { token: 't' }, { timeoutMs: 5000 });
+        await inHandler;
+        const closed = other.server.close();
+        await expect(answer).resolves.toEqual(authenticated);
+        await closed;
+        const started = Date.now();
+        await expectCode(other.caller.request(authenticate, { token: 't' }, { timeoutMs: 3000 }), 'UNAVAILABLE');
+        expect(Date.now() - started).toBeLessThan(1000);
+      } finally {
+        await other.caller.close();
+        await other.server.close();
+        await transport.dispose(other);
+      }
+    });
+
+    it('resolves close only once the audit publishes in flight are acknowledged', async () => {
+      const other = await transport.open(options());
+      try {
+        const publishes = Array.from({ length: 20 }, () => other.caller.publishAudit(auditEvent({ id: randomUUID() })));
+        await other.caller.close();
+        const outcomes = await Promise.allSettled(publishes);
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(20).fill('fulfilled'));
+      } finally {
+        await other.server.close();
+        await transport.dispose(other);
+      }
+    });
   });
 });
 

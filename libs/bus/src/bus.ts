@@ -69,6 +69,8 @@ export abstract class Bus {
   protected readonly prefix: string;
   protected readonly defaultTimeoutMs: number;
   private readonly handlerObservers = new Set<HandlerObserver>();
+  /** Audit publishes not yet acknowledged: a closing bus waits for them rather than dropping them. */
+  private readonly auditPublishes = new Set<Promise<void>>();
 
   constructor(protected readonly options: BusOptions = {}) {
     this.prefix = options.subjectPrefix ?? '';
@@ -185,7 +187,10 @@ export abstract class Bus {
       try {
         const headers: Headers = {};
         propagation.inject(context.active(), headers);
-        await this.appendAudit(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
+        const appended = this.appendAudit(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
+        const tracked = appended.catch(() => undefined).finally(() => this.auditPublishes.delete(tracked));
+        this.auditPublishes.add(tracked);
+        await appended;
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
         throw error;
@@ -193,6 +198,11 @@ export abstract class Bus {
         span.end();
       }
     });
+  }
+
+  /** Resolves once every audit publish started so far (and any started meanwhile) has been acknowledged or has failed. */
+  protected async settleAuditPublishes(): Promise<void> {
+    while (this.auditPublishes.size > 0) await Promise.allSettled([...this.auditPublishes]);
   }
 
   /**

@@ -1,9 +1,13 @@
 import { randomInt } from 'node:crypto';
+import { backoffDelayMs } from './backoff';
 import { Bus, BusOptions, BusSubscription, Headers } from './bus';
 import { BusError } from './bus.errors';
 
 type RequestListener = { queue: string; onRequest: (data: string, headers: Headers) => Promise<string> };
 type EventListener = (data: string, headers: Headers) => Promise<void>;
+
+const AUDIT_RETRY_FIRST_MS = 500;
+const AUDIT_RETRY_MAX_MS = 30_000;
 
 /**
  * The bus inside one process (all-in-one). Messages still cross as JSON text,
@@ -19,6 +23,9 @@ export class InProcessBus extends Bus {
   private auditConsumer: ((data: string, headers: Headers) => Promise<void>) | null = null;
   private draining = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  /** Requests a handler of this bus is answering right now: closing waits for them. */
+  private readonly handling = new Set<Promise<string>>();
 
   constructor(options: BusOptions = {}) {
     super(options);
@@ -31,7 +38,15 @@ export class InProcessBus extends Bus {
     // One member per queue group gets the request, like NATS queue subscriptions.
     const groups = new Map<string, RequestListener[]>();
     for (const l of listeners) groups.set(l.queue, [...(groups.get(l.queue) ?? []), l]);
-    const answers = [...groups.values()].map((members) => members[randomInt(members.length)].onRequest(data, { ...headers }));
+    const answers = [...groups.values()].map((members) => {
+      const answer = members[randomInt(members.length)].onRequest(data, { ...headers });
+      this.handling.add(answer);
+      void answer.then(
+        () => this.handling.delete(answer),
+        () => this.handling.delete(answer),
+      );
+      return answer;
+    });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BusError('TIMEOUT', `no answer on ${subject} within ${timeoutMs} ms`)), timeoutMs);
@@ -88,15 +103,18 @@ export class InProcessBus extends Bus {
     if (this.draining || !this.auditConsumer) return;
     this.draining = true;
     setImmediate(async () => {
+      let failures = 0;
       try {
         while (this.auditLog.length && this.auditConsumer && !this.closed) {
           const next = this.auditLog[0];
           try {
             await this.auditConsumer(next.data, { ...next.headers });
             this.auditLog.shift();
+            failures = 0;
           } catch (error) {
             this.options.onHandlerError?.('audit', error);
-            await new Promise((r) => setTimeout(r, 500));
+            // The same backoff as JetStream redeliveries get (NatsBus): a store that is down is not hammered.
+            await new Promise((r) => setTimeout(r, backoffDelayMs(++failures, { firstMs: AUDIT_RETRY_FIRST_MS, maxMs: AUDIT_RETRY_MAX_MS })));
           }
         }
       } finally {
@@ -118,10 +136,16 @@ export class InProcessBus extends Bus {
     this.assertOpen();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.requestListeners.clear();
-    this.eventListeners.clear();
+  /** Lets the requests being answered finish (they may still ask other services), then stops everything. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
+      await this.settleAuditPublishes();
+      this.closed = true;
+      this.requestListeners.clear();
+      this.eventListeners.clear();
+    })();
+    return this.closing;
   }
 
   private assertOpen(): void {

@@ -5,3 +5,6 @@ export * from './in-process.bus';
 export * from './nats.bus';
 export * from './spooling-audit-publisher';
 export * from './service-process';
+export * from './backoff';
+export * from './graceful-shutdown';
+export * from './http-drain';

@@ -17,6 +17,7 @@ import {
   StringCodec,
   TlsOptions,
 } from 'nats';
+import { backoffDelayMs } from './backoff';
 import { Bus, BusOptions, BusSubscription, Headers } from './bus';
 import { BusError } from './bus.errors';
 
@@ -177,7 +178,7 @@ export class NatsBus extends Bus {
             (error: unknown) => {
               this.options.onHandlerError?.('audit', error);
               // Back off so a store that is down is not hammered.
-              msg.nak(Math.min(AUDIT_RETRY_FIRST_MS * 2 ** (msg.info.redeliveryCount - 1), AUDIT_RETRY_MAX_MS));
+              msg.nak(backoffDelayMs(msg.info.redeliveryCount, { firstMs: AUDIT_RETRY_FIRST_MS, maxMs: AUDIT_RETRY_MAX_MS }));
             },
           )
           .finally(() => inFlight.delete(handled));
@@ -211,11 +212,16 @@ export class NatsBus extends Bus {
     }
   }
 
-  /** Stops taking work, lets handlers in flight answer, then drains the connection. */
+  /**
+   * Stops taking work, lets handlers in flight answer, waits for the audit
+   * publishes in flight to be acknowledged (a handler's own included), then
+   * drains the connection (flushing what is still buffered).
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.nc.isClosed()) return;
       await Promise.allSettled([...this.subscriptions].map((s) => s.unsubscribe()));
+      await this.settleAuditPublishes();
       await this.nc.drain();
     })();
     return this.closing;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OriginPolicyConfig, SessionKeysSchema } from '@portcullis/edge-proxy';
-import { loadConfig, Settings } from '@portcullis/telemetry';
+import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 
 /** Everything is optional: with nothing set, all-in-one runs on embedded PostgreSQL and an in-process bus. */
 export const AllInOneConfigSchema = z.object({
@@ -9,6 +9,12 @@ export const AllInOneConfigSchema = z.object({
   AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
   DATABASE_URL: Settings.optional(Settings.databaseUrl()),
   NATS_URL: Settings.optional(Settings.natsUrl()),
+  /** With NATS_URL: the user, password and TLS files, as the distributed services take them (deploy/nats). */
+  NATS_USER: NatsConnectionConfig.NATS_USER,
+  NATS_PASSWORD: NatsConnectionConfig.NATS_PASSWORD,
+  NATS_TLS_CA_FILE: NatsConnectionConfig.NATS_TLS_CA_FILE,
+  NATS_TLS_CERT_FILE: NatsConnectionConfig.NATS_TLS_CERT_FILE,
+  NATS_TLS_KEY_FILE: NatsConnectionConfig.NATS_TLS_KEY_FILE,
   BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
   PUBLIC_URL: Settings.optional(z.url({ protocol: /^https?$/ })),
   ...OriginPolicyConfig,
