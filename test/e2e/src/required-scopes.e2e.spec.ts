@@ -244,5 +244,14 @@ describe('required scopes through a real edge', () => {
     }
     expect(status).toBe(200);
     expect(await (await fetch(metadataUrl('files'))).json()).toMatchObject({ scopes_supported: ['mcp'] });
+
+    // A virtual server's own list changes the same way; none required: no scopes_supported at all.
+    expect((await initialize('suite', token)).status).toBe(403);
+    const patched = await admin('PATCH', '/api/v1/virtual-servers/suite', { requiredScopes: [] });
+    expect(patched).toMatchObject({ status: 200, body: { requiredScopes: [] } });
+    const until = Date.now() + 5000;
+    while ((await initialize('suite', token)).status === 403 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await initialize('suite', token)).status).toBe(200);
+    expect(await (await fetch(metadataUrl('suite'))).json()).not.toHaveProperty('scopes_supported');
   });
 });
