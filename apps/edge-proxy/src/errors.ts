@@ -396,3 +396,44 @@ export class UnknownSessionError extends EdgeError {
     super('Session not found', options);
   }
 }
+
+/**
+ * A legacy SSE upstream answered its event stream's GET or a POSTed message
+ * with 401, 403 or 404. Internal: the proxy renews the credential (401),
+ * answers UpstreamRejectedCredentialError (401/403) or opens a new
+ * connection (404); it never reaches a client as is.
+ */
+export class LegacyUpstreamStatusError extends EdgeError {
+  readonly code = 'upstream_status';
+  readonly httpStatus = 502;
+  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
+
+  constructor(
+    slug: string,
+    readonly upstreamStatus: number,
+  ) {
+    super(`upstream MCP server '${shorten(slug)}' answered HTTP ${upstreamStatus}`);
+  }
+}
+
+/** Every legacy SSE connection of this replica is busy: a new session is refused rather than a connection in use closed. */
+export class UpstreamConnectionsExhaustedError extends EdgeError {
+  readonly code = 'upstream_connections_exhausted';
+  readonly httpStatus = 503;
+  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
+
+  constructor() {
+    super('The gateway has too many open connections to legacy SSE servers right now; retry shortly');
+  }
+}
+
+/** A second standalone event stream (GET) for a session that has one open, as the MCP SDK's servers answer it. */
+export class StreamConflictError extends EdgeError {
+  readonly code = 'stream_conflict';
+  readonly httpStatus = 409;
+  readonly jsonRpcCode = JsonRpcErrorCodes.invalidRequest;
+
+  constructor() {
+    super('Conflict: only one event stream (GET) is allowed per session');
+  }
+}

@@ -2,27 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerTarget } from '@portcullis/contracts';
 import type { Logger } from '@portcullis/telemetry';
-import { EdgeError, JsonRpcErrorCodes, UpstreamProtocolError, UpstreamTimeoutError } from '../errors';
+import { EdgeError, LegacyUpstreamStatusError, UpstreamProtocolError, UpstreamTimeoutError } from '../errors';
 import type { JsonRpcId } from './json-rpc';
 import { SseParser } from './sse-parser';
 import type { UpstreamClient, UpstreamResponse } from './upstream.client';
 
 /** A JSON-RPC message as read from, or sent to, a legacy upstream. */
 export type JsonRpcMessage = Record<string, unknown>;
-
-/** The upstream answered the event stream's GET or a POST with a status the caller must act on (401/403: the credential). */
-export class LegacyUpstreamStatusError extends EdgeError {
-  readonly code = 'upstream_rejected_credential';
-  readonly httpStatus = 502;
-  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
-
-  constructor(
-    readonly slug: string,
-    readonly upstreamStatus: number,
-  ) {
-    super(`upstream MCP server '${slug.slice(0, 100)}' answered HTTP ${upstreamStatus}`);
-  }
-}
 
 /** Where the messages of one pending client request go. */
 export interface PendingRequest {
@@ -43,6 +29,8 @@ export interface LegacyConnectionOptions {
   /** Credential headers (and trace context): the GET carries them, as every POST does. */
   headers: Record<string, string>;
   logger: Logger;
+  /** The edge's clock, in ms since the epoch (when a connection was last used). */
+  now(): number;
   onClosed(connection: LegacySseConnection): void;
 }
 
@@ -67,11 +55,13 @@ export class LegacySseConnection {
   private closedError: EdgeError | null = null;
   private endpointWaiter: { resolve(): void; reject(error: EdgeError): void } | null = null;
   /** When it last carried a request (ms since the epoch), for the idle sweep. */
-  lastUsedAt = Date.now();
+  lastUsedAt: number;
   /** Whether the edge itself initialized the upstream session (after a fail-over): the client's `notifications/initialized` is then not sent twice. */
   initializedByEdge = false;
 
-  private constructor(private readonly options: LegacyConnectionOptions) {}
+  private constructor(private readonly options: LegacyConnectionOptions) {
+    this.lastUsedAt = options.now();
+  }
 
   /**
    * Opens the event stream and waits for its `endpoint` event.
@@ -110,7 +100,7 @@ export class LegacySseConnection {
 
   detach(): void {
     this.standalone = null;
-    this.lastUsedAt = Date.now();
+    this.lastUsedAt = this.options.now();
   }
 
   private async connect(): Promise<void> {
@@ -205,14 +195,14 @@ export class LegacySseConnection {
     // Answers are matched by id: a second request with the id of one still pending could not be told apart.
     if (this.pending.has(idKey(id))) return false;
     this.pending.set(idKey(id), pending);
-    this.lastUsedAt = Date.now();
+    this.lastUsedAt = this.options.now();
     return true;
   }
 
   /** Stops waiting (the client left, or the request timed out). */
   forget(id: JsonRpcId): void {
     this.pending.delete(idKey(id));
-    this.lastUsedAt = Date.now();
+    this.lastUsedAt = this.options.now();
   }
 
   /**
@@ -222,7 +212,7 @@ export class LegacySseConnection {
   async post(message: JsonRpcMessage, headers: Record<string, string>): Promise<void> {
     const { upstream, target } = this.options;
     if (this.closedError) throw this.closedError;
-    this.lastUsedAt = Date.now();
+    this.lastUsedAt = this.options.now();
     const response = await upstream.send(target, {
       method: 'POST',
       path: this.endpointPath!,

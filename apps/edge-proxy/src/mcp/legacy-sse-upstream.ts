@@ -3,12 +3,23 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { EdgeError, InvalidMessageError, JsonRpcErrorCodes, UnknownSessionError, UpstreamTimeoutError } from '../errors';
+import { Clock } from '../clock';
+import {
+  EdgeError,
+  InvalidMessageError,
+  LegacyUpstreamStatusError,
+  StreamConflictError,
+  UnknownSessionError,
+  UpstreamConnectionsExhaustedError,
+  UpstreamProtocolError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
+} from '../errors';
 import type { McpSession } from '../sessions/mcp-session';
 import { SealedSessions } from '../sessions/sealed-sessions.service';
 import { SESSION_HEADER, upstreamRequestHeaders } from './forwarded-headers';
 import type { JsonRpcBody, JsonRpcCall, JsonRpcId } from './json-rpc';
-import { idKey, JsonRpcMessage, LegacySseConnection, LegacyUpstreamStatusError } from './legacy-sse-connection';
+import { idKey, JsonRpcMessage, LegacySseConnection } from './legacy-sse-connection';
 import type { AuditOutcome } from './mcp-audit.recorder';
 import { serverSentEvent } from './sse-parser';
 import { filterToolsListMessage, needsToolFiltering } from './tool-access';
@@ -20,17 +31,6 @@ export const LEGACY_SSE_MAX_CONNECTIONS = 256;
 export const LEGACY_SSE_IDLE_MS = 5 * 60_000;
 /** The client's `initialize` params are sealed into the session id; beyond this size only their core is kept. */
 const MAX_SEALED_INITIALIZE_CHARS = 1500;
-
-/** Every legacy connection of this replica is carrying a request: a new one is refused rather than one in use closed. */
-export class LegacyConnectionsExhaustedError extends EdgeError {
-  readonly code = 'upstream_connections_exhausted';
-  readonly httpStatus = 503;
-  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
-
-  constructor() {
-    super('The gateway has too many open connections to legacy SSE servers right now; retry shortly');
-  }
-}
 
 /** What the proxy knows about one request to a legacy server, once access and credential are settled. */
 export interface LegacyExchange {
@@ -68,6 +68,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
   constructor(
     private readonly upstream: UpstreamClient,
     private readonly sessions: SealedSessions,
+    private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.sweeper = setInterval(() => this.sweep(), 15_000);
@@ -202,6 +203,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
       target,
       headers,
       logger: this.logger,
+      now: () => this.clock.now().getTime(),
       onClosed: (closed) => {
         if (this.connections.get(key) === closed) this.connections.delete(key);
       },
@@ -209,7 +211,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
     if (reinitialize !== null) {
       try {
         const answer = await connection.request('initialize', reinitialize, headers);
-        if (answer['error'] !== undefined) throw new LegacyReinitializeError(target.slug);
+        if (answer['error'] !== undefined) throw new UpstreamProtocolError(target.slug, 'an error answer to initializing the session again on a new connection');
         await connection.post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
         connection.initializedByEdge = true;
       } catch (error) {
@@ -228,11 +230,11 @@ export class LegacySseUpstream implements OnModuleDestroy {
       if (this.connections.size + this.opening.size < this.maxConnections) return;
       if (!connection.busy) connection.close();
     }
-    if (this.connections.size + this.opening.size >= this.maxConnections) throw new LegacyConnectionsExhaustedError();
+    if (this.connections.size + this.opening.size >= this.maxConnections) throw new UpstreamConnectionsExhaustedError();
   }
 
   /** Closes connections idle for longer than `idleMs` (runs every 15 s; `now` for tests). */
-  sweep(now = Date.now()): void {
+  sweep(now = this.clock.now().getTime()): void {
     for (const connection of [...this.connections.values()]) {
       if (!connection.busy && now - connection.lastUsedAt > this.idleMs) connection.close();
     }
@@ -368,7 +370,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
             await connection.post(message, headers);
           } catch (error) {
             // Before anything was written the caller answers (or retries); a failure mid-stream ends the stream.
-            return fail(error instanceof EdgeError ? error : new LegacyPostError(target.slug, { cause: error }));
+            return fail(error instanceof EdgeError ? error : new UpstreamUnreachableError(target.slug, { cause: error }));
           }
         }
         if (requests.length === 0 && !done) {
@@ -379,39 +381,6 @@ export class LegacySseUpstream implements OnModuleDestroy {
         }
       })();
     });
-  }
-}
-
-/** The session's standalone stream is already open on this replica. */
-class StreamConflictError extends EdgeError {
-  readonly code = 'stream_conflict';
-  readonly httpStatus = 409;
-  readonly jsonRpcCode = JsonRpcErrorCodes.invalidRequest;
-
-  constructor() {
-    super('Conflict: only one event stream (GET) is allowed per session');
-  }
-}
-
-/** A POST to the message endpoint failed in a way the upstream client did not name. */
-class LegacyPostError extends EdgeError {
-  readonly code = 'upstream_unreachable';
-  readonly httpStatus = 502;
-  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
-
-  constructor(slug: string, options?: { cause?: unknown }) {
-    super(`upstream MCP server '${slug.slice(0, 100)}' did not take a message`, options);
-  }
-}
-
-/** The upstream refused the `initialize` the edge sent again on a new connection. */
-class LegacyReinitializeError extends EdgeError {
-  readonly code = 'upstream_protocol_error';
-  readonly httpStatus = 502;
-  readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
-
-  constructor(slug: string) {
-    super(`upstream MCP server '${slug.slice(0, 100)}' refused to initialize the session again on a new connection`);
   }
 }
 

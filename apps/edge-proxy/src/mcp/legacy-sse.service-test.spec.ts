@@ -32,6 +32,8 @@ interface LegacyServer {
   messages: Message[];
   /** Event streams currently open. */
   openStreams(): number;
+  /** Forgets every session while their streams stay open, as a server that lost its state would. */
+  forgetSessions(): void;
   close(): Promise<void>;
 }
 
@@ -41,9 +43,10 @@ interface LegacyServer {
  * `echo`; `count` (a per-session counter: session state); `slow` (answers
  * after 30 s unless cancelled); `announce` (sends `tools/list_changed` 100 ms
  * after answering). With `endpoint`, its event stream names that
- * message endpoint instead, as a hostile server would.
+ * message endpoint instead, as a hostile server would; with `authorization`,
+ * any request without exactly that header is answered 401.
  */
-async function startLegacyServer(options: { endpoint?: string } = {}): Promise<LegacyServer> {
+async function startLegacyServer(options: { endpoint?: string; authorization?: string } = {}): Promise<LegacyServer> {
   const requests: RecordedRequest[] = [];
   const messages: Message[] = [];
   const transports = new Map<string, SSEServerTransport>();
@@ -75,6 +78,7 @@ async function startLegacyServer(options: { endpoint?: string } = {}): Promise<L
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers });
+    if (options.authorization !== undefined && req.headers.authorization !== options.authorization) return void res.writeHead(401).end();
     if (req.method === 'GET' && url.pathname === '/sse') {
       open++;
       res.once('close', () => open--);
@@ -109,6 +113,7 @@ async function startLegacyServer(options: { endpoint?: string } = {}): Promise<L
     requests,
     messages,
     openStreams: () => open,
+    forgetSessions: () => transports.clear(),
     close: () => closeServer(server),
   };
 }
@@ -139,6 +144,9 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
   let legacy: LegacyServer;
   let hostile: LegacyServer;
   let elsewhere: LegacyServer;
+  let guarded: LegacyServer;
+  /** The tokens the vault hands out for `guarded`, in turn; the last one stays. */
+  let guardedTokens: string[] = [];
   let legacyServer: ServerTarget;
   const alice = principal({ sub: 'alice' });
   const bob = principal({ sub: 'bob', email: 'bob@example.com' });
@@ -147,6 +155,7 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
   beforeAll(async () => {
     [everything, legacy, elsewhere] = await Promise.all([startServerEverything('sse'), startLegacyServer(), startLegacyServer()]);
     hostile = await startLegacyServer({ endpoint: `${new URL(elsewhere.url).origin}/messages?sessionId=stolen` });
+    guarded = await startLegacyServer({ authorization: 'Bearer fresh' });
     first = await startEdge({ sessionKeys: keys });
     second = await startEdge({ sessionKeys: keys, sameBusAs: first });
     first.directory.addServer(target('everything', everything.url, { transport: 'sse', authType: 'none' }));
@@ -159,6 +168,14 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
     });
     first.directory.addServer(target('hostile', hostile.url, { transport: 'sse', authType: 'none' }));
     first.directory.addServer(target('quick', legacy.url, { transport: 'sse', authType: 'none', timeoutMs: 500 }));
+    const oauth = first.directory.addServer(target('guarded', guarded.url, { transport: 'sse', authType: 'oauth2', oauthGrantType: 'authorization_code' }));
+    first.directory.credentialAnswers.set(oauth.id, (who) => ({
+      status: 'ready',
+      credentialKind: 'oauth2',
+      credentialId: `conn-${who.id}`,
+      headers: { Authorization: `Bearer ${guardedTokens.length > 1 ? guardedTokens.shift() : guardedTokens[0]}` },
+      expiresAt: null,
+    }));
     first.directory.decisions.set('legacy', () => allowAll({ hiddenTools: ['count'], descriptions: { echo: 'Echoes, through the gateway' } }));
     first.directory.addToken(ALICE, alice);
     first.directory.addToken(BOB, bob);
@@ -168,7 +185,7 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
     await Promise.allSettled(opened.map((client) => client.close()));
     await second?.close();
     await first?.close();
-    await Promise.allSettled([everything?.close(), legacy?.close(), hostile?.close(), elsewhere?.close()]);
+    await Promise.allSettled([everything?.close(), legacy?.close(), hostile?.close(), elsewhere?.close(), guarded?.close()]);
   });
 
   async function client(edge: RunningEdge, slug: string, options: { sessionId?: string; token?: string; sampling?: boolean } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
@@ -301,6 +318,30 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       expect(JSON.parse(refused.body).error.message).toMatch(/endpoint event naming another origin .*refused/);
       expect(elsewhere.requests).toHaveLength(0);
       await eventually(() => hostile.openStreams() === 0);
+    });
+
+    it('renews an OAuth credential the upstream refuses (401) once, as for streamable HTTP, and refuses with 502 when it stays refused', async () => {
+      // The vault's token is stale; asked again (the edge asks once the upstream refused it), it has a fresh one.
+      guardedTokens = ['stale', 'fresh'];
+      const { client: sdk } = await client(first, 'guarded');
+      expect(text(await sdk.callTool({ name: 'echo', arguments: { message: 'renewed' } }))).toBe('renewed');
+      const gets = guarded.requests.filter((request) => request.method === 'GET').map((request) => request.headers.authorization);
+      expect(gets).toEqual(['Bearer stale', 'Bearer fresh']);
+      expect(guarded.requests.filter((request) => request.method === 'POST').every((request) => request.headers.authorization === 'Bearer fresh')).toBe(true);
+
+      guardedTokens = ['revoked'];
+      const refused = await post(second, 'guarded', initializeRequest(1));
+      expect(refused.status).toBe(502);
+      expect(JSON.parse(refused.body).error.data).toEqual({ code: 'upstream_rejected_credential' });
+    });
+
+    it('opens a new connection, initialized again, when the upstream forgot the session (a POST answered 404)', async () => {
+      const init = await post(first, 'legacy', initializeRequest(1));
+      legacy.forgetSessions();
+      const before = legacy.messages.length;
+      const answer = await post(first, 'legacy', toolCall(3, 'echo', { message: 'after restart' }), { sessionId: init.sessionId! });
+      expect(JSON.parse(answer.body).result.content).toEqual([{ type: 'text', text: 'after restart' }]);
+      expect(legacy.messages.slice(before).map((message) => message.method)).toEqual(['initialize', 'notifications/initialized', 'tools/call']);
     });
 
     it('answers a JSON-RPC notification or response with 202 and forwards it', async () => {

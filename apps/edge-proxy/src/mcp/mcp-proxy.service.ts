@@ -12,12 +12,11 @@ import { insufficientScope, RequiredScopes, ScopedTarget } from '../access/scope
 import { TargetResolver } from '../access/target-resolver.service';
 import { VirtualServerResolver } from '../access/virtual-server-resolver.service';
 import { Clock } from '../clock';
-import { AccessDeniedError, ConsentRequiredError, EdgeError, UnknownSessionError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
+import { AccessDeniedError, ConsentRequiredError, EdgeError, LegacyUpstreamStatusError, UnknownSessionError, UnsupportedTransportError, UpstreamProtocolError, UpstreamRejectedCredentialError } from '../errors';
 import { isUpstreamSessionId, McpSession } from '../sessions/mcp-session';
 import { SealedSessions } from '../sessions/sealed-sessions.service';
 import { clientResponseHeaders, SESSION_HEADER, upstreamRequestHeaders } from './forwarded-headers';
 import { JsonRpcBody, JsonRpcCall, parseJsonRpcBody } from './json-rpc';
-import { LegacyUpstreamStatusError } from './legacy-sse-connection';
 import { LegacySseUpstream } from './legacy-sse-upstream';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
