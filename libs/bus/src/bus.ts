@@ -187,10 +187,7 @@ export abstract class Bus {
       try {
         const headers: Headers = {};
         propagation.inject(context.active(), headers);
-        const appended = this.appendAudit(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
-        const tracked = appended.catch(() => undefined).finally(() => this.auditPublishes.delete(tracked));
-        this.auditPublishes.add(tracked);
-        await appended;
+        await this.appendAuditTracked(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
         throw error;
@@ -200,9 +197,24 @@ export abstract class Bus {
     });
   }
 
-  /** Resolves once every audit publish started so far (and any started meanwhile) has been acknowledged or has failed. */
+  /**
+   * Resolves once every audit publish started so far (and any started meanwhile) has been acknowledged or
+   * has failed, and none is left after a whole turn of the event loop: one settling may start the next
+   * (the edge sends the events gathered meanwhile as soon as its message in flight is acknowledged).
+   */
   protected async settleAuditPublishes(): Promise<void> {
-    while (this.auditPublishes.size > 0) await Promise.allSettled([...this.auditPublishes]);
+    do {
+      while (this.auditPublishes.size > 0) await Promise.allSettled([...this.auditPublishes]);
+      await new Promise((resolve) => setImmediate(resolve));
+    } while (this.auditPublishes.size > 0);
+  }
+
+  /** `appendAudit`, with the publish tracked until it settles, so a closing bus waits for it. */
+  private async appendAuditTracked(subject: string, data: string, messageId: string, headers: Headers): Promise<void> {
+    const appended = this.appendAudit(subject, data, messageId, headers);
+    const tracked = appended.catch(() => undefined).finally(() => this.auditPublishes.delete(tracked));
+    this.auditPublishes.add(tracked);
+    await appended;
   }
 
   /**
@@ -217,7 +229,7 @@ export abstract class Bus {
       try {
         const headers: Headers = {};
         propagation.inject(context.active(), headers);
-        await this.appendAudit(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
+        await this.appendAuditTracked(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
         throw error;

@@ -6,6 +6,9 @@ import { BusError } from './bus.errors';
 type RequestListener = { queue: string; onRequest: (data: string, headers: Headers) => Promise<string> };
 type EventListener = (data: string, headers: Headers) => Promise<void>;
 
+// Audit events handed to the consumer before the first is acknowledged (the same bound as NatsBus).
+const AUDIT_MAX_IN_FLIGHT = 1024;
+
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 30_000;
 
@@ -106,21 +109,31 @@ export class InProcessBus extends Bus {
       let failures = 0;
       try {
         while (this.auditLog.length && this.auditConsumer && !this.closed) {
-          const next = this.auditLog[0];
-          try {
-            await this.auditConsumer(next.data, { ...next.headers });
-            this.auditLog.shift();
+          if ((await this.deliverAuditWindow(this.auditConsumer)) === 0) {
             failures = 0;
-          } catch (error) {
-            this.options.onHandlerError?.('audit', error);
-            // The same backoff as JetStream redeliveries get (NatsBus): a store that is down is not hammered.
-            await new Promise((r) => setTimeout(r, backoffDelayMs(++failures, { firstMs: AUDIT_RETRY_FIRST_MS, maxMs: AUDIT_RETRY_MAX_MS })));
+            continue;
           }
+          // The same backoff as JetStream redeliveries get (NatsBus): a store that is down is not hammered.
+          await new Promise((r) => setTimeout(r, backoffDelayMs(++failures, { firstMs: AUDIT_RETRY_FIRST_MS, maxMs: AUDIT_RETRY_MAX_MS })));
         }
       } finally {
         this.draining = false;
       }
     });
+  }
+
+  /**
+   * Hands the oldest stored events (up to AUDIT_MAX_IN_FLIGHT) to the consumer at once, as NatsBus does, so
+   * the audit writer can store them in one transaction; drops the acknowledged ones from the log and keeps
+   * the failed ones first in line. Returns how many failed.
+   */
+  private async deliverAuditWindow(consumer: (data: string, headers: Headers) => Promise<void>): Promise<number> {
+    const window = this.auditLog.slice(0, AUDIT_MAX_IN_FLIGHT);
+    const outcomes = await Promise.allSettled(window.map((next) => consumer(next.data, { ...next.headers })));
+    const failed = window.filter((_, index) => outcomes[index].status === 'rejected');
+    for (const outcome of outcomes) if (outcome.status === 'rejected') this.options.onHandlerError?.('audit', outcome.reason);
+    this.auditLog.splice(0, window.length, ...failed);
+    return failed.length;
   }
 
   /** Events appended but not yet acknowledged by the consumer. */

@@ -116,4 +116,20 @@ describe(AuditBatcher.name, () => {
       expect(received).toHaveLength(4);
     });
   });
+
+  describe('with a closing bus', () => {
+    it('has the message in flight and the events gathered behind it acknowledged before the bus closes', async () => {
+      const batcher = new AuditBatcher(bus);
+      bus.holdAcknowledgements();
+      const published = [batcher.publishAudit(auditEvent())];
+      await settle();
+      for (let n = 0; n < 5; n++) published.push(batcher.publishAudit(auditEvent()));
+      const closing = bus.close(); // SIGTERM: the process drains its bus after the last request finished
+      await settle();
+      bus.releaseAcknowledgements();
+      await closing;
+      await expect(Promise.all(published)).resolves.toHaveLength(6);
+      expect(bus.messages).toEqual([1, 5]);
+    });
+  });
 });
