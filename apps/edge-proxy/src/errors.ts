@@ -135,14 +135,29 @@ export class UnknownServerError extends EdgeError {
   }
 }
 
-/** A bus service the edge needs (identity, registry, token-vault) did not answer. Fails closed. */
+/** The services behind the edge, as a 503 names them. */
+export type GatewayDependency = 'identity' | 'registry' | 'token-vault';
+
+/**
+ * A bus service the edge needs (identity, registry, token-vault) did not
+ * answer, and nothing cached could stand in. Fails closed with HTTP 503;
+ * `data.dependency` names the service, so clients and operators can tell
+ * which one without parsing the message.
+ */
 export class DependencyUnavailableError extends EdgeError {
   readonly code = 'dependency_unavailable';
   readonly httpStatus = 503;
   readonly jsonRpcCode = JsonRpcErrorCodes.internalError;
 
-  constructor(service: string, options?: { cause?: unknown }) {
-    super(`The gateway's ${service} service is unavailable; try again later`, options);
+  constructor(
+    readonly dependency: GatewayDependency,
+    options?: { cause?: unknown },
+  ) {
+    super(`The gateway's ${dependency} service is unavailable; try again later`, options);
+  }
+
+  override jsonRpcError(): JsonRpcErrorObject {
+    return { code: this.jsonRpcCode, message: this.message, data: { code: this.code, dependency: this.dependency } };
   }
 }
 

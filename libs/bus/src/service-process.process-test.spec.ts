@@ -86,7 +86,7 @@ describe('startServiceProcess on SIGTERM', () => {
     // (a) Not ready while it still serves: the load balancer takes it out first.
     const readiness = await fetch(`${edgeUrl}/readyz`);
     expect(readiness.status).toBe(503);
-    expect((await readiness.json()).checks).toMatchObject({ shutdown: 'shutting down' });
+    expect(((await readiness.json()) as { checks: Record<string, string> }).checks).toMatchObject({ shutdown: 'shutting down' });
 
     // (b) After the delay: no new request is taken, and the refusal is quick.
     await sleep(READINESS_DELAY_MS + 200 - (Date.now() - signalled));
