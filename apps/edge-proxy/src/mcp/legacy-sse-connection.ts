@@ -165,7 +165,8 @@ export class LegacySseConnection {
    * (requests, notifications) goes to the request it belongs to: by progress
    * token, else the oldest pending request (the legacy transport does not
    * say which request a message belongs to), else the client's standalone
-   * stream; with neither it has nowhere to go and is dropped.
+   * stream; with neither it has nowhere to go and is dropped (a `ping` the
+   * edge answers).
    */
   private route(message: JsonRpcMessage): void {
     const id = message['id'];
@@ -183,7 +184,10 @@ export class LegacySseConnection {
     target ??= this.pending.values().next().value;
     if (target) target.onMessage(message);
     else if (this.standalone) this.standalone.onMessage(message);
-    else this.options.logger.debug({ server: this.options.target.slug, method: String(message['method']).slice(0, 100) }, 'legacy SSE upstream message with no pending request dropped');
+    else if (message['method'] === 'ping' && (typeof id === 'string' || typeof id === 'number')) {
+      // Nobody to ask: the edge, the upstream's client, answers its liveness check itself.
+      this.post({ jsonrpc: '2.0', id, result: {} }, this.options.headers).catch(() => undefined);
+    } else this.options.logger.debug({ server: this.options.target.slug, method: String(message['method']).slice(0, 100) }, 'legacy SSE upstream message with no pending request dropped');
   }
 
   /** Waits for the answer to the request with `id` (to register before it is POSTed: the answer may beat the POST's 202). */

@@ -34,6 +34,8 @@ interface LegacyServer {
   openStreams(): number;
   /** Forgets every session while their streams stay open, as a server that lost its state would. */
   forgetSessions(): void;
+  /** Answers to its `ping` requests received. */
+  pongs(): number;
   close(): Promise<void>;
 }
 
@@ -42,21 +44,28 @@ interface LegacyServer {
  * `SSEServerTransport`, MCP 2024-11-05), recording what it receives. Tools:
  * `echo`; `count` (a per-session counter: session state); `slow` (answers
  * after 30 s unless cancelled); `announce` (sends `tools/list_changed` 100 ms
- * after answering). With `endpoint`, its event stream names that
- * message endpoint instead, as a hostile server would; with `authorization`,
- * any request without exactly that header is answered 401.
+ * after answering); `ping-client-later` (pings 100 ms after answering). With
+ * `endpoint`, its event stream names that message endpoint instead, as a
+ * hostile server would; with `authorization`, any request without exactly
+ * that header is answered 401.
  */
 async function startLegacyServer(options: { endpoint?: string; authorization?: string } = {}): Promise<LegacyServer> {
   const requests: RecordedRequest[] = [];
   const messages: Message[] = [];
   const transports = new Map<string, SSEServerTransport>();
   let open = 0;
+  let pongs = 0;
 
   const mcpServer = (): McpServer => {
     const server = new McpServer({ name: 'legacy', version: '1.0.0' });
     let count = 0;
     server.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => ({ content: [{ type: 'text', text: message }] }));
     server.registerTool('count', {}, async () => ({ content: [{ type: 'text', text: String(++count) }] }));
+    server.registerTool('ping-client-later', {}, async () => {
+      // After the answer: with no client request pending and no GET stream, the edge answers the ping itself.
+      setTimeout(() => void server.server.ping().then(() => pongs++, () => undefined), 100);
+      return { content: [{ type: 'text', text: 'will ping' }] };
+    });
     server.registerTool('announce', {}, async () => {
       // After the answer, outside any request: only a client listening on its GET stream can receive it.
       setTimeout(() => void server.server.notification({ method: 'notifications/tools/list_changed' }).catch(() => undefined), 100);
@@ -114,6 +123,7 @@ async function startLegacyServer(options: { endpoint?: string; authorization?: s
     messages,
     openStreams: () => open,
     forgetSessions: () => transports.clear(),
+    pongs: () => pongs,
     close: () => closeServer(server),
   };
 }
@@ -263,7 +273,7 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
     it('applies access control as for streamable HTTP: hidden tools filtered, overrides applied, refused calls never forwarded', async () => {
       const { client: sdk } = await client(first, 'legacy');
       const { tools } = await sdk.listTools();
-      expect(tools.map((tool) => tool.name).sort()).toEqual(['announce', 'echo', 'slow']);
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['announce', 'echo', 'ping-client-later', 'slow']);
       expect(tools.find((tool) => tool.name === 'echo')?.description).toBe('Echoes, through the gateway');
       const before = legacy.messages.length;
       const refused = await sdk.callTool({ name: 'count', arguments: {} }).catch((error: Error) => error);
@@ -298,6 +308,13 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       sdk.setNotificationHandler(ToolListChangedNotificationSchema, async () => void changed++);
       expect(text(await sdk.callTool({ name: 'announce', arguments: {} }))).toBe('announced');
       await eventually(() => changed === 1);
+    });
+
+    it('answers a ping of the upstream itself when no client request or stream could carry it', async () => {
+      const init = await post(first, 'legacy', initializeRequest(1));
+      const before = legacy.pongs();
+      expect(JSON.parse((await post(first, 'legacy', toolCall(2, 'ping-client-later'), { sessionId: init.sessionId! })).body).result.content[0].text).toBe('will ping');
+      await eventually(() => legacy.pongs() === before + 1);
     });
 
     it("refuses the session id with another principal's token (404) on either replica, without asking the upstream", async () => {
