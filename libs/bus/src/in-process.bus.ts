@@ -7,7 +7,7 @@ type RequestListener = { queue: string; onRequest: (data: string, headers: Heade
 type EventListener = (data: string, headers: Headers) => Promise<void>;
 
 // Audit events handed to the consumer before the first is acknowledged (the same bound as NatsBus).
-const AUDIT_MAX_IN_FLIGHT = 1024;
+const AUDIT_MAX_IN_FLIGHT = 1;
 
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 30_000;
@@ -27,6 +27,8 @@ export class InProcessBus extends Bus {
   private draining = false;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** The consumer refused the last delivery (its store is down): closing does not wait for it then. */
+  private auditFailing = false;
   /** Requests a handler of this bus is answering right now: closing waits for them. */
   private readonly handling = new Set<Promise<string>>();
 
@@ -111,8 +113,10 @@ export class InProcessBus extends Bus {
         while (this.auditLog.length && this.auditConsumer && !this.closed) {
           if ((await this.deliverAuditWindow(this.auditConsumer)) === 0) {
             failures = 0;
+            this.auditFailing = false;
             continue;
           }
+          this.auditFailing = true;
           // The same backoff as JetStream redeliveries get (NatsBus): a store that is down is not hammered.
           await new Promise((r) => setTimeout(r, backoffDelayMs(++failures, { firstMs: AUDIT_RETRY_FIRST_MS, maxMs: AUDIT_RETRY_MAX_MS })));
         }
@@ -149,11 +153,16 @@ export class InProcessBus extends Bus {
     this.assertOpen();
   }
 
-  /** Lets the requests being answered finish (they may still ask other services), then stops everything. */
+  /**
+   * Lets the requests being answered finish (they may still ask other services), waits for the audit
+   * publishes in flight and, while the consumer is storing them, for the events still in memory (they
+   * live nowhere else), then stops everything.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
       await this.settleAuditPublishes();
+      while (this.auditLog.length > 0 && this.auditConsumer && !this.auditFailing) await new Promise((r) => setTimeout(r, 10));
       this.closed = true;
       this.requestListeners.clear();
       this.eventListeners.clear();
