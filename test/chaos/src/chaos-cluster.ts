@@ -104,7 +104,12 @@ export class ChaosCluster {
   ) {}
 
   static async start(replicasPerService = 2): Promise<ChaosCluster> {
-    const [nats, postgres] = await Promise.all([OwnNatsServer.start(), PrivatePostgres.start()]);
+    const [natsStarted, postgresStarted] = await Promise.allSettled([OwnNatsServer.start(), PrivatePostgres.start()]);
+    if (natsStarted.status === 'rejected' || postgresStarted.status === 'rejected') {
+      await Promise.allSettled([natsStarted.status === 'fulfilled' && natsStarted.value.destroy(), postgresStarted.status === 'fulfilled' && postgresStarted.value.destroy()]);
+      throw natsStarted.status === 'rejected' ? natsStarted.reason : (postgresStarted as PromiseRejectedResult).reason;
+    }
+    const [nats, postgres] = [natsStarted.value, postgresStarted.value];
     const adminToken = randomSecret('chaos-admin');
     const ports = new Map<ServiceName, number[]>();
     for (const app of SERVICES) ports.set(app, await Promise.all(Array.from({ length: replicasPerService }, () => freePort())));
@@ -183,9 +188,13 @@ export class ChaosCluster {
   }
 }
 
-/** The pid of the process whose TCP socket has local port `port` on loopback (as root `ss -p` names it), or null. */
-export async function pidOfLocalPort(port: number): Promise<number | null> {
-  const { stdout } = await promisify(execFile)('ss', ['-tnpH', 'src', `127.0.0.1:${port}`]);
+/**
+ * The pid of the process with a TCP connection from loopback port `port` to
+ * loopback port `peerPort` (as root `ss -p` names it), or null. Both ends are
+ * needed: one ephemeral port may serve connections to different peers.
+ */
+export async function pidOfConnection(port: number, peerPort: number): Promise<number | null> {
+  const { stdout } = await promisify(execFile)('ss', ['-tnpH', 'src', `127.0.0.1:${port}`, 'dst', `127.0.0.1:${peerPort}`]);
   const match = stdout.match(/pid=(\d+)/);
   return match ? Number(match[1]) : null;
 }

@@ -13,7 +13,7 @@ import {
   TestOidcProvider,
 } from '@portcullis/testing';
 import { Client } from 'pg';
-import { ChaosCluster, pidOfLocalPort, Replica, ServiceName } from './chaos-cluster';
+import { ChaosCluster, pidOfConnection, Replica, ServiceName } from './chaos-cluster';
 import { HeldRequest, HoldingProxy } from './holding-proxy';
 import { Call, callEcho, CallFigures, figuresOf, jsonRpcOf, LoadGenerator, MCP_HEADERS, openSession, Target } from './load';
 
@@ -142,10 +142,11 @@ describe('chaos: two replicas of every service under load', () => {
     name: string,
     description: string,
     faults: (ctx: { mark: (event: string) => number; load: LoadGenerator; targets: Target[] }) => Promise<void>,
+    options: { retryForMs?: number } = {},
   ): Promise<{ result: ScenarioResult; load: LoadGenerator; marks: Map<string, number>; targets: Target[] }> {
     const targets = await scenarioTargets(name);
     const before = await refreshStats();
-    const load = new LoadGenerator({ edges: cluster.edgeUrls, targets, ratePerSecond: RATE, retryForMs: 30_000 });
+    const load = new LoadGenerator({ edges: cluster.edgeUrls, targets, ratePerSecond: RATE, retryForMs: options.retryForMs ?? 30_000 });
     const timeline: { atMs: number; event: string }[] = [];
     const marks = new Map<string, number>();
     const mark = (event: string) => {
@@ -192,12 +193,12 @@ describe('chaos: two replicas of every service under load', () => {
     return { result, load, marks, targets };
   }
 
-  /** End of the last failed attempt of `kind` calls after `from`, minus `from` (0 when none). */
-  function recoveredAfter(load: LoadGenerator, kind: string, from: number): number {
+  /** End of the last failed attempt of `kind` calls ending in [from, until), minus `from` (0 when none). */
+  function recoveredAfter(load: LoadGenerator, kind: string, from: number, until = Infinity): number {
     const failures = load.calls
       .filter((c: Call) => c.kind === kind)
       .flatMap((c) => c.attempts)
-      .filter((a) => !a.ok && a.endedAt >= from);
+      .filter((a) => !a.ok && a.endedAt >= from && a.endedAt < until);
     return failures.length === 0 ? 0 : Math.max(...failures.map((a) => a.endedAt)) - from;
   }
 
@@ -220,6 +221,18 @@ describe('chaos: two replicas of every service under load', () => {
     } catch (error) {
       return { status: 0, body: String(error) };
     }
+  }
+
+  /** Alice consents in a "browser", through the real flow: the gateway's consent URL, the provider's login, the callback. */
+  async function aliceConsents(): Promise<void> {
+    const first = await initializeAs(cluster.publicUrl, 'github', aliceKey);
+    const connectUrl = String(first.body?.error?.message).match(PLEASE_VISIT)?.[1];
+    if (!connectUrl) throw new Error(`no consent URL: ${first.status} ${JSON.stringify(first.body)}`);
+    await idp.setNextLogin({ sub: 'alice-at-github' });
+    const connect = await fetch(connectUrl, { redirect: 'manual' });
+    expect(connect.status).toBe(302);
+    const callback = await followAuthorization(connect.headers.get('location')!, `${cluster.publicUrl}/oauth/callback`);
+    expect((await fetch(callback)).status).toBe(200);
   }
 
   beforeAll(async () => {
@@ -247,19 +260,7 @@ describe('chaos: two replicas of every service under load', () => {
     expect(created).toMatchObject({ status: 201 });
     aliceKey = await apiKey('alice@chaos.example', ['github']);
 
-    // Alice consents once, in a "browser", through the real flow.
-    const first = await fetch(`${cluster.publicUrl}/mcp/github`, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, authorization: `Bearer ${aliceKey}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'chaos', version: '1' } } }),
-    });
-    const consent = (await first.json()) as { error: { message: string } };
-    const connectUrl = consent.error.message.match(PLEASE_VISIT)![1]!;
-    await idp.setNextLogin({ sub: 'alice-at-github' });
-    const connect = await fetch(connectUrl, { redirect: 'manual' });
-    expect(connect.status).toBe(302);
-    const callback = await followAuthorization(connect.headers.get('location')!, `${cluster.publicUrl}/oauth/callback`);
-    expect((await fetch(callback)).status).toBe(200);
+    await aliceConsents();
     oauthSession = await openSession(cluster.publicUrl, 'github', aliceKey);
   }, 180_000);
 
@@ -277,12 +278,14 @@ describe('chaos: two replicas of every service under load', () => {
   it('loses no call but those in flight on a killed edge, no audit event and no OAuth token, while one replica of each service is SIGKILLed in turn', async () => {
     const order: ServiceName[] = ['identity', 'registry', 'token-vault', 'audit', 'edge-proxy'];
     const restarts: Record<string, number> = {};
+    const killsDone = new Map<ServiceName, number>();
     const { result, load, marks } = await runScenario('replica-kills', 'SIGKILL one replica of each service in turn (3 s down, then restarted), under load', async ({ mark }) => {
       await sleep(3000);
       for (const app of order) {
         const victim: Replica = cluster.replicasOf(app)[1]!;
-        await victim.kill('SIGKILL');
         const killedAt = mark(`SIGKILL ${victim.name}`);
+        await victim.kill('SIGKILL');
+        killsDone.set(app, Date.now());
         await sleep(3000);
         victim.start();
         await victim.ready();
@@ -291,10 +294,12 @@ describe('chaos: two replicas of every service under load', () => {
       }
     });
     result.notes = { replicaRestartMs: restarts };
-    const edgeKilledAt = marks.get('SIGKILL edge-proxy#2')!;
-    for (const app of order) {
+    const edgeKilledAt = killsDone.get('edge-proxy')!;
+    // Per kill: from the SIGKILL to the end of the last failed attempt before the next kill.
+    for (const [i, app] of order.entries()) {
       const killedAt = marks.get(`SIGKILL ${app}#2`)!;
-      result.timeToRecoverMs[app] = Math.max(recoveredAfter(load, 'header', killedAt), recoveredAfter(load, 'oauth', killedAt));
+      const nextKillAt = i + 1 < order.length ? marks.get(`SIGKILL ${order[i + 1]}#2`)! : Infinity;
+      result.timeToRecoverMs[app] = Math.max(recoveredAfter(load, 'header', killedAt, nextKillAt), recoveredAfter(load, 'oauth', killedAt, nextKillAt));
     }
 
     // Only calls in flight on the killed edge may fail: on edge #2, no answer, started before the kill.
@@ -319,7 +324,7 @@ describe('chaos: two replicas of every service under load', () => {
       mark('refresh hold armed');
       held = await holding;
       mark('refresh_token grant held before the provider');
-      const pid = await pidOfLocalPort(held.clientPort);
+      const pid = await pidOfConnection(held.clientPort, held.serverPort);
       victim = cluster.replicasOf('token-vault').find((replica) => replica.pid === pid);
       if (!victim) throw new Error(`the held refresh came from pid ${pid}, no token-vault replica`);
       // Calls needing a fresh token now queue behind the row lock the victim holds.
@@ -413,5 +418,55 @@ describe('chaos: two replicas of every service under load', () => {
     expect(result.header.lost + result.oauth.lost).toBe(0);
     expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
     expectRefreshesBounded(result);
+  }, 180_000);
+
+  it('documents the window no lock protects: the provider rotated, the replica died before committing; the connection then asks for consent again, cleanly', async () => {
+    let killedAt = 0;
+    let victim: Replica | undefined;
+    const { result, load } = await runScenario(
+      'vault-killed-after-provider-rotated',
+      'a token-vault replica dies after the provider rotated the refresh token but before it committed the new pair (the answer held at a proxy, then the SIGKILL)',
+      async ({ mark }) => {
+        await sleep(2000);
+        const held = await proxy.holdNextRefresh(20_000, 'after-provider');
+        mark('provider answered a refresh_token grant (rotated); answer held');
+        const pid = await pidOfConnection(held.clientPort, held.serverPort);
+        victim = cluster.replicasOf('token-vault').find((replica) => replica.pid === pid);
+        if (!victim) throw new Error(`the held refresh came from pid ${pid}, no token-vault replica`);
+        killedAt = mark(`SIGKILL ${victim.name} (holding the refresh lock)`);
+        await victim.kill('SIGKILL');
+        const deadline = Date.now() + 5000;
+        while (!held.clientGone() && Date.now() < deadline) await sleep(20);
+        proxy.releaseAll();
+        mark('held answer dropped (its client is gone)');
+        victim.start();
+        await victim.ready();
+        mark(`${victim.name} ready again`);
+        await sleep(6000);
+      },
+      { retryForMs: 3000 },
+    );
+    const afterLoss = load.calls.filter((c) => c.kind === 'oauth' && c.startedAt > killedAt + 4000).flatMap((c) => c.attempts);
+    result.notes = {
+      victim: victim?.name,
+      orphanedRefreshGrants: proxy.counts.orphanedRefreshGrants,
+      oauthAttemptsAfterLoss: afterLoss.length,
+      oauthAttemptsAfterLossAnsweredConsentRequired: afterLoss.filter((a) => /-320(01|42)/.test(a.detail ?? '')).length,
+    };
+
+    expect(proxy.counts.orphanedRefreshGrants).toBe(1);
+    // The provider rotated once (the lost answer); the survivor's try with the old refresh token is refused, once: the row then needs consent.
+    expect(result.oauthProvider.refreshGrants).toBe(1);
+    expect(result.oauthProvider.refreshGrantErrors).toBe(1);
+    // From then on the agent is told, as a JSON-RPC error with the consent URL, to have the user consent again: no 5xx, no refresh loop.
+    expect(afterLoss.length).toBeGreaterThan(0);
+    for (const attempt of afterLoss) expect(attempt).toMatchObject({ ok: false, status: 200, detail: expect.stringMatching(/-320(01|42)/) });
+    expect(result.header.failed).toBe(0);
+    expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
+
+    // One consent and the connection works again.
+    await aliceConsents();
+    const again = await callEcho(cluster.edgeUrls[1]!, { kind: 'oauth', slug: 'github', token: aliceKey, sessionId: oauthSession }, 10_000);
+    expect(again).toMatchObject({ ok: true });
   }, 180_000);
 });

@@ -214,6 +214,8 @@ export interface CallFigures {
   maxTimeToRecoverMs: number;
   /** Successful HTTP attempts (each is one tool call at the upstream, so one audit event). */
   successfulAttempts: number;
+  /** When failed attempts happened, in ms from the load's start: the first one's start and the last one's end (null when none failed). */
+  failureWindowMs: { firstStart: number; lastEnd: number } | null;
 }
 
 /** Figures for the calls of one kind (or all), optionally those started in [from, to). */
@@ -221,7 +223,8 @@ export function figuresOf(load: LoadGenerator, edges: number, filter: (call: Cal
   const calls = load.calls.filter(filter);
   const attempts = calls.flatMap((call) => call.attempts);
   const failuresByStatus: Record<string, number> = {};
-  for (const attempt of attempts.filter((a) => !a.ok)) {
+  const failedAttempts = attempts.filter((a) => !a.ok);
+  for (const attempt of failedAttempts) {
     const key = attempt.status === 'network' ? `network:${attempt.detail}` : String(attempt.status);
     failuresByStatus[key] = (failuresByStatus[key] ?? 0) + 1;
   }
@@ -239,5 +242,6 @@ export function figuresOf(load: LoadGenerator, edges: number, filter: (call: Cal
     failuresByStatus,
     maxTimeToRecoverMs: Math.max(0, ...recovered.map((call) => call.succeededAt! - call.attempts[0]!.startedAt)),
     successfulAttempts: attempts.filter((a) => a.ok).length,
+    failureWindowMs: failedAttempts.length === 0 ? null : { firstStart: Math.min(...failedAttempts.map((a) => a.startedAt)) - load.t0, lastEnd: Math.max(...failedAttempts.map((a) => a.endedAt)) - load.t0 },
   };
 }

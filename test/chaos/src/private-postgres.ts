@@ -39,15 +39,26 @@ export class PrivatePostgres {
       await chown(root, owner.uid, owner.gid);
     }
     const server = new PrivatePostgres(await freePort(), join(root, 'data'), owner);
-    await promisify(execFile)(join(BIN, 'initdb'), ['-D', server.dataDir, '-U', 'postgres', '--auth=trust', '--locale=C.UTF-8', '--lc-messages=C.UTF-8', '--encoding=UTF8'], {
-      ...(owner ?? {}),
-    });
-    await server.start();
-    const client = new Client({ connectionString: `postgres://postgres@127.0.0.1:${server.port}/postgres` });
-    await client.connect();
-    await client.query('CREATE DATABASE chaos');
-    await client.end();
+    try {
+      await server.initialise();
+    } catch (error) {
+      await server.destroy();
+      throw error;
+    }
     return server;
+  }
+
+  private async initialise(): Promise<void> {
+    const initdbFlags = ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '--locale=C.UTF-8', '--lc-messages=C.UTF-8', '--encoding=UTF8'];
+    await promisify(execFile)(join(BIN, 'initdb'), initdbFlags, { ...(this.owner ?? {}) });
+    await this.start();
+    const client = new Client({ connectionString: `postgres://postgres@127.0.0.1:${this.port}/postgres` });
+    await client.connect();
+    try {
+      await client.query('CREATE DATABASE chaos');
+    } finally {
+      await client.end();
+    }
   }
 
   async start(): Promise<void> {
