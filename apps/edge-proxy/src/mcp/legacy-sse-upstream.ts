@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
-import { LOGGER, Logger } from '@portcullis/telemetry';
+import { LOGGER, Logger, MetricsRegistry } from '@portcullis/telemetry';
+import type { Counter } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Clock } from '../clock';
 import {
@@ -64,15 +65,27 @@ export class LegacySseUpstream implements OnModuleDestroy {
   /** Connections being opened, so concurrent requests of one session share one. */
   private readonly opening = new Map<string, Promise<LegacySseConnection>>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly reinitializations: Counter<'server'>;
 
   constructor(
     private readonly upstream: UpstreamClient,
     private readonly sessions: SealedSessions,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    metrics: MetricsRegistry,
   ) {
     this.sweeper = setInterval(() => this.sweep(), 15_000);
     this.sweeper.unref();
+    metrics.gauge('portcullis_edge_legacy_sse_connections', 'Open connections to legacy SSE upstreams on this replica, busy (a request pending or a client listening) or idle', ['state'], (gauge) => {
+      const busy = [...this.connections.values()].filter((connection) => connection.busy).length;
+      gauge.set({ state: 'busy' }, busy);
+      gauge.set({ state: 'idle' }, this.connections.size - busy);
+    });
+    this.reinitializations = metrics.counter(
+      'portcullis_edge_legacy_sse_reinitializations_total',
+      'Legacy SSE sessions initialized again by the edge on a new connection (another replica, an idle-closed or lost connection)',
+      ['server'],
+    );
   }
 
   /** Open connections on this replica. */
@@ -214,6 +227,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
         if (answer['error'] !== undefined) throw new UpstreamProtocolError(target.slug, 'an error answer to initializing the session again on a new connection');
         await connection.post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
         connection.initializedByEdge = true;
+        this.reinitializations.inc({ server: target.slug });
       } catch (error) {
         connection.close();
         throw error;

@@ -7,6 +7,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerTarget } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
+import { MetricsRegistry } from '@portcullis/telemetry';
 import { ServerEverything, startServerEverything } from '@portcullis/testing';
 import { z } from 'zod';
 import { allowAll, eventually, initializeRequest, MCP_HEADERS, principal, RunningEdge, startEdge, target } from '../../test/edge-harness';
@@ -292,6 +293,7 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       expect(initializes).toHaveLength(2);
       expect(initializes[1]!.params).toEqual({ protocolVersion: initializes[0]!.params!['protocolVersion'], capabilities: initializes[0]!.params!['capabilities'], clientInfo: { name: 'legacy-test', version: '1.0.0' } });
       expect(String(initializes[1]!.id)).toMatch(/^portcullis-/);
+      expect(await second.app.get(MetricsRegistry).metrics()).toMatch(/portcullis_edge_legacy_sse_reinitializations_total\{server="legacy",service="edge-proxy"\} [1-9]/);
       await eventually(() => first.audit.filter((event) => event.server === 'legacy' && event.tool === 'echo' && event.principal?.id === alice.id).length >= 4);
     });
 
@@ -398,6 +400,9 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       await eventually(() => changed === 1);
       const idle = await post(first, 'legacy', initializeRequest(1));
       expect(pool.size).toBe(2);
+      const gauge = await first.app.get(MetricsRegistry).metrics();
+      expect(gauge).toContain('portcullis_edge_legacy_sse_connections{state="busy",service="edge-proxy"} 1');
+      expect(gauge).toContain('portcullis_edge_legacy_sse_connections{state="idle",service="edge-proxy"} 1');
       sweep();
       expect(pool.size).toBe(1);
       await eventually(() => legacy.openStreams() === 1);
