@@ -282,6 +282,8 @@ export class LegacySseUpstream implements OnModuleDestroy {
       const answers = new Map<string, JsonRpcMessage>();
       let streaming = false;
       let done = false;
+      /** Failed, timed out or the client left: the messages not yet POSTed are not sent. A success still sends them (all answers may beat a batch's last notification). */
+      let stopped = false;
       let timer: NodeJS.Timeout | undefined;
 
       const cleanUp = (): void => {
@@ -299,6 +301,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
       const write = (message: JsonRpcMessage): void => void response.write(serverSentEvent(JSON.stringify(message)));
       const fail = (error: EdgeError): void => {
         if (done) return;
+        stopped = true;
         cleanUp();
         if (!streaming) return reject(error);
         // The stream has started: each request still unanswered gets the error as its answer.
@@ -315,6 +318,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
       };
       const onAbort = (): void => {
         if (done) return;
+        stopped = true;
         cancelUpstream('the client disconnected');
         cleanUp();
         response.destroy();
@@ -378,11 +382,12 @@ export class LegacySseUpstream implements OnModuleDestroy {
 
       void (async () => {
         for (const message of messages) {
-          if (done) return;
+          if (stopped) return;
           if (message['method'] === 'notifications/initialized' && connection.initializedByEdge) continue;
           try {
             await connection.post(message, headers);
           } catch (error) {
+            if (done) return this.logger.debug({ server: target.slug }, 'a message after the answers could not be POSTed');
             // Before anything was written the caller answers (or retries); a failure mid-stream ends the stream.
             return fail(error instanceof EdgeError ? error : new UpstreamUnreachableError(target.slug, { cause: error }));
           }

@@ -363,6 +363,21 @@ describe(`${LegacySseUpstream.name} (legacy HTTP+SSE upstreams)`, () => {
       expect(legacy.messages.slice(before).map((message) => message.method)).toEqual(['initialize', 'notifications/initialized', 'tools/call']);
     });
 
+    it('POSTs each message of a batch on its own and answers the requests as one array, in order', async () => {
+      const init = await post(first, 'legacy', initializeRequest(1));
+      const before = legacy.messages.length;
+      const notification = { jsonrpc: '2.0', method: 'notifications/roots/list_changed' };
+      const batch = `[${toolCall(11, 'echo', { message: 'a' })},${toolCall(12, 'echo', { message: 'b' })},${JSON.stringify(notification)}]`;
+      const answer = await post(first, 'legacy', batch, { sessionId: init.sessionId! });
+      expect(JSON.parse(answer.body)).toEqual([
+        { jsonrpc: '2.0', id: 11, result: { content: [{ type: 'text', text: 'a' }] } },
+        { jsonrpc: '2.0', id: 12, result: { content: [{ type: 'text', text: 'b' }] } },
+      ]);
+      // The notification is POSTed even when both answers arrived first.
+      await eventually(() => legacy.messages.length === before + 3);
+      expect(legacy.messages.slice(before).map((message) => message.id ?? message.method)).toEqual([11, 12, 'notifications/roots/list_changed']);
+    });
+
     it('answers a JSON-RPC notification or response with 202 and forwards it', async () => {
       const init = await post(first, 'legacy', initializeRequest(1));
       const before = legacy.messages.length;
