@@ -7,7 +7,7 @@ type RequestListener = { queue: string; onRequest: (data: string, headers: Heade
 type EventListener = (data: string, headers: Headers) => Promise<void>;
 
 // Audit events handed to the consumer before the first is acknowledged (the same bound as NatsBus).
-const AUDIT_MAX_IN_FLIGHT = 1;
+const AUDIT_MAX_IN_FLIGHT = 1024;
 
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 30_000;
