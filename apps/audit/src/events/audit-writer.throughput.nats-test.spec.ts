@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { NatsBus } from '@portcullis/bus';
+import { Bus, InProcessBus, NatsBus } from '@portcullis/bus';
 import { createLogger } from '@portcullis/telemetry';
 import { auditEvent, createTestDatabase, deleteJetStreamStreams, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
 import { Client } from 'pg';
@@ -14,40 +14,68 @@ jest.setTimeout(180_000);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const BACKLOG = 3000;
 
+interface Transport {
+  name: string;
+  /** The publishing end and the writer's end (one bus in process; two connections over NATS). */
+  open(): Promise<{ publisher: Bus; writer: Bus; dispose: () => Promise<void> }>;
+}
+
+const transports: Transport[] = [
+  {
+    name: 'NATS JetStream (distributed)',
+    open: async () => {
+      const subjectPrefix = uniqueSubjectPrefix();
+      const publisher = await NatsBus.connect({ servers: NATS_URL, name: 'edge-spec', subjectPrefix });
+      const writer = await NatsBus.connect({ servers: NATS_URL, name: 'audit-spec', subjectPrefix });
+      return {
+        publisher,
+        writer,
+        dispose: async () => {
+          await publisher.close();
+          await deleteJetStreamStreams(NATS_URL, [publisher.auditStream]);
+        },
+      };
+    },
+  },
+  {
+    name: 'in-process bus (all-in-one)',
+    open: async () => {
+      const bus = new InProcessBus();
+      return { publisher: bus, writer: bus, dispose: async () => undefined };
+    },
+  },
+];
+
 /**
- * How fast one writer drains a backlog: the events wait in JetStream while
- * the writer is stopped, then it starts and the clock runs until the last
- * row is committed. Prints the figure docs/audit.md quotes.
+ * How fast one writer drains a backlog: the events wait on the bus while
+ * the writer is stopped, then it starts and the clock runs from its first
+ * committed row to its last. Prints the figure docs/audit.md quotes.
  */
-describe(`${AuditWriterHandler.name} throughput`, () => {
+describe.each(transports)(`${AuditWriterHandler.name} throughput over $name`, (transport) => {
   let database: TestDatabase;
-  let publisher: NatsBus;
   let app: NestFastifyApplication | undefined;
   let sql: Client;
-  let auditStream: string;
+  let dispose: (() => Promise<void>) | undefined;
 
   afterAll(async () => {
     await sql?.end();
     await app?.close();
-    await publisher?.close();
-    await deleteJetStreamStreams(NATS_URL, [auditStream]);
+    await dispose?.();
     await database?.drop();
   });
 
   it(`stores a backlog of ${BACKLOG} events, each once, in a valid chain, and reports events/s`, async () => {
-    const subjectPrefix = uniqueSubjectPrefix();
     database = await createTestDatabase('audit_throughput');
-    publisher = await NatsBus.connect({ servers: NATS_URL, name: 'edge-spec', subjectPrefix });
-    auditStream = publisher.auditStream;
+    const ends = await transport.open();
+    dispose = ends.dispose;
     const events = Array.from({ length: BACKLOG }, () => auditEvent());
-    for (let i = 0; i < events.length; i += 200) await Promise.all(events.slice(i, i + 200).map((e) => publisher.publishAudit(e)));
+    for (let i = 0; i < events.length; i += 200) await Promise.all(events.slice(i, i + 200).map((e) => ends.publisher.publishAudit(e)));
 
-    const bus = await NatsBus.connect({ servers: NATS_URL, name: 'audit-spec', subjectPrefix });
     sql = new Client({ connectionString: database.url });
     await sql.connect();
     const started = performance.now();
     app = await NestFactory.create<NestFastifyApplication>(
-      AuditModule.register({ bus, closeBusOnShutdown: true, logger: createLogger({ service: 'audit', level: 'error' }), databaseUrl: database.url }),
+      AuditModule.register({ bus: ends.writer, closeBusOnShutdown: true, logger: createLogger({ service: 'audit', level: 'error' }), databaseUrl: database.url }),
       new FastifyAdapter(),
       { logger: false },
     );
@@ -65,6 +93,8 @@ describe(`${AuditWriterHandler.name} throughput`, () => {
     expect(await rows()).toBe(BACKLOG);
     expect(await app.get(ChainVerificationService).verify()).toEqual({ ok: true, checked: BACKLOG });
     // eslint-disable-next-line no-console
-    console.log(`audit writer: ${BACKLOG} events in ${seconds.toFixed(2)} s = ${Math.round(BACKLOG / seconds)} events/s (start to last row ${((finished - started) / 1000).toFixed(2)} s)`);
+    console.log(
+      `audit writer over ${transport.name}: ${BACKLOG} events in ${seconds.toFixed(2)} s = ${Math.round(BACKLOG / seconds)} events/s (start to last row ${((finished - started) / 1000).toFixed(2)} s)`,
+    );
   });
 });
