@@ -82,18 +82,21 @@ export class GracefulShutdown {
     });
   }
 
-  /** Stops on SIGTERM and SIGINT; a second one while stopping exits at once. */
+  /** Stops on SIGTERM and SIGINT. */
   listen(): void {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (this.stopping) {
-        this.options.logger.warn({ signal }, 'shutdown: second signal, exiting now');
-        this.exit(1);
-        return;
-      }
-      void this.shutdown(signal);
-    };
+    const onSignal = (signal: NodeJS.Signals) => this.onSignal(signal);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+  }
+
+  /** The first signal starts the stop; a second one while stopping exits 1 at once. */
+  onSignal(signal: NodeJS.Signals): void {
+    if (this.stopping) {
+      this.options.logger.warn({ signal }, 'shutdown: second signal, exiting now');
+      this.exit(1);
+      return;
+    }
+    void this.shutdown(signal);
   }
 
   /** Runs the stop once; later calls get the same promise. Ends by calling `exit`. */
