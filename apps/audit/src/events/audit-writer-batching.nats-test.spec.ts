@@ -138,4 +138,22 @@ describe(`${AuditWriterHandler.name} batches`, () => {
     expect((await sql.query('SELECT id FROM audit.events ORDER BY seq')).rows.map((row) => row.id).sort()).toEqual(events.map((e) => e.id).sort());
     expect(await app.get(ChainVerificationService).verify()).toEqual({ ok: true, checked: events.length });
   });
+
+  it('stores the rest of a batch when PostgreSQL refuses one event in it, and keeps that one for redelivery', async () => {
+    const prefix = uniqueSubjectPrefix();
+    const publisher = await connect(prefix, 'edge-spec');
+    const app = await startWriter(await connect(prefix, 'audit-spec'));
+    // Valid by the contract, but a text column cannot hold U+0000: the database refuses this row (SQLSTATE 22P05).
+    const poisoned = auditEvent({ reason: 'before\u0000after' });
+    const healthy = [auditEvent(), auditEvent(), auditEvent()];
+    await publisher.publishAuditBatch({ id: randomUUID(), events: [healthy[0], poisoned, healthy[1]] });
+    await publisher.publishAudit(healthy[2]);
+
+    expect(await waitForRows(healthy.length)).toBe(healthy.length);
+    const ids = (await sql.query('SELECT id FROM audit.events ORDER BY seq')).rows.map((row) => row.id);
+    expect(ids.sort()).toEqual(healthy.map((e) => e.id).sort());
+    const text = await app.get(MetricsRegistry).metrics();
+    expect(text).toMatch(/^portcullis_audit_events_consumed_total\{[^}]*result="failed"[^}]*\} [1-9]\d*$/m);
+    expect(await app.get(ChainVerificationService).verify()).toEqual({ ok: true, checked: healthy.length });
+  });
 });
