@@ -21,7 +21,7 @@ class MessageCountingBus extends InProcessBus {
     this.gate = null;
   }
 
-  protected async appendAudit(subject: string, data: string, messageId: string, headers: Headers): Promise<void> {
+  protected override async appendAudit(subject: string, data: string, messageId: string, headers: Headers): Promise<void> {
     const parsed = JSON.parse(data) as { events?: unknown[] };
     this.messages.push(parsed.events?.length ?? 1);
     await this.gate;
