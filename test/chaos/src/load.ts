@@ -20,6 +20,8 @@ export interface Attempt {
   /** HTTP status, or `network` when no answer came back (connection reset, refused, timeout). */
   status: number | 'network';
   detail?: string;
+  /** The service a 503 names (`error.data.dependency`). */
+  dependency?: string;
 }
 
 /** One logical tools/call: its first attempt and the retries a patient agent makes with backoff. */
@@ -63,7 +65,7 @@ export async function openSession(edgeUrl: string, slug: string, token: string):
 }
 
 /** One `tools/call echo` over plain HTTP JSON-RPC; succeeds only on a 200 whose result echoes the message. */
-export async function callEcho(edgeUrl: string, target: Target, timeoutMs: number): Promise<{ ok: boolean; status: number | 'network'; detail?: string; body?: any }> {
+export async function callEcho(edgeUrl: string, target: Target, timeoutMs: number): Promise<{ ok: boolean; status: number | 'network'; detail?: string; dependency?: string; body?: any }> {
   const message = randomUUID();
   try {
     const response = await fetch(`${edgeUrl}/mcp/${target.slug}`, {
@@ -85,7 +87,8 @@ export async function callEcho(edgeUrl: string, target: Target, timeoutMs: numbe
       return { ok: false, status: response.status, detail: `not JSON-RPC: ${text.slice(0, 200)}` };
     }
     const echoed = body?.result?.content?.[0]?.text === message && body.result.isError !== true;
-    return { ok: response.status === 200 && echoed, status: response.status, detail: echoed ? undefined : JSON.stringify(body?.error ?? body).slice(0, 300), body };
+    const dependency = typeof body?.error?.data?.dependency === 'string' ? { dependency: body.error.data.dependency as string } : {};
+    return { ok: response.status === 200 && echoed, status: response.status, detail: echoed ? undefined : JSON.stringify(body?.error ?? body).slice(0, 300), ...dependency, body };
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return { ok: false, status: 'network', detail: cause?.code ?? cause?.message ?? (error as Error).name ?? String(error) };
@@ -180,7 +183,15 @@ export class LoadGenerator {
         edge = this.pickEdge(edge + 1);
         continue;
       }
-      call.attempts.push({ edge, startedAt, endedAt: Date.now(), ok: outcome.ok, status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+      call.attempts.push({
+        edge,
+        startedAt,
+        endedAt: Date.now(),
+        ok: outcome.ok,
+        status: outcome.status,
+        ...(outcome.detail ? { detail: outcome.detail } : {}),
+        ...(outcome.dependency ? { dependency: outcome.dependency } : {}),
+      });
       if (outcome.ok) {
         call.succeededAt = Date.now();
         return;
@@ -216,6 +227,8 @@ export interface CallFigures {
   successfulAttempts: number;
   /** When failed attempts happened, in ms from the load's start: the first one's start and the last one's end (null when none failed). */
   failureWindowMs: { firstStart: number; lastEnd: number } | null;
+  /** The first 30 failed attempts: [start ms from the load's start, duration ms, edge index, status]. */
+  failedAttemptsSample: [number, number, number, string][];
 }
 
 /** Figures for the calls of one kind (or all), optionally those started in [from, to). */
@@ -225,7 +238,7 @@ export function figuresOf(load: LoadGenerator, edges: number, filter: (call: Cal
   const failuresByStatus: Record<string, number> = {};
   const failedAttempts = attempts.filter((a) => !a.ok);
   for (const attempt of failedAttempts) {
-    const key = attempt.status === 'network' ? `network:${attempt.detail}` : String(attempt.status);
+    const key = attempt.status === 'network' ? `network:${attempt.detail}` : attempt.dependency ? `${attempt.status}:${attempt.dependency}` : String(attempt.status);
     failuresByStatus[key] = (failuresByStatus[key] ?? 0) + 1;
   }
   const failed = calls.filter((call) => call.attempts[0] && !call.attempts[0].ok);
@@ -242,6 +255,10 @@ export function figuresOf(load: LoadGenerator, edges: number, filter: (call: Cal
     failuresByStatus,
     maxTimeToRecoverMs: Math.max(0, ...recovered.map((call) => call.succeededAt! - call.attempts[0]!.startedAt)),
     successfulAttempts: attempts.filter((a) => a.ok).length,
+    failedAttemptsSample: failedAttempts
+      .sort((a, b) => a.startedAt - b.startedAt)
+      .slice(0, 30)
+      .map((a) => [a.startedAt - load.t0, a.endedAt - a.startedAt, a.edge, a.status === 'network' ? `network:${a.detail}` : a.dependency ? `${a.status}:${a.dependency}` : String(a.status)]),
     failureWindowMs: failedAttempts.length === 0 ? null : { firstStart: Math.min(...failedAttempts.map((a) => a.startedAt)) - load.t0, lastEnd: Math.max(...failedAttempts.map((a) => a.endedAt)) - load.t0 },
   };
 }
