@@ -422,6 +422,27 @@ describe.each(transports)('$name', (transport) => {
       }
     });
 
+    it('runs the beforeClose hooks while it can still carry their audit publishes', async () => {
+      const other = await transport.open(options());
+      try {
+        let published: Promise<void> | undefined;
+        other.caller.beforeClose(async () => {
+          published = other.caller.publishAudit(auditEvent({ id: randomUUID() }));
+          await published;
+        });
+        const removed = other.caller.beforeClose(async () => {
+          throw new Error('a removed hook never runs');
+        });
+        removed();
+        await other.caller.close();
+        await expect(published).resolves.toBeUndefined();
+        expect(handlerErrors).toEqual([]);
+      } finally {
+        await other.server.close();
+        await transport.dispose(other);
+      }
+    });
+
     it('resolves close only once the audit publishes in flight are acknowledged', async () => {
       const other = await transport.open(options());
       try {

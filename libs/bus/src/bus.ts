@@ -71,6 +71,7 @@ export abstract class Bus {
   private readonly handlerObservers = new Set<HandlerObserver>();
   /** Audit publishes not yet acknowledged: a closing bus waits for them rather than dropping them. */
   private readonly auditPublishes = new Set<Promise<void>>();
+  private readonly closeHooks = new Set<() => Promise<void>>();
 
   constructor(protected readonly options: BusOptions = {}) {
     this.prefix = options.subjectPrefix ?? '';
@@ -119,6 +120,25 @@ export abstract class Bus {
         span.end();
       }
     });
+  }
+
+  /**
+   * Runs `hook` when the bus starts closing, once its handlers in flight have
+   * answered and while it still carries messages: the last chance to publish
+   * (the edge sends its pending audit batch and replays its spool). Returns the
+   * function that removes the hook.
+   */
+  beforeClose(hook: () => Promise<void>): () => void {
+    this.closeHooks.add(hook);
+    return () => void this.closeHooks.delete(hook);
+  }
+
+  protected async runBeforeCloseHooks(): Promise<void> {
+    const hooks = [...this.closeHooks];
+    this.closeHooks.clear();
+    for (const outcome of await Promise.allSettled(hooks.map((hook) => hook()))) {
+      if (outcome.status === 'rejected') this.options.onHandlerError?.('close', outcome.reason);
+    }
   }
 
   /** Calls `observer` after every request a handler of this bus answered; returns the function that stops it. */

@@ -161,6 +161,7 @@ export class InProcessBus extends Bus {
   close(): Promise<void> {
     this.closing ??= (async () => {
       while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
+      await this.runBeforeCloseHooks();
       await this.settleAuditPublishes();
       while (this.auditLog.length > 0 && this.auditConsumer && !this.auditFailing) await new Promise((r) => setTimeout(r, 10));
       this.closed = true;

@@ -213,14 +213,16 @@ export class NatsBus extends Bus {
   }
 
   /**
-   * Stops taking work, lets handlers in flight answer, waits for the audit
-   * publishes in flight to be acknowledged (a handler's own included), then
-   * drains the connection (flushing what is still buffered).
+   * Stops taking work, lets handlers in flight answer, runs the
+   * `beforeClose` hooks, waits for the audit publishes in flight to be
+   * acknowledged (a handler's own included), then drains the connection
+   * (flushing what is still buffered).
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.nc.isClosed()) return;
       await Promise.allSettled([...this.subscriptions].map((s) => s.unsubscribe()));
+      await this.runBeforeCloseHooks();
       await this.settleAuditPublishes();
       await this.nc.drain();
     })();

@@ -20,8 +20,9 @@ export const DEFAULT_AUDIT_SPOOL_DIR = join(tmpdir(), 'portcullis-spool');
 export class AuditSpool implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly publisher: SpoolingAuditPublisher;
   private readonly batcher: AuditBatcher;
+  private removeCloseHook: () => void = () => undefined;
 
-  constructor(bus: Bus, @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions, @Inject(LOGGER) logger: Logger, metrics: MetricsRegistry) {
+  constructor(private readonly bus: Bus, @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions, @Inject(LOGGER) logger: Logger, metrics: MetricsRegistry) {
     const directory = options.auditSpoolDir ?? DEFAULT_AUDIT_SPOOL_DIR;
     this.batcher = new AuditBatcher(bus);
     this.publisher = new SpoolingAuditPublisher(this.batcher, {
@@ -39,6 +40,12 @@ export class AuditSpool implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   onApplicationBootstrap(): void {
     this.publisher.start();
+    // A stopping process drains the bus before the app's own hooks run (GracefulShutdown): the pending batch and the
+    // spool go out while the bus still carries them, rather than staying on a disk that may go with the pod.
+    this.removeCloseHook = this.bus.beforeClose(async () => {
+      await this.batcher.flush();
+      await this.publisher.replay();
+    });
   }
 
   /** Sends the events still waiting for a batch before the bus closes: on the stream, or else on disk. */
@@ -48,6 +55,7 @@ export class AuditSpool implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   /** Requests that finished during shutdown may have recorded more: those too, then the spool stops. */
   async onApplicationShutdown(): Promise<void> {
+    this.removeCloseHook();
     await this.batcher.flush();
     await this.publisher.stop();
   }
