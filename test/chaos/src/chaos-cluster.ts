@@ -148,7 +148,7 @@ export class ChaosCluster {
     const cluster = new ChaosCluster(nats, postgres, replicas, adminToken, spoolDirs);
     try {
       for (const replica of replicas) replica.start();
-      await Promise.all(replicas.map((replica) => replica.ready(90_000)));
+      await Promise.all(replicas.map((replica) => replica.ready(55_000)));
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -182,7 +182,7 @@ export class ChaosCluster {
 
   /** Kills every replica, then the private NATS and PostgreSQL, and removes their folders. Safe to call twice. */
   async stop(): Promise<void> {
-    await Promise.allSettled(this.replicas.map((replica) => replica.kill('SIGTERM', 10_000)));
+    await Promise.allSettled(this.replicas.map((replica) => replica.kill('SIGTERM', 5000)));
     await Promise.allSettled([this.nats.destroy(), this.postgres.destroy()]);
     await Promise.allSettled(this.spoolDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
   EchoMcpServer,
@@ -27,8 +27,11 @@ import { Call, callEcho, CallFigures, figuresOf, jsonRpcOf, LoadGenerator, MCP_H
  * (docs/reliability.md reports them).
  */
 
-/** Calls started per second, all scenarios: what this 2-core machine sustains with ten service processes and the load in one more (see docs/reliability.md). */
-const RATE = 40;
+/**
+ * Calls started per second, all scenarios: what this 2-core machine sustains with ten service processes and the load
+ * in one more (see docs/reliability.md). CHAOS_RATE overrides it for an exploratory run.
+ */
+const RATE = Number(process.env['CHAOS_RATE'] ?? 40);
 /** Upstream access tokens live this long, so the vault refreshes them every few seconds under load. */
 const ACCESS_TOKEN_TTL_S = 10;
 const PLEASE_VISIT = /Please visit: (\S+)$/;
@@ -48,6 +51,8 @@ interface ScenarioResult {
   /** Time from the fault being cleared (dependency back, replica ready) to the end of the last failed attempt; 0 when nothing failed after it. */
   timeToRecoverMs: Record<string, number>;
   audit: { successfulCalls: number; storedEvents: number; catchUpMs: number };
+  /** The machine's 1-minute load average when the load stopped (2 cores). */
+  loadAverage1m: number;
   oauthProvider: { refreshGrants: number; refreshGrantErrors: number; authorizationCodeGrants: number };
   notes?: Record<string, unknown>;
 }
@@ -68,6 +73,7 @@ describe('chaos: two replicas of every service under load', () => {
   let aliceKey: string;
   let oauthSession: string | null;
   const suiteStartedAt = Date.now();
+  const loads = new Set<LoadGenerator>();
 
   const admin = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${cluster.registryUrl}${path}`, {
@@ -124,7 +130,7 @@ describe('chaos: two replicas of every service under load', () => {
   }
 
   /** Waits until the audit trail holds at least `expected` rows (a little longer, so a duplicate arriving late is seen). */
-  async function auditCatchUp(count: () => Promise<number>, expected: number, timeoutMs = 75_000): Promise<{ stored: number; catchUpMs: number }> {
+  async function auditCatchUp(count: () => Promise<number>, expected: number, timeoutMs = 40_000): Promise<{ stored: number; catchUpMs: number }> {
     const started = Date.now();
     let stored = await count();
     while (stored < expected && Date.now() - started < timeoutMs) {
@@ -151,6 +157,7 @@ describe('chaos: two replicas of every service under load', () => {
     const targets = await scenarioTargets(name);
     const before = await refreshStats();
     const load = new LoadGenerator({ edges: cluster.edgeUrls, targets, ratePerSecond: RATE, retryForMs: options.retryForMs ?? 30_000 });
+    loads.add(load);
     const timeline: { atMs: number; event: string }[] = [];
     const marks = new Map<string, number>();
     const mark = (event: string) => {
@@ -163,16 +170,20 @@ describe('chaos: two replicas of every service under load', () => {
     mark('load started');
     try {
       await faults({ mark, load, targets });
+    } catch (error) {
+      load.abort();
+      throw error;
     } finally {
       await load.stop();
     }
+    const loadAverage1m = loadavg()[0];
     mark('load drained');
     const started = load.t0;
     const ended = Date.now();
     const header = figuresOf(load, cluster.edgeUrls.length, (c) => c.kind === 'header');
     const oauth = figuresOf(load, cluster.edgeUrls.length, (c) => c.kind === 'oauth');
     const headerAudit = await auditCatchUp(() => storedCalls(targets[0]!.slug, started, ended), header.successfulAttempts);
-    const oauthAudit = await auditCatchUp(() => storedCalls('github', started, ended), oauth.successfulAttempts, 30_000);
+    const oauthAudit = await auditCatchUp(() => storedCalls('github', started, ended), oauth.successfulAttempts, 20_000);
     const after = await refreshStats();
     const result: ScenarioResult = {
       description,
@@ -187,6 +198,7 @@ describe('chaos: two replicas of every service under load', () => {
         storedEvents: headerAudit.stored + oauthAudit.stored,
         catchUpMs: Math.max(headerAudit.catchUpMs, oauthAudit.catchUpMs),
       },
+      loadAverage1m: Number(loadAverage1m!.toFixed(2)),
       oauthProvider: {
         refreshGrants: after.refreshGrants - before.refreshGrants,
         refreshGrantErrors: after.refreshGrantErrors - before.refreshGrantErrors,
@@ -266,20 +278,23 @@ describe('chaos: two replicas of every service under load', () => {
 
     await aliceConsents();
     oauthSession = await openSession(cluster.publicUrl, 'github', aliceKey);
-  }, 180_000);
+  }, 75_000);
 
   afterAll(async () => {
+    // A test that timed out leaves its load running: stop it before its targets go.
+    for (const load of loads) load.abort();
     results.settings['suiteDurationMs'] = Date.now() - suiteStartedAt;
     if (Object.keys(results.scenarios).length > 0) {
       const dir = join(__dirname, '../results');
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+      // An exploratory run at another rate (CHAOS_RATE) keeps its figures apart from the committed ones.
+      writeFileSync(join(dir, process.env['CHAOS_RATE'] ? `rate-${RATE}.json` : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     }
     await Promise.allSettled([proxy?.close(), echo?.close(), protectedUpstream?.close(), idp?.stop()]);
     await cluster?.stop();
-  }, 60_000);
+  }, 20_000);
 
-  it('loses no call but those in flight on a killed edge, no audit event and no OAuth token, while one replica of each service is SIGKILLed in turn', async () => {
+  it('loses no call but those in flight on a killed replica, no audit event and no OAuth token, while one replica of each service is SIGKILLed in turn', async () => {
     const order: ServiceName[] = ['identity', 'registry', 'token-vault', 'audit', 'edge-proxy'];
     const restarts: Record<string, number> = {};
     const killsDone = new Map<ServiceName, number>();
@@ -330,7 +345,7 @@ describe('chaos: two replicas of every service under load', () => {
     expect(result.audit.storedEvents).toBeLessThanOrEqual(result.audit.successfulCalls + failed.length);
     expectRefreshesBounded(result);
     expect(result.oauth.successfulAttempts).toBeGreaterThan(0);
-  }, 240_000);
+  }, 90_000);
 
   it('keeps the rotated refresh token when a vault replica dies holding the refresh lock: the other replica refreshes, no grant is refused', async () => {
     let killedAt = 0;
@@ -374,7 +389,7 @@ describe('chaos: two replicas of every service under load', () => {
     expect(result.header.lost + result.oauth.lost).toBe(0);
     expect(result.timeToRecoverMs['oauth']).toBeLessThan(10_000);
     expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
-  }, 180_000);
+  }, 50_000);
 
   it('keeps warm calls flowing and replays the audit spool when NATS is killed and restarted mid-load; calls needing the bus resume within seconds', async () => {
     let restartedAt = 0;
@@ -399,7 +414,7 @@ describe('chaos: two replicas of every service under load', () => {
     expect(result.timeToRecoverMs['oauth']).toBeLessThan(10_000);
     expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
     expectRefreshesBounded(result);
-  }, 180_000);
+  }, 45_000);
 
   it('serves warm calls from caches while PostgreSQL restarts, refuses a cold token with a clean 503 and recovers after', async () => {
     let startedAgainAt = 0;
@@ -439,7 +454,7 @@ describe('chaos: two replicas of every service under load', () => {
     expect(result.header.lost + result.oauth.lost).toBe(0);
     expect(result.audit.storedEvents).toBe(result.audit.successfulCalls);
     expectRefreshesBounded(result);
-  }, 180_000);
+  }, 45_000);
 
   it('documents the window no lock protects: the provider rotated, the replica died before committing; the connection then asks for consent again, cleanly', async () => {
     let killedAt = 0;
@@ -489,5 +504,5 @@ describe('chaos: two replicas of every service under load', () => {
     await aliceConsents();
     const again = await callEcho(cluster.edgeUrls[1]!, { kind: 'oauth', slug: 'github', token: aliceKey, sessionId: oauthSession }, 10_000);
     expect(again).toMatchObject({ ok: true });
-  }, 180_000);
+  }, 40_000);
 });

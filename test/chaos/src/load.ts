@@ -119,6 +119,7 @@ export class LoadGenerator {
   readonly rerouted: number[];
   private readonly downUntil: number[];
   private running = false;
+  private aborted = false;
   private loop: Promise<void> | null = null;
   private readonly pending = new Set<Promise<void>>();
   private next = 0;
@@ -132,6 +133,12 @@ export class LoadGenerator {
   start(): void {
     this.running = true;
     this.loop = this.schedule();
+  }
+
+  /** Stops at once: no new call, no further retry (for a test that failed midway). */
+  abort(): void {
+    this.running = false;
+    this.aborted = true;
   }
 
   /** Stops starting calls and waits for every call (with its retries) to finish. */
@@ -196,7 +203,7 @@ export class LoadGenerator {
         call.succeededAt = Date.now();
         return;
       }
-      if (Date.now() + backoff > giveUpAt) return;
+      if (this.aborted || Date.now() + backoff > giveUpAt) return;
       await sleep(backoff / 2 + Math.random() * backoff);
       backoff = Math.min(backoff * 2, 4000);
       reroutes = 0;
@@ -227,6 +234,8 @@ export interface CallFigures {
   successfulAttempts: number;
   /** When failed attempts happened, in ms from the load's start: the first one's start and the last one's end (null when none failed). */
   failureWindowMs: { firstStart: number; lastEnd: number } | null;
+  /** Latency of the successful attempts. */
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
   /** The first 30 failed attempts: [start ms from the load's start, duration ms, edge index, status]. */
   failedAttemptsSample: [number, number, number, string][];
 }
@@ -255,10 +264,17 @@ export function figuresOf(load: LoadGenerator, edges: number, filter: (call: Cal
     failuresByStatus,
     maxTimeToRecoverMs: Math.max(0, ...recovered.map((call) => call.succeededAt! - call.attempts[0]!.startedAt)),
     successfulAttempts: attempts.filter((a) => a.ok).length,
+    latencyMs: percentiles(attempts.filter((a) => a.ok).map((a) => a.endedAt - a.startedAt)),
     failedAttemptsSample: failedAttempts
       .sort((a, b) => a.startedAt - b.startedAt)
       .slice(0, 30)
       .map((a) => [a.startedAt - load.t0, a.endedAt - a.startedAt, a.edge, a.status === 'network' ? `network:${a.detail}` : a.dependency ? `${a.status}:${a.dependency}` : String(a.status)]),
     failureWindowMs: failedAttempts.length === 0 ? null : { firstStart: Math.min(...failedAttempts.map((a) => a.startedAt)) - load.t0, lastEnd: Math.max(...failedAttempts.map((a) => a.endedAt)) - load.t0 },
   };
+}
+
+function percentiles(values: number[]): { p50: number; p95: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1) ?? 0 };
 }

@@ -87,7 +87,7 @@ export class PrivatePostgres {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGQUIT'), 15_000);
+    const timer = setTimeout(() => child.kill('SIGQUIT'), 5000);
     await exited;
     clearTimeout(timer);
   }
