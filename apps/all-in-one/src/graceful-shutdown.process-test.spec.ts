@@ -41,7 +41,7 @@ describe('all-in-one on SIGTERM', () => {
     for (const phase of ['shutdown: not ready', 'shutdown: taking no new connections', 'shutdown: HTTP drained', 'shutdown: bus drained', 'shutdown: closed, exiting']) {
       expect(logs).toContain(phase);
     }
-    expect(logs).toMatch(/"cut":0[,}][^\n]*shutdown: HTTP drained/);
+    expect(logs).toMatch(/"streamsClosed":1,"cut":0,[^\n]*shutdown: HTTP drained/);
     expect(logs).not.toMatch(/shutdown: phase failed/);
   });
 });

@@ -42,20 +42,41 @@ describe(GracefulShutdown.name, () => {
       ]);
     });
 
-    it('exits 1 when the grace period runs out before the work in flight ends', async () => {
+    it('exits 1 when the bus drain does not end within the grace period', async () => {
       const { lines, logger } = capturingLogger();
       const bus = new InProcessBus();
-      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => new Promise(() => undefined));
-      void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 60_000 }).catch(() => undefined);
+      let release = (): void => undefined;
+      const released = new Promise<never>((_, reject) => (release = () => reject(new Error('released'))));
+      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => released);
+      void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 10_000 }).catch(() => undefined);
       const exits: number[] = [];
       const shutdown = new GracefulShutdown({ logger, settings: { graceMs: 400, readinessDelayMs: 0 }, bus, exit: (code) => exits.push(code) });
 
       const started = Date.now();
+      await shutdown.shutdown('SIGTERM');
+      expect(exits).toEqual([1]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(Date.now() - started).toBeLessThan(400);
+      expect(lines).toContain('shutdown: phase failed');
+      release();
+    });
+
+    it('exits 1 at the end of the grace period whatever still hangs', async () => {
+      const { lines, logger } = capturingLogger();
+      const exits: number[] = [];
+      const shutdown = new GracefulShutdown({
+        logger,
+        settings: { graceMs: 300, readinessDelayMs: 0 },
+        bus: new InProcessBus(),
+        afterClose: () => new Promise(() => undefined),
+        exit: (code) => exits.push(code),
+      });
+
+      const started = Date.now();
       void shutdown.shutdown('SIGTERM');
       while (exits.length === 0) await sleep(10);
-      expect(exits[0]).toBe(1);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(390);
-      expect(Date.now() - started).toBeLessThan(2000);
+      expect(exits).toEqual([1]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       expect(lines).toContain('shutdown: grace period over, exiting now');
     });
   });
@@ -64,8 +85,10 @@ describe(GracefulShutdown.name, () => {
     it('exits 1 at once on a second signal while stopping', async () => {
       const { lines, logger } = capturingLogger();
       const bus = new InProcessBus();
-      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => new Promise(() => undefined));
-      void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 60_000 }).catch(() => undefined);
+      let release = (): void => undefined;
+      const released = new Promise<never>((_, reject) => (release = () => reject(new Error('released'))));
+      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => released);
+      void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 10_000 }).catch(() => undefined);
       const exits: number[] = [];
       const shutdown = new GracefulShutdown({ logger, settings: { graceMs: 60_000, readinessDelayMs: 0 }, bus, exit: (code) => exits.push(code) });
 
@@ -75,6 +98,8 @@ describe(GracefulShutdown.name, () => {
       shutdown.onSignal('SIGINT');
       expect(exits).toEqual([1]);
       expect(lines).toContain('shutdown: second signal, exiting now');
+      release();
+      await shutdown.shutdown('SIGTERM');
     });
   });
 });

@@ -132,17 +132,18 @@ export class GracefulShutdown {
     const inFlight = served.reduce((sum, hosted) => sum + hosted.http!.active, 0);
     logger.info({ inFlight }, 'shutdown: taking no new connections or requests; waiting for requests in flight');
     const httpDeadline = deadline - Math.min(CLOSE_RESERVE_MS, settings.graceMs / 4);
-    let finished = 0;
-    let cut = 0;
+    const drained = { finished: 0, streamsClosed: 0, cut: 0 };
     await attempt('http', async () => {
       for (const result of await Promise.all(served.map((hosted) => hosted.http!.drain(httpDeadline)))) {
-        finished += result.finished;
-        cut += result.cut;
+        drained.finished += result.finished;
+        drained.streamsClosed += result.streamsClosed;
+        drained.cut += result.cut;
       }
     });
-    logger[cut > 0 ? 'warn' : 'info']({ finished, cut, ms: Date.now() - started }, 'shutdown: HTTP drained');
+    logger[drained.cut > 0 ? 'warn' : 'info']({ ...drained, ms: Date.now() - started }, 'shutdown: HTTP drained');
 
-    await attempt('bus', () => withDeadline(bus.close(), deadline, 'the bus drain'));
+    // The bus drain leaves the apps' close a moment of the grace period.
+    await attempt('bus', () => withDeadline(bus.close(), deadline - Math.min(1000, settings.graceMs / 10), 'the bus drain'));
     logger.info({ ms: Date.now() - started }, 'shutdown: bus drained (handlers in flight answered, audit publishes acknowledged)');
 
     for (const { name, app } of [...this.apps].reverse()) await attempt(`close ${name}`, () => app.close());

@@ -1,9 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 
-/** What an HTTP drain ended with: requests that finished, and those still open at the deadline (their connections cut). */
+/** What an HTTP drain ended with: requests that finished, listening streams closed at once, and requests still open at the deadline (cut). */
 export interface HttpDrainResult {
   finished: number;
+  streamsClosed: number;
   cut: number;
 }
 
@@ -19,6 +20,7 @@ export class HttpDrain {
   private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
   private finished = 0;
+  private readonly streamsClosed = new Set<ServerResponse>();
   private onIdle: (() => void) | null = null;
 
   constructor(private readonly app: INestApplication) {
@@ -30,7 +32,7 @@ export class HttpDrain {
       response.once('close', () => {
         this.inFlight.delete(response);
         if (!this.draining) return;
-        this.finished++;
+        if (!this.streamsClosed.has(response)) this.finished++;
         // A response sent before the drain began may have left its connection open for the next request.
         server.closeIdleConnections();
         if (this.inFlight.size === 0) this.onIdle?.();
@@ -53,11 +55,13 @@ export class HttpDrain {
   async drain(deadline: number): Promise<HttpDrainResult> {
     this.draining = true;
     const server: Server = this.app.getHttpServer();
-    for (const response of this.inFlight) {
-      if (!response.headersSent) response.shouldKeepAlive = false;
+    for (const response of [...this.inFlight]) {
       // A GET event stream (an MCP listening stream, the audit live tail) carries no call in flight and never ends by
       // itself: it is closed now, and the client reconnects to a replica that stays.
-      else if (isListeningStream(response)) response.destroy();
+      if (isListeningStream(response)) {
+        this.streamsClosed.add(response);
+        response.destroy();
+      } else if (!response.headersSent) response.shouldKeepAlive = false;
     }
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise<void>((resolve) => {
@@ -73,7 +77,7 @@ export class HttpDrain {
     // Every connection left is idle (or past the deadline): the server's close resolves once they are gone.
     server.closeAllConnections();
     await closed;
-    return { finished: this.finished, cut };
+    return { finished: this.finished, streamsClosed: this.streamsClosed.size, cut };
   }
 }
 

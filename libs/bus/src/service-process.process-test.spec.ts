@@ -110,8 +110,8 @@ describe('startServiceProcess on SIGTERM', () => {
     for (const phase of ['shutdown: not ready', 'shutdown: taking no new connections', 'shutdown: HTTP drained', 'shutdown: bus drained', 'shutdown: closed, exiting']) {
       expect(logs).toContain(phase);
     }
-    // The MCP listening stream (a GET) was closed at once; the call was not cut.
-    expect(logs).toMatch(/"cut":0[,}].*shutdown: HTTP drained/);
+    // The call finished; the MCP listening stream (a GET) was closed at once; nothing was cut.
+    expect(logs).toMatch(/"finished":1,"streamsClosed":1,"cut":0,.*shutdown: HTTP drained/);
   });
 });
 
