@@ -3,7 +3,7 @@ import type { ApiErrorBody } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from './edge-proxy.options';
-import { EdgeError, InsufficientScopeError, InvalidMessageError, InvalidRequestError, JsonRpcErrorCodes, JsonRpcErrorObject, PayloadTooLargeError, UnauthenticatedError } from './errors';
+import { DependencyUnavailableError, EdgeError, InsufficientScopeError, InvalidMessageError, InvalidRequestError, JsonRpcErrorCodes, JsonRpcErrorObject, PayloadTooLargeError, UnauthenticatedError } from './errors';
 import { jsonRpcIdOf } from './mcp/json-rpc';
 import { PublicUrls } from './public-urls';
 
@@ -16,6 +16,9 @@ interface Problem {
   /** Each offending field of a validation failure (REST body only). */
   issues?: readonly { path: string; message: string }[];
 }
+
+/** Seconds a client is asked to wait after a 503 for a gateway service that did not answer: about a replica restart. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 const HTTP_CODES: Record<number, string> = {
   400: 'invalid_request',
@@ -66,6 +69,8 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
       const headers: Record<string, string> = {};
       if (error instanceof UnauthenticatedError) headers['www-authenticate'] = this.challenge(request, error);
       if (error instanceof InsufficientScopeError) headers['www-authenticate'] = this.insufficientScopeChallenge(request, error);
+      // RFC 9110 §10.2.3: tells clients when to try again instead of at once, so an outage does not turn into a retry storm.
+      if (error instanceof DependencyUnavailableError) headers['retry-after'] = String(DEPENDENCY_RETRY_AFTER_SECONDS);
       const issues = error instanceof InvalidRequestError ? error.issues : undefined;
       return { status: error.httpStatus, code: error.code, message: error.message, jsonRpc: error.jsonRpcError(), headers, issues };
     }

@@ -56,6 +56,7 @@ describe('the edge over HTTP while a dependency is down', () => {
     await down(dependency);
     const response = await initialize(7);
     expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
     expect(await response.json()).toEqual({
       jsonrpc: '2.0',
       id: 7,
