@@ -30,8 +30,15 @@ describe('isExpired', () => {
 });
 
 describe('backoffMs', () => {
-  it('doubles from one second and stops at five minutes', () => {
-    expect([1, 2, 3, 4].map(backoffMs)).toEqual([1_000, 2_000, 4_000, 8_000]);
-    expect(backoffMs(30)).toBe(300_000);
+  it('doubles from one second and stops at five minutes, at most a whole step', () => {
+    const highest = () => 1;
+    expect([1, 2, 3, 4].map((failures) => backoffMs(failures, highest))).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(backoffMs(30, highest)).toBe(300_000);
+  });
+
+  it('waits at least half a step, so failed refreshes spread out but never retry at once', () => {
+    const lowest = () => 0;
+    expect([1, 2, 3].map((failures) => backoffMs(failures, lowest))).toEqual([500, 1_000, 2_000]);
+    expect(backoffMs(30, lowest)).toBe(150_000);
   });
 });

@@ -1,3 +1,4 @@
+import { backoffDelayMs } from '@portcullis/bus';
 import type { OAuthTokenEntity } from './oauth-token.entity';
 
 /**
@@ -15,10 +16,14 @@ export function isExpired(row: Pick<OAuthTokenEntity, 'expiresAt'>, now: Date): 
   return row.expiresAt !== null && row.expiresAt.getTime() <= now.getTime();
 }
 
-const BACKOFF_BASE_MS = 1_000;
-const BACKOFF_MAX_MS = 5 * 60_000;
+const REFRESH_BACKOFF = { firstMs: 1_000, maxMs: 5 * 60_000 };
 
-/** Wait before the next try after `failures` consecutive transient failures: 1 s, 2 s, 4 s … at most 5 minutes. */
-export function backoffMs(failures: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+/**
+ * Wait before the next try after `failures` consecutive transient failures:
+ * steps of 1 s, 2 s, 4 s … at most 5 minutes, each jittered between half and
+ * all of its step, so tokens that failed together (a provider outage) are not
+ * retried together.
+ */
+export function backoffMs(failures: number, random: () => number = Math.random): number {
+  return backoffDelayMs(failures, REFRESH_BACKOFF, random);
 }
