@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 
 export interface EchoMcpServerOptions {
   /** Server name announced at `initialize`; defaults to `echo`. */
   name?: string;
+  /** `sse` serves the legacy HTTP+SSE transport (MCP 2024-11-05: `GET /sse`, messages to `POST /messages`) instead of streamable HTTP. */
+  transport?: 'streamable-http' | 'sse';
 }
 
 /**
@@ -17,7 +20,7 @@ export interface EchoMcpServerOptions {
 export type RecordedRequest = IncomingHttpHeaders & { ':method': string; ':path': string };
 
 export interface EchoMcpServer {
-  /** `http://127.0.0.1:<port>/mcp` */
+  /** `http://127.0.0.1:<port>/mcp`, or `http://127.0.0.1:<port>/sse` for the legacy transport */
   url: string;
   /** The headers of every request received, oldest first: what an upstream actually saw. */
   requests: RecordedRequest[];
@@ -25,7 +28,7 @@ export interface EchoMcpServer {
 }
 
 /**
- * A real MCP server (SDK `McpServer` over streamable HTTP, stateful sessions)
+ * A real MCP server (SDK `McpServer` over streamable HTTP with stateful sessions, or over legacy HTTP+SSE)
  * for tests that need an upstream. Tools: `echo` returns its `message`;
  * `request_headers` returns, as JSON text, the HTTP headers of the request that
  * carried the call, so a test can see exactly what a proxy forwarded.
@@ -34,10 +37,25 @@ export async function startEchoMcpServer(options: EchoMcpServerOptions = {}): Pr
   const name = options.name ?? 'echo';
   const requests: RecordedRequest[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const legacySessions = new Map<string, SSEServerTransport>();
+
+  const handleLegacy = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    if (req.method === 'GET' && path === '/sse') {
+      const transport = new SSEServerTransport('/messages', res);
+      legacySessions.set(transport.sessionId, transport);
+      transport.onclose = () => void legacySessions.delete(transport.sessionId);
+      await createEchoServer(name).connect(transport);
+      return;
+    }
+    const transport = legacySessions.get(new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('sessionId') ?? '');
+    if (req.method !== 'POST' || path !== '/messages' || !transport) return writeJsonRpcError(res, 404, -32001, 'Session not found');
+    await transport.handlePostMessage(req, res);
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     requests.push({ ...req.headers, ':method': req.method ?? '', ':path': path });
+    if (options.transport === 'sse') return handleLegacy(req, res, path);
     if (path !== '/mcp') return writeJsonRpcError(res, 404, -32000, 'Not found');
 
     const sessionId = req.headers['mcp-session-id'];
@@ -75,11 +93,12 @@ export async function startEchoMcpServer(options: EchoMcpServerOptions = {}): Pr
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${port}/${options.transport === 'sse' ? 'sse' : 'mcp'}`,
     requests,
     close: async () => {
-      await Promise.allSettled([...sessions.values()].map((transport) => transport.close()));
+      await Promise.allSettled([...sessions.values(), ...legacySessions.values()].map((transport) => transport.close()));
       sessions.clear();
+      legacySessions.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -13,14 +13,19 @@ describe(VirtualServerProxy.name, () => {
   let edge: RunningEdge;
   let alpha: EchoMcpServer;
   let beta: EchoMcpServer;
+  let legacy: EchoMcpServer;
   const user = principal({ email: 'user@example.com' });
   const outsider = principal({ email: 'outsider@example.com' });
 
   beforeAll(async () => {
-    [alpha, beta] = await Promise.all([startEchoMcpServer({ name: 'alpha' }), startEchoMcpServer({ name: 'beta' })]);
+    [alpha, beta, legacy] = await Promise.all([startEchoMcpServer({ name: 'alpha' }), startEchoMcpServer({ name: 'beta' }), startEchoMcpServer({ name: 'legacy', transport: 'sse' })]);
     edge = await startEdge();
     const alphaTarget = edge.directory.addServer(target('alpha', alpha.url), { status: 'ready', credentialKind: 'header', credentialId: 'c-alpha', headers: { 'X-Key': 'alpha-secret' }, expiresAt: null });
     const betaTarget = edge.directory.addServer(target('beta', beta.url), { status: 'ready', credentialKind: 'header', credentialId: 'c-beta', headers: { 'X-Key': 'beta-secret' }, expiresAt: null });
+    const legacyTarget = edge.directory.addServer(
+      { ...target('legacy', legacy.url), transport: 'sse' },
+      { status: 'ready', credentialKind: 'header', credentialId: 'c-legacy', headers: { 'X-Key': 'legacy-secret' }, expiresAt: null },
+    );
     edge.directory.virtualServers.set('combo', {
       id: randomUUID(),
       slug: 'combo',
@@ -30,6 +35,8 @@ describe(VirtualServerProxy.name, () => {
         { name: 'alpha_headers', tool: 'request_headers', server: alphaTarget },
         { name: 'beta_headers', tool: 'request_headers', server: betaTarget },
         { name: 'gone', tool: 'not_on_upstream', server: betaTarget },
+        { name: 'legacy_echo', tool: 'echo', server: legacyTarget },
+        { name: 'legacy_headers', tool: 'request_headers', server: legacyTarget },
       ],
     });
     edge.directory.addToken(TOKEN, user);
@@ -43,7 +50,7 @@ describe(VirtualServerProxy.name, () => {
 
   afterAll(async () => {
     await edge?.close();
-    await Promise.all([alpha?.close(), beta?.close()]);
+    await Promise.all([alpha?.close(), beta?.close(), legacy?.close()]);
   });
 
   async function connect(): Promise<Client> {
@@ -59,6 +66,8 @@ describe(VirtualServerProxy.name, () => {
       expect(tools.map((t) => [t.name, t.description])).toEqual([
         ['alpha_echo', 'Echo of alpha'],
         ['beta_headers', 'Returns the HTTP headers of the request that carried this call'],
+        ['legacy_echo', 'Returns its message unchanged'],
+        ['legacy_headers', 'Returns the HTTP headers of the request that carried this call'],
       ]);
     } finally {
       await client.close();
@@ -76,6 +85,27 @@ describe(VirtualServerProxy.name, () => {
     } finally {
       await client.close();
     }
+  });
+
+  it("reaches a legacy HTTP+SSE upstream with its own credential on the event stream and every message", async () => {
+    const client = await connect();
+    const before = legacy.requests.length;
+    try {
+      expect((await client.callTool({ name: 'legacy_echo', arguments: { message: 'via sse' } })).content).toEqual([{ type: 'text', text: 'via sse' }]);
+      const seen = JSON.parse(((await client.callTool({ name: 'legacy_headers', arguments: {} })).content as { text: string }[])[0].text) as Record<string, string>;
+      expect(seen['x-key']).toBe('legacy-secret');
+      expect(JSON.stringify(seen)).not.toContain(TOKEN);
+    } finally {
+      await client.close();
+    }
+    const reached = legacy.requests.slice(before);
+    expect(reached.some((r) => r[':method'] === 'GET' && r[':path'] === '/sse')).toBe(true);
+    expect(reached.some((r) => r[':method'] === 'POST' && r[':path'] === '/messages')).toBe(true);
+    for (const request of reached) {
+      expect(request['x-key']).toBe('legacy-secret');
+      expect(request.authorization).toBeUndefined();
+    }
+    await eventually(() => edge.audit.some((e) => e.action === 'tool.call' && e.server === 'combo' && e.tool === 'legacy_echo' && e.outcome === 'success'));
   });
 
   it('answers a denied or unknown tool like an unknown tool, and audits it', async () => {

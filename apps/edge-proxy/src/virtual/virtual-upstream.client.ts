@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { Inject } from '@nestjs/common';
-import { UnsupportedTransportError, UpstreamUnreachableError } from '../errors';
+import { UpstreamUnreachableError } from '../errors';
 import { upstreamRequestHeaders } from '../mcp/forwarded-headers';
 
 const MAX_LIST_PAGES = 50;
@@ -17,6 +18,9 @@ const CLIENT_INFO = { name: 'portcullis-gateway', version: '1.0.0' };
  * upstream session opened for the client's session when there is one (its id
  * travels sealed in the client's session id), else in one short session per
  * use. Nothing of the agent's request is forwarded but the tool name and arguments.
+ * A legacy HTTP+SSE upstream (MCP 2024-11-05) keeps its session only as long as
+ * its event stream, so each use is a short session of its own over the SDK's
+ * SSE client (which refuses a message endpoint on another origin).
  */
 @Injectable()
 export class VirtualUpstreamClient {
@@ -27,6 +31,7 @@ export class VirtualUpstreamClient {
    * the calls of the client's session; null when the upstream keeps none.
    */
   async openSession(server: ServerTarget, credentialHeaders: Record<string, string>): Promise<string | null> {
+    if (server.transport === 'sse') return null;
     const transport = this.transport(server, credentialHeaders);
     const client = new Client(CLIENT_INFO);
     try {
@@ -72,7 +77,7 @@ export class VirtualUpstreamClient {
 
   /** Runs `use` in the upstream session `sessionId`, or in a short session of its own when there is none or the upstream forgot it. */
   private async session<T>(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId: string | undefined, use: (client: Client) => Promise<T>): Promise<T> {
-    if (sessionId === undefined) return this.shortSession(server, credentialHeaders, use);
+    if (sessionId === undefined || server.transport === 'sse') return this.shortSession(server, credentialHeaders, use);
     const transport = this.transport(server, credentialHeaders, sessionId);
     const client = new Client(CLIENT_INFO);
     try {
@@ -89,7 +94,7 @@ export class VirtualUpstreamClient {
   }
 
   private async shortSession<T>(server: ServerTarget, credentialHeaders: Record<string, string>, use: (client: Client) => Promise<T>): Promise<T> {
-    const transport = this.transport(server, credentialHeaders);
+    const transport = server.transport === 'sse' ? this.legacyTransport(server, credentialHeaders) : this.transport(server, credentialHeaders);
     const client = new Client(CLIENT_INFO);
     try {
       try {
@@ -99,15 +104,23 @@ export class VirtualUpstreamClient {
       }
       return await use(client);
     } finally {
-      await transport.terminateSession().catch(() => undefined);
+      if (transport instanceof StreamableHTTPClientTransport) await transport.terminateSession().catch(() => undefined);
       await client.close().catch(() => undefined);
     }
   }
 
   private transport(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId?: string): StreamableHTTPClientTransport {
-    if (server.transport !== 'streamable-http') throw new UnsupportedTransportError(server.slug, server.transport);
+    return new StreamableHTTPClientTransport(new URL(server.url), { sessionId, requestInit: { headers: this.injectedHeaders(server, credentialHeaders) } });
+  }
+
+  /** The credential goes on the event stream's GET and on every message POST alike. */
+  private legacyTransport(server: ServerTarget, credentialHeaders: Record<string, string>): SSEClientTransport {
+    return new SSEClientTransport(new URL(server.url), { requestInit: { headers: this.injectedHeaders(server, credentialHeaders) } });
+  }
+
+  private injectedHeaders(server: ServerTarget, credentialHeaders: Record<string, string>): Record<string, string> {
     const { headers, refused } = upstreamRequestHeaders({}, credentialHeaders);
     if (refused.length > 0) this.logger.warn({ server: server.slug, refused }, 'unsafe injected headers were not sent upstream');
-    return new StreamableHTTPClientTransport(new URL(server.url), { sessionId, requestInit: { headers } });
+    return headers;
   }
 }
