@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isPrivateAddress, PRIVATE_ADDRESS_REFUSED, privateAddressError, privateAddressRefusingLookup, type ServerTarget } from '@portcullis/contracts';
-import { Agent, Dispatcher } from 'undici';
+import { Agent, Dispatcher, fetch as undiciFetch } from 'undici';
 import { EDGE_PROXY_OPTIONS, type EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { ClientDisconnectedError, UpstreamAddressRefusedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
 
@@ -20,6 +20,12 @@ export interface UpstreamRequest {
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
+
+/** A `fetch` through the upstream pool; `refusal` is set once it refused a private address. */
+export interface GuardedFetch {
+  (url: string | URL, init?: RequestInit): Promise<Response>;
+  refusal?: UpstreamAddressRefusedError;
+}
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
 
@@ -94,10 +100,34 @@ export class UpstreamClient implements OnModuleDestroy {
     }
   }
 
-  private async dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
-    // An address literal never goes through `lookup`, so it is checked here.
-    const host = url.host.replace(/^\[|\]$/g, '');
+  /**
+   * A `fetch` for the SDK client transports a virtual server's upstreams use:
+   * the same pool and the same SSRF guard as {@link send}. It remembers a
+   * refused address, which the SDK's SSE client would otherwise report only as
+   * a failed event stream.
+   */
+  fetchFor(target: ServerTarget): GuardedFetch {
+    const guarded: GuardedFetch = async (url, init) => {
+      try {
+        this.refuseAddressLiteral(target, new URL(url).hostname);
+        return (await undiciFetch(url, { ...(init as object), dispatcher: this.agent })) as unknown as Response;
+      } catch (error) {
+        if (error instanceof UpstreamAddressRefusedError) guarded.refusal = error;
+        else if (isAddressRefusal(error)) guarded.refusal = new UpstreamAddressRefusedError(target.slug, { cause: error });
+        throw guarded.refusal ?? error;
+      }
+    };
+    return guarded;
+  }
+
+  /** An address literal never goes through `lookup`, so it is checked before connecting. */
+  private refuseAddressLiteral(target: ServerTarget, hostname: string): void {
+    const host = hostname.replace(/^\[|\]$/g, '');
     if (!this.allowPrivate && isIP(host) && isPrivateAddress(host)) throw new UpstreamAddressRefusedError(target.slug, { cause: privateAddressError() });
+  }
+
+  private async dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
+    this.refuseAddressLiteral(target, url.host);
     try {
       return await this.agent.request({
         origin: url.origin,
@@ -113,7 +143,7 @@ export class UpstreamClient implements OnModuleDestroy {
     } catch (error) {
       if (request.signal.aborted) throw new ClientDisconnectedError({ cause: error });
       const code = (error as { code?: unknown }).code;
-      if (code === PRIVATE_ADDRESS_REFUSED || (error as { cause?: { code?: unknown } }).cause?.code === PRIVATE_ADDRESS_REFUSED) throw new UpstreamAddressRefusedError(target.slug, { cause: error });
+      if (isAddressRefusal(error)) throw new UpstreamAddressRefusedError(target.slug, { cause: error });
       if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new UpstreamTimeoutError(target.slug, target.timeoutMs, { cause: error });
       if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new UpstreamTimeoutError(target.slug, UPSTREAM_CONNECT_TIMEOUT_MS, { cause: error });
       throw new UpstreamUnreachableError(target.slug, { cause: error });
@@ -124,4 +154,12 @@ export class UpstreamClient implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.agent.destroy();
   }
+}
+
+/** Whether connecting failed because the guarded lookup refused a private address (undici wraps it once, fetch twice). */
+function isAddressRefusal(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 3; current = (current as { cause?: unknown }).cause, depth++) {
+    if ((current as { code?: unknown }).code === PRIVATE_ADDRESS_REFUSED) return true;
+  }
+  return false;
 }

@@ -6,8 +6,9 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { Inject } from '@nestjs/common';
-import { UpstreamUnreachableError } from '../errors';
+import { UpstreamAddressRefusedError, UpstreamUnreachableError } from '../errors';
 import { upstreamRequestHeaders } from '../mcp/forwarded-headers';
+import { GuardedFetch, UpstreamClient } from '../mcp/upstream.client';
 
 const MAX_LIST_PAGES = 50;
 const CLIENT_INFO = { name: 'portcullis-gateway', version: '1.0.0' };
@@ -24,7 +25,10 @@ const CLIENT_INFO = { name: 'portcullis-gateway', version: '1.0.0' };
  */
 @Injectable()
 export class VirtualUpstreamClient {
-  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+  constructor(
+    private readonly upstream: UpstreamClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   /**
    * Opens a session on the upstream (its `initialize`) and leaves it open for
@@ -32,13 +36,14 @@ export class VirtualUpstreamClient {
    */
   async openSession(server: ServerTarget, credentialHeaders: Record<string, string>): Promise<string | null> {
     if (server.transport === 'sse') return null;
-    const transport = this.transport(server, credentialHeaders);
+    const fetch = this.upstream.fetchFor(server);
+    const transport = this.transport(server, credentialHeaders, fetch);
     const client = new Client(CLIENT_INFO);
     try {
       await client.connect(transport, { timeout: server.timeoutMs });
       return transport.sessionId ?? null;
     } catch (error) {
-      throw new UpstreamUnreachableError(server.slug, { cause: error });
+      throw unreachable(server, error, fetch);
     } finally {
       // Closing the client only stops its streams; the upstream session stays.
       await client.close().catch(() => undefined);
@@ -47,11 +52,12 @@ export class VirtualUpstreamClient {
 
   /** Ends an upstream session opened by {@link openSession} (DELETE); an upstream that already forgot it is fine. */
   async endSession(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId: string): Promise<void> {
-    const transport = this.transport(server, credentialHeaders, sessionId);
+    const fetch = this.upstream.fetchFor(server);
+    const transport = this.transport(server, credentialHeaders, fetch, sessionId);
     try {
       await transport.terminateSession();
     } catch (error) {
-      if (!(error instanceof StreamableHTTPError && error.code === 404)) throw new UpstreamUnreachableError(server.slug, { cause: error });
+      if (!(error instanceof StreamableHTTPError && error.code === 404)) throw unreachable(server, error, fetch);
     } finally {
       await transport.close().catch(() => undefined);
     }
@@ -78,7 +84,8 @@ export class VirtualUpstreamClient {
   /** Runs `use` in the upstream session `sessionId`, or in a short session of its own when there is none or the upstream forgot it. */
   private async session<T>(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId: string | undefined, use: (client: Client) => Promise<T>): Promise<T> {
     if (sessionId === undefined || server.transport === 'sse') return this.shortSession(server, credentialHeaders, use);
-    const transport = this.transport(server, credentialHeaders, sessionId);
+    const fetch = this.upstream.fetchFor(server);
+    const transport = this.transport(server, credentialHeaders, fetch, sessionId);
     const client = new Client(CLIENT_INFO);
     try {
       // With a session id the SDK client skips `initialize`: the session goes on.
@@ -87,20 +94,21 @@ export class VirtualUpstreamClient {
     } catch (error) {
       // The upstream restarted or expired the session (404, as the spec says): this call still goes through.
       if (error instanceof StreamableHTTPError && error.code === 404) return this.shortSession(server, credentialHeaders, use);
-      throw error;
+      throw fetch.refusal ?? error;
     } finally {
       await client.close().catch(() => undefined);
     }
   }
 
   private async shortSession<T>(server: ServerTarget, credentialHeaders: Record<string, string>, use: (client: Client) => Promise<T>): Promise<T> {
-    const transport = server.transport === 'sse' ? this.legacyTransport(server, credentialHeaders) : this.transport(server, credentialHeaders);
+    const fetch = this.upstream.fetchFor(server);
+    const transport = server.transport === 'sse' ? this.legacyTransport(server, credentialHeaders, fetch) : this.transport(server, credentialHeaders, fetch);
     const client = new Client(CLIENT_INFO);
     try {
       try {
         await client.connect(transport, { timeout: server.timeoutMs });
       } catch (error) {
-        throw new UpstreamUnreachableError(server.slug, { cause: error });
+        throw unreachable(server, error, fetch);
       }
       return await use(client);
     } finally {
@@ -109,13 +117,13 @@ export class VirtualUpstreamClient {
     }
   }
 
-  private transport(server: ServerTarget, credentialHeaders: Record<string, string>, sessionId?: string): StreamableHTTPClientTransport {
-    return new StreamableHTTPClientTransport(new URL(server.url), { sessionId, requestInit: { headers: this.injectedHeaders(server, credentialHeaders) } });
+  private transport(server: ServerTarget, credentialHeaders: Record<string, string>, fetch: GuardedFetch, sessionId?: string): StreamableHTTPClientTransport {
+    return new StreamableHTTPClientTransport(new URL(server.url), { sessionId, requestInit: { headers: this.injectedHeaders(server, credentialHeaders) }, fetch });
   }
 
   /** The credential goes on the event stream's GET and on every message POST alike. */
-  private legacyTransport(server: ServerTarget, credentialHeaders: Record<string, string>): SSEClientTransport {
-    return new SSEClientTransport(new URL(server.url), { requestInit: { headers: this.injectedHeaders(server, credentialHeaders) } });
+  private legacyTransport(server: ServerTarget, credentialHeaders: Record<string, string>, fetch: GuardedFetch): SSEClientTransport {
+    return new SSEClientTransport(new URL(server.url), { requestInit: { headers: this.injectedHeaders(server, credentialHeaders) }, fetch });
   }
 
   private injectedHeaders(server: ServerTarget, credentialHeaders: Record<string, string>): Record<string, string> {
@@ -123,4 +131,9 @@ export class VirtualUpstreamClient {
     if (refused.length > 0) this.logger.warn({ server: server.slug, refused }, 'unsafe injected headers were not sent upstream');
     return headers;
   }
+}
+
+/** The upstream could not be reached; a refused private address says so rather than hiding in "unreachable". */
+function unreachable(server: ServerTarget, error: unknown, fetch: GuardedFetch): UpstreamAddressRefusedError | UpstreamUnreachableError {
+  return fetch.refusal ?? new UpstreamUnreachableError(server.slug, { cause: error });
 }
