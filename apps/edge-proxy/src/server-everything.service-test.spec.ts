@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ServerEverything, startServerEverything } from '@portcullis/testing';
 import { principal, RunningEdge, startEdge, target } from '../test/edge-harness';
 import { EdgeProxyModule } from './edge-proxy.module';
@@ -52,6 +53,43 @@ describe(`${EdgeProxyModule.name} with server-everything upstream`, () => {
       });
       expect(progress).toEqual([1, 2, 3]);
       expect(JSON.stringify(result.content)).toContain('Long running operation completed');
+    } finally {
+      await transport.terminateSession();
+      await client.close();
+    }
+  });
+
+  it("carries the upstream's sampling, elicitation and roots requests to the client and the client's answers back", async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(edge.mcpUrl('everything')), {
+      requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+    });
+    const client = new Client({ name: 'service-test', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } } });
+    const asked: { sampling: unknown[]; elicitation: unknown[]; roots: number } = { sampling: [], elicitation: [], roots: 0 };
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      asked.sampling.push(request.params.messages);
+      return { model: 'client-side-model', role: 'assistant', content: { type: 'text', text: 'sampled by the client behind the gateway' } };
+    });
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.elicitation.push(request.params.message);
+      return { action: 'accept', content: { name: 'Ada Lovelace', check: true, email: 'ada@example.com' } };
+    });
+    client.setRequestHandler(ListRootsRequestSchema, async () => {
+      asked.roots++;
+      return { roots: [{ uri: 'file:///work/behind-the-gateway', name: 'gateway-root' }] };
+    });
+    await client.connect(transport);
+    try {
+      const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'say hi', maxTokens: 20 } });
+      expect(JSON.stringify(asked.sampling)).toContain('say hi');
+      expect(JSON.stringify(sampled.content)).toContain('sampled by the client behind the gateway');
+
+      const elicited = await client.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+      expect(asked.elicitation).toEqual(['Please provide inputs for the following fields:']);
+      expect(JSON.stringify(elicited.content)).toContain('Ada Lovelace');
+
+      const roots = await client.callTool({ name: 'get-roots-list', arguments: {} });
+      expect(asked.roots).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(roots.content)).toContain('file:///work/behind-the-gateway');
     } finally {
       await transport.terminateSession();
       await client.close();
