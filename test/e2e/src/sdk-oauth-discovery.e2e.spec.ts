@@ -1,0 +1,165 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { INestApplication } from '@nestjs/common';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { AuditModule } from '@portcullis/audit';
+import { Bus, InProcessBus } from '@portcullis/bus';
+import { Keyring } from '@portcullis/crypto';
+import { EdgeProxyModule } from '@portcullis/edge-proxy';
+import { IdentityModule } from '@portcullis/identity';
+import { RegistryModule } from '@portcullis/registry';
+import { createLogger } from '@portcullis/telemetry';
+import {
+  createTestDatabase,
+  EchoMcpServer,
+  followAuthorization,
+  freePort,
+  generateVaultKeys,
+  startEchoMcpServer,
+  startOidcProvider,
+  TestDatabase,
+  TestOidcProvider,
+  uniqueSubjectPrefix,
+} from '@portcullis/testing';
+import { TokenVaultModule } from '@portcullis/token-vault';
+import { adminRequest, listeningUrl, moduleStarter } from './e2e-helpers';
+
+const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+/** The agent's own redirect URI: a desktop client's loopback listener, never contacted here (the "browser" stops at it). */
+const AGENT_REDIRECT_URI = 'http://127.0.0.1:1/agent-callback';
+
+/** The OAuth side of a stock SDK agent with a client registered at the IdP beforehand (client id and secret). */
+class PreRegisteredAgent implements OAuthClientProvider {
+  authorizationUrl: URL | undefined;
+  private saved: OAuthTokens | undefined;
+  private verifier = '';
+
+  constructor(private readonly client: { clientId: string; clientSecret: string }) {}
+
+  get redirectUrl(): string {
+    return AGENT_REDIRECT_URI;
+  }
+
+  get clientMetadata(): OAuthClientMetadata {
+    return { client_name: 'stock-sdk-agent', redirect_uris: [AGENT_REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post' };
+  }
+
+  clientInformation(): OAuthClientInformationMixed {
+    return { client_id: this.client.clientId, client_secret: this.client.clientSecret };
+  }
+
+  tokens(): OAuthTokens | undefined {
+    return this.saved;
+  }
+
+  saveTokens(tokens: OAuthTokens): void {
+    this.saved = tokens;
+  }
+
+  redirectToAuthorization(authorizationUrl: URL): void {
+    this.authorizationUrl = authorizationUrl;
+  }
+
+  saveCodeVerifier(codeVerifier: string): void {
+    this.verifier = codeVerifier;
+  }
+
+  codeVerifier(): string {
+    return this.verifier;
+  }
+}
+
+/**
+ * Issue 7: a stock MCP SDK client that is given only the gateway URL and an
+ * OAuth client provider finds the customer's IdP from the gateway's 401
+ * (RFC 9728 metadata → the IdP's metadata), sends the user through a real
+ * authorization code + PKCE flow at a real oidc-provider (RFC 8707 resource =
+ * the gateway's MCP URL, the scope the gateway names), and gets in with the
+ * token it obtained. Nothing is minted by the test.
+ */
+describe('a stock SDK client discovering the IdP from the gateway', () => {
+  let database: TestDatabase;
+  let idp: TestOidcProvider;
+  let upstream: EchoMcpServer;
+  let bus: Bus;
+  const apps: INestApplication[] = [];
+  let edgeUrl: string;
+  let registryUrl: string;
+  const opened: Client[] = [];
+
+  const admin = (method: string, path: string, body?: unknown) => adminRequest(registryUrl, ADMIN_TOKEN, method, path, body);
+  const mcpUrl = () => `${edgeUrl}/mcp/notes`;
+  const connect = async (agent: OAuthClientProvider) => {
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl()), { authProvider: agent });
+    const client = new Client({ name: 'stock-sdk-agent', version: '1.0.0' });
+    opened.push(client);
+    await client.connect(transport);
+    return { client, transport };
+  };
+
+  beforeAll(async () => {
+    const edgePort = await freePort();
+    edgeUrl = `http://127.0.0.1:${edgePort}`;
+    [database, upstream] = await Promise.all([createTestDatabase('sdk-oauth-e2e'), startEchoMcpServer()]);
+    // The IdP's client for the agent is "upstream" in the test provider's terms: a confidential client whose tokens are for one resource, here the gateway's.
+    idp = await startOidcProvider({
+      audience: 'https://unused.sdk-oauth-e2e.example',
+      upstream: { redirectUri: AGENT_REDIRECT_URI, resource: `${edgeUrl}/mcp/notes`, tokenEndpointAuthMethod: 'client_secret_post' },
+    });
+    bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
+    const runtime = { bus, closeBusOnShutdown: false, logger: createLogger({ service: 'sdk-oauth-e2e', level: 'silent' }), databaseUrl: database.url };
+    const create = moduleStarter(apps);
+    await create(IdentityModule.register({ ...runtime, bootstrapAdminToken: ADMIN_TOKEN, keyring: Keyring.parse(generateVaultKeys()), publicUrl: edgeUrl }), false);
+    await create(TokenVaultModule.register({ ...runtime, keyring: Keyring.parse(generateVaultKeys()) }), false);
+    await create(AuditModule.register(runtime), true);
+    registryUrl = listeningUrl(await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true));
+    await create(
+      EdgeProxyModule.register({ ...runtime, publicUrl: edgeUrl, maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'sdk-oauth-e2e-spool-')), outboundAllowPrivate: true }),
+      edgePort,
+    );
+    expect((await admin('POST', '/api/v1/identity-providers', { name: 'acme', issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, audiences: [mcpUrl()] })).status).toBe(201);
+    expect((await admin('POST', '/api/v1/servers', { slug: 'notes', name: 'Notes', url: upstream.url, authType: 'none', requiredScopes: ['mcp'] })).status).toBe(201);
+    expect((await admin('POST', '/api/v1/servers/notes/collaborators', { subject: 'external:acme/alice-sub', role: 'user' })).status).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(opened.map((client) => client.close()));
+    for (const app of apps.reverse()) await app.close();
+    await bus?.close();
+    await Promise.allSettled([upstream?.close(), idp?.stop()]);
+    await database?.drop();
+  });
+
+  it('follows the 401 to the IdP, completes authorization code + PKCE there, and lists and calls tools with its own token', async () => {
+    const agent = new PreRegisteredAgent(idp.upstreamClient!);
+
+    // First contact: no token → 401 → RFC 9728 metadata → the IdP's metadata → where to send the user.
+    await expect(connect(agent)).rejects.toBeInstanceOf(UnauthorizedError);
+    const authorizationUrl = agent.authorizationUrl!;
+    expect(authorizationUrl.origin + authorizationUrl.pathname).toMatch(new RegExp(`^${idp.issuer}`));
+    expect(authorizationUrl.searchParams.get('client_id')).toBe(idp.upstreamClient!.clientId);
+    expect(authorizationUrl.searchParams.get('resource')).toBe(mcpUrl());
+    expect(authorizationUrl.searchParams.get('scope')).toBe('mcp');
+    expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
+
+    // The user signs in at the IdP in a browser; the IdP sends the code to the agent's redirect URI.
+    await idp.setNextLogin({ sub: 'alice-sub' });
+    const redirect = await followAuthorization(authorizationUrl.href, AGENT_REDIRECT_URI);
+    const code = redirect.searchParams.get('code');
+    expect(code).toBeTruthy();
+    // The agent's redirect handler: a fresh transport trades the code (finding the IdP again from the gateway's metadata).
+    await new StreamableHTTPClientTransport(new URL(mcpUrl()), { authProvider: agent }).finishAuth(code!);
+    expect(agent.tokens()?.access_token).toBeTruthy();
+
+    // With the token the IdP issued (aud = the gateway's MCP URL, scope mcp), the same stock client gets in.
+    const { client } = await connect(agent);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('echo');
+    expect((await client.callTool({ name: 'echo', arguments: { message: 'discovered' } })).content).toEqual([{ type: 'text', text: 'discovered' }]);
+    expect(await idp.tokenStats()).toMatchObject({ grants: expect.objectContaining({ authorization_code: 1 }) });
+  });
+});
