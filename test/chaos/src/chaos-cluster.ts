@@ -77,6 +77,11 @@ export class Replica {
     throw new Error(`${this.name} not ready within ${timeoutMs} ms (last: ${last}):\n${this.output.slice(-4000)}`);
   }
 
+  /** SIGKILL now, without waiting (for the test process's own exit). */
+  killNow(): void {
+    if (this.running()) this.child?.kill('SIGKILL');
+  }
+
   /** Sends `signal` and waits for the exit (SIGKILL: a crash; nothing of the process runs after it). */
   async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 15_000): Promise<void> {
     const child = this.child;
@@ -146,6 +151,8 @@ export class ChaosCluster {
       }
     }
     const cluster = new ChaosCluster(nats, postgres, replicas, adminToken, spoolDirs);
+    // Should the test process end without afterAll (a crash, Ctrl-C), no service outlives it.
+    process.once('exit', cluster.killOnExit);
     try {
       for (const replica of replicas) replica.start();
       await Promise.all(replicas.map((replica) => replica.ready(55_000)));
@@ -180,8 +187,14 @@ export class ChaosCluster {
     return this.replicas.map((replica) => `===== ${replica.name}\n${replica.logs()}`).join('\n');
   }
 
+  private readonly killOnExit = (): void => {
+    for (const replica of this.replicas) replica.killNow();
+    this.postgres.killNow();
+  };
+
   /** Kills every replica, then the private NATS and PostgreSQL, and removes their folders. Safe to call twice. */
   async stop(): Promise<void> {
+    process.removeListener('exit', this.killOnExit);
     await Promise.allSettled(this.replicas.map((replica) => replica.kill('SIGTERM', 5000)));
     await Promise.allSettled([this.nats.destroy(), this.postgres.destroy()]);
     await Promise.allSettled(this.spoolDirs.map((dir) => rm(dir, { recursive: true, force: true })));

@@ -224,6 +224,18 @@ describe('chaos: two replicas of every service under load', () => {
     expect(result.oauthProvider.refreshGrants).toBeLessThanOrEqual(Math.ceil(result.durationMs / ((ACCESS_TOKEN_TTL_S * 1000) / 2)) + 2);
   }
 
+  /** Each edge's `portcullis_edge_audit_spool_events` gauge: audit events on its disk, waiting for the bus. */
+  async function spooledEvents(): Promise<number[]> {
+    return Promise.all(
+      cluster.edgeUrls.map(async (edge) => {
+        const metrics = await (await fetch(`${edge}/metrics`)).text();
+        const match = metrics.match(/^portcullis_edge_audit_spool_events(?:\{[^}]*\})? (\d+)/m);
+        if (!match) throw new Error(`${edge}/metrics has no portcullis_edge_audit_spool_events`);
+        return Number(match[1]);
+      }),
+    );
+  }
+
   /** A raw `initialize` with `token` (a cold one: never seen by any edge): status and JSON-RPC body. */
   async function initializeAs(edgeUrl: string, slug: string, token: string): Promise<{ status: number; body: any }> {
     try {
@@ -252,7 +264,12 @@ describe('chaos: two replicas of every service under load', () => {
   }
 
   beforeAll(async () => {
-    [cluster, echo, protectedUpstream] = await Promise.all([ChaosCluster.start(2), startEchoMcpServer(), startProtectedMcpServer('github-like')]);
+    // All settled before anything is thrown, so that afterAll finds (and stops) whatever did start.
+    const [clusterStarted, echoStarted, upstreamStarted] = await Promise.allSettled([ChaosCluster.start(2), startEchoMcpServer(), startProtectedMcpServer('github-like')]);
+    if (clusterStarted.status === 'fulfilled') cluster = clusterStarted.value;
+    if (echoStarted.status === 'fulfilled') echo = echoStarted.value;
+    if (upstreamStarted.status === 'fulfilled') protectedUpstream = upstreamStarted.value;
+    for (const outcome of [clusterStarted, echoStarted, upstreamStarted]) if (outcome.status === 'rejected') throw outcome.reason;
     idp = await startOidcProvider({
       audience: `${cluster.publicUrl}/mcp`,
       upstream: { redirectUri: `${cluster.publicUrl}/oauth/callback`, resource: protectedUpstream.url, accessTokenTtlSeconds: ACCESS_TOKEN_TTL_S },
@@ -393,18 +410,26 @@ describe('chaos: two replicas of every service under load', () => {
 
   it('keeps warm calls flowing and replays the audit spool when NATS is killed and restarted mid-load; calls needing the bus resume within seconds', async () => {
     let restartedAt = 0;
-    const { result, load } = await runScenario('nats-restart', 'the private NATS server SIGKILLed for 5 s mid-load, then started again (same port and JetStream store)', async ({ mark }) => {
+    let spooledBeforeRestart: number[] = [];
+    const { result, load } = await runScenario('nats-restart', 'the private NATS server SIGKILLed for 8 s mid-load, then started again (same port and JetStream store)', async ({ mark }) => {
       await sleep(4000);
       await cluster.nats.stop('SIGKILL');
       mark('NATS killed');
-      await sleep(5000);
+      // Longer than the edge's JetStream publish timeout (5 s), so that events reach the disk spool while NATS is down.
+      await sleep(8000);
+      spooledBeforeRestart = await spooledEvents();
       await cluster.nats.start();
       restartedAt = mark('NATS started again');
       await sleep(12_000);
     });
     result.timeToRecoverMs['header'] = recoveredAfter(load, 'header', restartedAt);
     result.timeToRecoverMs['oauth'] = recoveredAfter(load, 'oauth', restartedAt);
+    const spooledAfter = await spooledEvents();
+    result.notes = { auditEventsSpooledByEdgeBeforeRestart: spooledBeforeRestart, auditEventsSpooledByEdgeAfter: spooledAfter };
 
+    // The edges spooled the audit events of the calls they served while NATS was gone, and replayed them all.
+    expect(spooledBeforeRestart.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(spooledAfter).toEqual([0, 0]);
     // Warm header-credential calls need nothing from the bus: principal, decision and credential are cached, audit is spooled.
     expect(result.header.failed).toBe(0);
     // The oauth calls (a 10 s token is never cached at the edge) fail cleanly while the vault cannot be asked, and come back.

@@ -92,6 +92,11 @@ export class PrivatePostgres {
     clearTimeout(timer);
   }
 
+  /** Fast shutdown now, without waiting (for the test process's own exit). */
+  killNow(): void {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGINT');
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     await rm(join(this.dataDir, '..'), { recursive: true, force: true });
