@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   EchoMcpServer,
@@ -308,6 +308,12 @@ describe('chaos: two replicas of every service under load', () => {
       writeFileSync(join(dir, process.env['CHAOS_RATE'] ? `rate-${RATE}.json` : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     }
     await Promise.allSettled([proxy?.close(), echo?.close(), protectedUpstream?.close(), idp?.stop()]);
+    if (cluster) {
+      // Every replica's output (warn level and above), for a failure's diagnosis.
+      const logFile = join(tmpdir(), `portcullis-chaos-${process.pid}.log`);
+      writeFileSync(logFile, cluster.logs());
+      console.info(`chaos suite: service logs in ${logFile}`);
+    }
     await cluster?.stop();
   }, 20_000);
 
@@ -355,7 +361,15 @@ describe('chaos: two replicas of every service under load', () => {
       failedAttemptsInFlightOnKilledEdge: failed.filter(inFlightOnKilledEdge).length,
       failedAttemptsInFlightOnKilledService: failed.filter(inFlightOnKilledService).length,
     };
-    expect(failed.filter((a) => !inFlightOnKilledEdge(a) && !inFlightOnKilledService(a))).toEqual([]);
+    const unexplained = failed.filter((a) => !inFlightOnKilledEdge(a) && !inFlightOnKilledService(a));
+    if (unexplained.length > 0) {
+      // What the edges said about them, for diagnosis (warn level and above).
+      const edgeLines = cluster
+        .replicasOf('edge-proxy')
+        .flatMap((edge) => edge.logs().split('\n').filter((line) => /upstream|ECONNRESET|socket|closed/i.test(line)).map((line) => `${edge.name}: ${line}`))
+        .slice(-20);
+      throw new Error(`failed attempts not in flight on a killed replica (ms are epoch):\n${JSON.stringify(unexplained, null, 1)}\nedge logs:\n${edgeLines.join('\n')}`);
+    }
     expect(result.header.lost + result.oauth.lost).toBe(0);
     // Every successful call is in the audit trail once; a call in flight on the killed edge may have been recorded without its answer arriving.
     expect(result.audit.storedEvents).toBeGreaterThanOrEqual(result.audit.successfulCalls);
