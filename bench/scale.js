@@ -26,7 +26,7 @@ const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = r
 const { startGateway, admin, registerHeaderServer, grantUse, fullAuthSupport, repoRoot } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
 const { startDistributedGateway, otherServiceCpu } = require('./lib/distributed');
-const { registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, loadAverage } = require('./lib/scale');
+const { registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, loadAverage } = require('./lib/scale');
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -108,7 +108,7 @@ async function main() {
   await measure({ origin: `http://127.0.0.1:${upstream.port}`, path: '/mcp', headers: { 'x-api-key': upstreamKey }, concurrency: 4, calls: 2000, warmup: 0 });
   report.direct = await measureOnce({ origin: `http://127.0.0.1:${upstream.port}`, path: '/mcp', headers: { 'x-api-key': upstreamKey } }, [{ label: 'upstream', pid: upstream.pid, tree: false }], null);
 
-  report.memory = { beforeSeeding: memoryOf(gateways) };
+  report.memory = { beforeSeeding: await memoryOf(gateways) };
   report.idleCpuUsPerSecond = { beforeSeeding: await idleCpu(gateways) };
 
   // The seeding, through the admin REST API of the scale gateway only.
@@ -138,11 +138,11 @@ async function main() {
   coldMs.sort((a, b) => a - b);
   report.seededUsersColdCall = { users: sample, p50Ms: round(coldMs[Math.floor(sample / 2)], 2), maxMs: round(coldMs[sample - 1], 2), note: "each a different seeded user's first call (API key, per-user header): no cache holds them" };
   log(`scale: ${sample} seeded users called through the gateway with their own credential (cold p50 ${report.seededUsersColdCall.p50Ms} ms)`);
-  report.memory.afterSeeding = memoryOf(gateways);
+  report.memory.afterSeeding = await memoryOf(gateways);
 
   report.phases = {};
   report.phases.data = await measurePhase('data', rows, gateways, true);
-  report.memory.afterDataPhase = memoryOf(gateways);
+  report.memory.afterDataPhase = await memoryOf(gateways);
   report.idleCpuUsPerSecond.withoutSessions = await idleCpu(gateways);
 
   log(`sessions: opening ${settings.sessions.toLocaleString('en-US')} MCP sessions on the scale gateway (${Math.min(settings.sessions, settings.users)} users, initialize + GET event stream each)`);
@@ -151,17 +151,17 @@ async function main() {
   track({ stop: () => sessions.close() });
   report.sessions = { opened: settings.sessions, users: sessionTokens.length, openSeconds: sessions.timing.seconds, perSecond: sessions.timing.perSecond };
   await settleOf(scale)();
-  report.memory.withSessions = memoryOf(gateways);
+  report.memory.withSessions = await memoryOf(gateways);
   report.idleCpuUsPerSecond.withSessions = await idleCpu(gateways);
   report.phases.sessions = await measurePhase('sessions', rows, gateways, false);
   report.sessions.stillOpenAfterMeasuring = sessions.state.open;
   report.sessions.endedEarly = sessions.state.ended;
   report.sessions.callsOnOpenSessionsChecked = await sessions.check(20);
-  report.memory.withSessionsAfterMeasuring = memoryOf(gateways);
+  report.memory.withSessionsAfterMeasuring = await memoryOf(gateways);
   log(`sessions: ${sessions.state.open} still open after measuring; ${report.sessions.callsOnOpenSessionsChecked} of them answered a tools/call`);
   await sessions.close();
   await sleep(2000);
-  report.memory.afterSessionsClosed = memoryOf(gateways);
+  report.memory.afterSessionsClosed = await memoryOf(gateways);
 
   report.loadAverage.atEnd = loadAverage();
   report.durationSeconds = round((Date.now() - startedAt) / 1000, 0);
@@ -182,7 +182,7 @@ async function startOne(name) {
     const others = gateway.cpu.slice(1);
     const all = () => processCpuUs(gateway.pid) + others.reduce((sum, p) => sum + (p.read ? p.read() : processCpuUs(p.pid)), 0);
     gateway.cpu.push({ label: 'allServices', read: all });
-    gateway.quiet = () => waitForQuiet(all, { quietShare: 0.15 });
+    gateway.quiet = (options = { quietShare: 0.15 }) => waitForQuiet(all, options);
     gateway.rss = () => ({ edge: rssMiB(gateway.pid), ...Object.fromEntries(gateway.services.filter((s) => s.pid !== gateway.pid).map((s) => [s.app, rssMiB(s.pid)])) });
     return gateway;
   }
@@ -191,7 +191,7 @@ async function startOne(name) {
   const gateway = await startGateway({ dataDir });
   track(gateway.child);
   gateway.cpu = [{ label: 'proxy', pid: gateway.pid, tree: false }, { label: 'proxyTree', pid: gateway.pid, tree: true }];
-  gateway.quiet = () => waitForQuiet(gateway.pid);
+  gateway.quiet = (options) => waitForQuiet(gateway.pid, options);
   gateway.rss = () => ({ allInOne: rssMiB(gateway.pid) });
   return gateway;
 }
@@ -328,8 +328,10 @@ function sessionsEffect(phases, rows) {
   );
 }
 
-function memoryOf(gateways) {
-  return { small: gateways.small.rss(), scale: gateways.scale.rss() };
+/** RSS (MiB) of each gateway's process(es), and the edge's heap in use and active handles from its `/metrics`. */
+async function memoryOf(gateways) {
+  const one = async (gateway) => ({ ...gateway.rss(), edgeRuntime: await edgeRuntime(gateway.edgeUrl) });
+  return { small: await one(gateways.small), scale: await one(gateways.scale) };
 }
 
 /**
@@ -338,6 +340,9 @@ function memoryOf(gateways) {
  */
 async function idleCpu(gateways) {
   const seconds = 10;
+  // Idle means idle: the tail of what came before (the audit trail of set-up or of opening the sessions) ends first.
+  // (The five distributed processes idle at about 3.5 % of a core together, all-in-one at under 1 %.)
+  for (const gateway of [gateways.small, gateways.scale]) await gateway.quiet({ quietShare: distributed ? 0.06 : 0.02, maxMs: 30_000 });
   const read = (gateway) => gateway.cpu.map((p) => (p.read ? p.read() : p.tree ? treeCpuUs(p.pid) : processCpuUs(p.pid)));
   const before = { small: read(gateways.small), scale: read(gateways.scale) };
   await sleep(seconds * 1000);
@@ -395,7 +400,7 @@ function printReport(report, rows) {
     out.push(`  ${row.label.padEnd(30)} CPU µs/call c=1 ${fmt(e['c1.cpuUsPerCall.proxy'].withoutSessions)} → ${fmt(e['c1.cpuUsPerCall.proxy'].withSessions)}, c=32 ${fmt(e['c32.cpuUsPerCall.proxy'].withoutSessions)} → ${fmt(e['c32.cpuUsPerCall.proxy'].withSessions)} (× ${fmt(e['c32.cpuUsPerCall.proxy'].ratio, 3)})`);
   }
   const rss = (point) => `small ${JSON.stringify(report.memory[point].small)}, scale ${JSON.stringify(report.memory[point].scale)}`;
-  out.push('RSS MiB:');
+  out.push('RSS MiB per process, and the edge\'s V8 heap in use (MiB) and active handles from its /metrics:');
   for (const point of Object.keys(report.memory)) out.push(`  ${point.padEnd(28)} ${rss(point)}`);
   out.push('idle CPU µs/s (proxy):');
   for (const [point, v] of Object.entries(report.idleCpuUsPerSecond)) out.push(`  ${point.padEnd(28)} small ${fmt(v.small.proxy)}, scale ${fmt(v.scale.proxy)}`);

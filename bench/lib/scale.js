@@ -201,6 +201,26 @@ function rssMiB(pid) {
   }
 }
 
+/**
+ * From the edge's Prometheus `/metrics` (prom-client's default metrics): V8 heap in use (MiB; garbage not yet
+ * collected included, no GC is forced) and active libuv handles (sockets, timers). Null when not served.
+ */
+async function edgeRuntime(edgeUrl) {
+  try {
+    const { statusCode, body } = await request(`${edgeUrl}/metrics`);
+    const text = await body.text();
+    if (statusCode !== 200) return null;
+    const value = (name) => {
+      const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+      return match ? Number(match[1]) : null;
+    };
+    const heap = value('nodejs_heap_size_used_bytes');
+    return { heapUsedMiB: heap === null ? null : round(heap / 2 ** 20, 1), activeHandles: value('nodejs_active_handles_total') };
+  } catch {
+    return null;
+  }
+}
+
 function loadAverage() {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
@@ -209,4 +229,4 @@ function loadAverage() {
   }
 }
 
-module.exports = { inBatches, registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, loadAverage, scaleUserEmail };
+module.exports = { inBatches, registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, loadAverage, scaleUserEmail };
