@@ -67,7 +67,9 @@ export class UpstreamClient implements OnModuleDestroy {
     // SSRF guard at connect time (DESIGN §9): unless allowed, every connection's resolved address must be public.
     this.allowPrivate = options.outboundAllowPrivate === true;
     this.agent = new Agent({
-      keepAliveTimeout: 10_000,
+      // Idle connections are dropped before the upstream drops them: an SDK-built server sends no Keep-Alive hint and Node
+      // closes idle connections after 5 s, and a request written on a connection being closed fails (docs/reliability.md).
+      keepAliveTimeout: 4000,
       keepAliveMaxTimeout: 60_000,
       connect: { timeout: UPSTREAM_CONNECT_TIMEOUT_MS, ...(!this.allowPrivate && { lookup: privateAddressRefusingLookup }) },
     });
