@@ -310,7 +310,7 @@ describe('chaos: two replicas of every service under load', () => {
     await Promise.allSettled([proxy?.close(), echo?.close(), protectedUpstream?.close(), idp?.stop()]);
     if (cluster) {
       // Every replica's output (warn level and above), for a failure's diagnosis.
-      const logFile = join(tmpdir(), `portcullis-chaos-${process.pid}.log`);
+      const logFile = join(tmpdir(), 'portcullis-chaos-last-run.log');
       writeFileSync(logFile, cluster.logs());
       console.info(`chaos suite: service logs in ${logFile}`);
     }
