@@ -335,7 +335,7 @@ describe('chaos: two replicas of every service under load', () => {
         await sleep(2000);
       }
     });
-    result.notes = { replicaRestartMs: restarts };
+    result.notes = { killToReadyMs: restarts };
 
     const edgeKilledAt = killsDone.get('edge-proxy')!;
     // Per kill: from the SIGKILL to the end of the last failed attempt before the next kill.
