@@ -11,7 +11,7 @@
 //   npm run bench -- --no-scale    # skip the 1,000-server run
 //   npm run bench -- --out <file>  # write the JSON somewhere else
 //   npm run bench -- --scale       # the scale runs: 10,000 users' credentials, 1,000 servers, 1,000 open sessions
-//                                  # against a small gateway, side by side (about 20 min; bench/scale.js, latest-scale.json)
+//                                  # against a small gateway, side by side (8–17 min; bench/scale.js, latest-scale.json)
 //   npm run bench -- --upstream stateful  # upstream keeps MCP sessions (one per load worker) instead of stateless
 //   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
 //                                  # PostgreSQL; the edge process's CPU reported apart from the others'

@@ -10,7 +10,7 @@
 // the ratio scale/small and whether it is within 10 %; RSS and CPU per call with and without the sessions.
 // Writes bench/results/latest-scale.json. See docs/performance.md, "Scale runs".
 //
-//   npm run bench -- --scale                 # about 20–25 minutes on a 2-core machine
+//   npm run bench -- --scale                 # 8–17 minutes on a shared 2-core machine
 //   npm run bench -- --scale --users 1000 --servers 100 --sessions 100 --rounds 1   # a quick check of the harness
 //   other flags: --no-build, --topology distributed, --parallel N (seeding requests in flight), --rounds N,
 //                --calls-c1 N, --calls-c32 N, --collaborators N (per server), --deadline <s>, --out <file>
