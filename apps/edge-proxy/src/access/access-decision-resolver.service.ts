@@ -4,7 +4,7 @@ import { AccessDecision, Principal, RequestSubjects, ServerTarget } from '@portc
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { UnknownServerError } from '../errors';
-import { isServiceFailure, requestRead, serviceUnavailable } from './bus-failures';
+import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
 
 /** Longest a decision is served from cache; `events.registry.changed` drops them all sooner. */
 export const DECISION_CACHE_TTL_MS = 60_000;
@@ -37,7 +37,7 @@ export class AccessDecisionResolver {
     try {
       const cached = await this.cache.getOrLoad(key, async () => {
         // `list` is the weakest action: the answer's role then tells the edge what else is allowed.
-        const decision = await requestRead(this.bus, RequestSubjects.registryAuthorize, { principal, slug: target.slug, action: 'list' });
+        const decision = await requestIdempotent(this.bus, RequestSubjects.registryAuthorize, { principal, slug: target.slug, action: 'list' });
         const principalIds = principal.actor ? [principal.id, principal.actor.id] : [principal.id];
         return { value: { principalIds, decision }, cacheUntil: this.clock.now().getTime() + DECISION_CACHE_TTL_MS };
       });

@@ -6,7 +6,7 @@ import { Clock } from '../clock';
 import { ConsentRequiredError, CredentialUnavailableError, PassthroughRefusedError, UserValueRequiredError } from '../errors';
 import { checkInjectedHeaders } from '../mcp/forwarded-headers';
 import { PublicUrls } from '../public-urls';
-import { BUS_REQUEST_TIMEOUT_MS, isServiceFailure, serviceUnavailable } from './bus-failures';
+import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
 
 type RejectedCredential = NonNullable<RequestOf<typeof RequestSubjects.vaultCredentialResolve>['rejected']>;
 
@@ -98,16 +98,12 @@ export class CredentialResolver {
 
   private async load(principal: Principal, target: ServerTarget, callerToken: string | null, rejected: RejectedCredential | null) {
     const subjectToken = target.authType === 'oauth2' && target.oauthGrantType === 'token_exchange' ? identityProviderToken(principal, callerToken) : null;
-    const credential = await this.bus.request(
-      RequestSubjects.vaultCredentialResolve,
-      {
-        principal,
-        server: vaultServerOf(target),
-        ...(subjectToken !== null ? { subjectToken } : {}),
-        ...(rejected !== null ? { rejected } : {}),
-      },
-      { timeoutMs: BUS_REQUEST_TIMEOUT_MS },
-    );
+    const credential = await requestIdempotent(this.bus, RequestSubjects.vaultCredentialResolve, {
+      principal,
+      server: vaultServerOf(target),
+      ...(subjectToken !== null ? { subjectToken } : {}),
+      ...(rejected !== null ? { rejected } : {}),
+    });
     // A consent or value still missing is never cached: the user may provide it any moment.
     if (credential.status !== 'ready') return { value: { principalId: principal.id, serverId: target.id, credential }, cacheUntil: 0 };
     // Frozen and checked once here, so calls served from this entry reuse the check (the headers cannot change under it).

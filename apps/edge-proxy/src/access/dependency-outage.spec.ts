@@ -7,7 +7,7 @@ import type { EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { DependencyUnavailableError } from '../errors';
 import { PublicUrls } from '../public-urls';
 import { AccessDecisionResolver, DECISION_CACHE_TTL_MS } from './access-decision-resolver.service';
-import { READ_ATTEMPTS, requestRead } from './bus-failures';
+import { BUS_REQUEST_TIMEOUT_MS, FIRST_ATTEMPT_TIMEOUT_MS, READ_ATTEMPTS, requestIdempotent } from './bus-failures';
 import { CREDENTIAL_CACHE_TTL_MS, CredentialResolver } from './credential-resolver.service';
 import { PRINCIPAL_CACHE_TTL_MS, PrincipalResolver } from './principal-resolver.service';
 import { TARGET_CACHE_TTL_MS, TargetResolver } from './target-resolver.service';
@@ -120,7 +120,10 @@ describe('the edge while a dependency is down', () => {
   });
 });
 
-describe(requestRead.name, () => {
+/** A replica that holds a request past the whole deadline (then lets go, so closing the bus need not wait forever). */
+const answerTooLate = () => new Promise((resolve) => setTimeout(resolve, BUS_REQUEST_TIMEOUT_MS + 200));
+
+describe(requestIdempotent.name, () => {
   let bus: InProcessBus;
   let sent: number;
 
@@ -137,7 +140,7 @@ describe(requestRead.name, () => {
 
   it('asks again, after a jittered backoff, a read no service received (a restart in progress)', async () => {
     setTimeout(() => bus.reply(RequestSubjects.registryResolve, ServiceQueues.registry, async () => ({ target: server })), 80);
-    await expect(requestRead(bus, RequestSubjects.registryResolve, { slug: 's' })).resolves.toEqual({ target: server });
+    await expect(requestIdempotent(bus, RequestSubjects.registryResolve, { slug: 's' })).resolves.toEqual({ target: server });
     expect(sent).toBeGreaterThanOrEqual(2);
     expect(sent).toBeLessThanOrEqual(READ_ATTEMPTS);
   });
@@ -145,17 +148,42 @@ describe(requestRead.name, () => {
   it(`gives up after ${READ_ATTEMPTS} attempts spaced by a growing wait (no retry storm, no tight loop)`, async () => {
     const started = performance.now();
     // The least jitter: the waits are at their shortest (50 then 100 ms).
-    await expect(requestRead(bus, RequestSubjects.registryResolve, { slug: 's' }, () => 0)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(requestIdempotent(bus, RequestSubjects.registryResolve, { slug: 's' }, () => 0)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(sent).toBe(READ_ATTEMPTS);
     expect(performance.now() - started).toBeGreaterThanOrEqual(145);
     expect(performance.now() - started).toBeLessThan(1500);
   });
 
-  it('does not ask again a read the service refused or did not answer in time', async () => {
+  it('does not ask again a read the service refused', async () => {
     bus.reply(RequestSubjects.registryResolve, ServiceQueues.registry, async () => {
       throw new BusError('NOT_FOUND', 'no such server');
     });
-    await expect(requestRead(bus, RequestSubjects.registryResolve, { slug: 's' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(requestIdempotent(bus, RequestSubjects.registryResolve, { slug: 's' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(sent).toBe(1);
+  });
+
+  it('asks once more, with the rest of the deadline, when the first attempt is not answered in time (a replica died holding it)', async () => {
+    let received = 0;
+    bus.reply(RequestSubjects.registryResolve, ServiceQueues.registry, async () => {
+      received++;
+      // The first request lands on a "replica" that never answers; the second one is answered.
+      if (received === 1) await answerTooLate();
+      return { target: server };
+    });
+    const started = performance.now();
+    await expect(requestIdempotent(bus, RequestSubjects.registryResolve, { slug: 's' })).resolves.toEqual({ target: server });
+    expect(sent).toBe(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(FIRST_ATTEMPT_TIMEOUT_MS - 50);
+  });
+
+  it('gives up after the second timeout, within the one deadline', async () => {
+    bus.reply(RequestSubjects.registryResolve, ServiceQueues.registry, async () => {
+      await answerTooLate();
+      return { target: server };
+    });
+    const started = performance.now();
+    await expect(requestIdempotent(bus, RequestSubjects.registryResolve, { slug: 's' })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(sent).toBe(2);
+    expect(performance.now() - started).toBeLessThan(BUS_REQUEST_TIMEOUT_MS + 500);
   });
 });

@@ -5,7 +5,7 @@ import { hashToken } from '@portcullis/crypto';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { UnauthenticatedError } from '../errors';
-import { isServiceFailure, requestRead, serviceUnavailable } from './bus-failures';
+import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
 
 /** Longest a principal is served from cache, however long its token lives (DESIGN §4 step 2). */
 export const PRINCIPAL_CACHE_TTL_MS = 60_000;
@@ -28,7 +28,7 @@ export class PrincipalResolver {
     try {
       // Only the hash is kept as a key, so a heap dump of the cache holds no usable token.
       return await this.cache.getOrLoad(hashToken(token), async () => {
-        const { principal, expiresAt } = await requestRead(this.bus, RequestSubjects.identityAuthenticate, { token });
+        const { principal, expiresAt } = await requestIdempotent(this.bus, RequestSubjects.identityAuthenticate, { token });
         const maxAge = this.clock.now().getTime() + PRINCIPAL_CACHE_TTL_MS;
         return { value: principal, cacheUntil: expiresAt === null ? maxAge : Math.min(maxAge, Date.parse(expiresAt)) };
       });

@@ -4,7 +4,7 @@ import { RequestSubjects, ServerTarget } from '@portcullis/contracts';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { UnknownServerError } from '../errors';
-import { isServiceFailure, requestRead, serviceUnavailable } from './bus-failures';
+import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
 
 export const TARGET_CACHE_TTL_MS = 60_000;
 /** Longest slug the registry accepts; longer ones are unknown without asking. */
@@ -27,7 +27,7 @@ export class TargetResolver {
     if (slug.length === 0 || slug.length > MAX_SLUG_LENGTH) throw new UnknownServerError(slug);
     try {
       return await this.cache.getOrLoad(slug, async () => {
-        const { target } = await requestRead(this.bus, RequestSubjects.registryResolve, { slug });
+        const { target } = await requestIdempotent(this.bus, RequestSubjects.registryResolve, { slug });
         return { value: target, cacheUntil: this.clock.now().getTime() + TARGET_CACHE_TTL_MS };
       });
     } catch (error) {

@@ -3,7 +3,7 @@ import { Bus, BusError } from '@portcullis/bus';
 import { RequestSubjects, VirtualServerTarget } from '@portcullis/contracts';
 import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
-import { isServiceFailure, requestRead, serviceUnavailable } from './bus-failures';
+import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
 
 export const VIRTUAL_SERVER_CACHE_TTL_MS = 60_000;
 const MAX_SLUG_LENGTH = 100;
@@ -31,7 +31,7 @@ export class VirtualServerResolver {
       const entry = await this.cache.getOrLoad(slug, async () => {
         const cacheUntil = this.clock.now().getTime() + VIRTUAL_SERVER_CACHE_TTL_MS;
         try {
-          const { virtualServer } = await requestRead(this.bus, RequestSubjects.registryResolveVirtual, { slug });
+          const { virtualServer } = await requestIdempotent(this.bus, RequestSubjects.registryResolveVirtual, { slug });
           return { value: { virtualServer }, cacheUntil };
         } catch (error) {
           if (error instanceof BusError && error.code === 'NOT_FOUND') return { value: { virtualServer: null }, cacheUntil };
