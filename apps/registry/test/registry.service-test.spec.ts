@@ -480,7 +480,7 @@ describe('registry admin API (real PostgreSQL; identity, registry and a vault st
         expect(set.status).toBe(200);
         expect(set.body).toEqual({ userId, variables: ['API_KEY'] });
         expect(set.text).not.toContain(value);
-        expect(vault.userValues.get(`${created.body.id} ${userId}`)).toEqual({ API_KEY: value });
+        expect(vault.userValues.get(`${created.body.id} user:${userId}`)).toEqual({ API_KEY: value });
         expect((await call('DELETE', `/api/v1/servers/per-user-managed/credentials/${userId}`)).status).toBe(204);
         expect((await call('DELETE', `/api/v1/servers/per-user-managed/credentials/${userId}`)).status).toBe(404);
       });

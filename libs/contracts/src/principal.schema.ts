@@ -17,6 +17,11 @@ export const RequiredScopesSchema = z
 
 export const PrincipalKinds = ['user', 'virtual_account', 'external'] as const;
 
+/** The principal id of a gateway user (`user:<user id>`), as identity issues it and the vault keys a user's credentials by it. */
+export function userPrincipalId(userId: string): string {
+  return `user:${userId}`;
+}
+
 export const PrincipalRefSchema = z.object({
   id: z.string().min(1),
   kind: z.enum(PrincipalKinds),

@@ -1,3 +1,4 @@
+import { userPrincipalId } from '@portcullis/contracts';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
@@ -13,7 +14,7 @@ export type IdentityAuditEntry = Pick<AuditEvent, 'action' | 'outcome'> &
 
 /** The audit party of a gateway user. */
 export function userParty(userId: string, email?: string | null): Party {
-  return email ? { id: `user:${userId}`, kind: 'user', email } : { id: `user:${userId}`, kind: 'user' };
+  return email ? { id: userPrincipalId(userId), kind: 'user', email } : { id: userPrincipalId(userId), kind: 'user' };
 }
 
 /**

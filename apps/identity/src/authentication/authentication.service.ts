@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuthenticateResponse } from '@portcullis/contracts';
+import { AuthenticateResponse, userPrincipalId } from '@portcullis/contracts';
 import { hashToken } from '@portcullis/crypto';
 import { LOGGER, MetricsRegistry, type Logger } from '@portcullis/telemetry';
 import type { Counter } from 'prom-client';
@@ -128,7 +128,7 @@ export class AuthenticationService {
     }
     return {
       principal: {
-        id: `user:${key.user.id}`,
+        id: userPrincipalId(key.user.id),
         kind: 'user',
         sub: key.user.id,
         ...(key.user.email ? { email: key.user.email } : {}),

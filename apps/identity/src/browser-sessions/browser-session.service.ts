@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { AuthenticateResponse, BrowserSessionResponse, EventSubjects } from '@portcullis/contracts';
+import { AuthenticateResponse, BrowserSessionResponse, EventSubjects, userPrincipalId } from '@portcullis/contracts';
 import { generateToken, hashToken } from '@portcullis/crypto';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { ApiKeyRepository } from '../api-keys/api-key.repository';
@@ -83,7 +83,7 @@ export class BrowserSessionService {
     }
     return {
       principal: {
-        id: `user:${found.user_id}`,
+        id: userPrincipalId(found.user_id),
         kind: 'user',
         sub: found.user_id,
         ...(found.email ? { email: found.email } : {}),

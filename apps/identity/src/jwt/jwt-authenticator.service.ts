@@ -1,3 +1,4 @@
+import { userPrincipalId } from '@portcullis/contracts';
 import { Injectable } from '@nestjs/common';
 import type { AuthenticateResponse, Principal } from '@portcullis/contracts';
 import { decodeJwt, errors as jose, JWTPayload, jwtVerify } from 'jose';
@@ -125,7 +126,7 @@ export class JwtAuthenticator {
     const user = await this.provisioner.provision({ providerId: provider.id, subject, email, displayName: name, groups }, this.clock.now());
     if (!user.active) throw new JwtRejection('inactive_user', provider.name);
     return {
-      id: `user:${user.id}`,
+      id: userPrincipalId(user.id),
       kind: 'user',
       sub: subject,
       ...(user.email ? { email: user.email } : {}),

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { EventSubjects, TeamMemberRequest, TeamView } from '@portcullis/contracts';
+import { EventSubjects, TeamMemberRequest, TeamView, userPrincipalId } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../clock';
@@ -101,7 +101,7 @@ export class TeamService {
   }
 
   private async forget(userIds: string[]): Promise<void> {
-    if (userIds.length > 0) await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: userIds.map((id) => `user:${id}`) });
+    if (userIds.length > 0) await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: userIds.map(userPrincipalId) });
   }
 }
 

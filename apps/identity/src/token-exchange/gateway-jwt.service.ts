@@ -1,3 +1,4 @@
+import { userPrincipalId } from '@portcullis/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthenticateResponse, PrincipalRef } from '@portcullis/contracts';
 import { randomUUID } from 'node:crypto';
@@ -112,7 +113,7 @@ export class GatewayJwtService {
     if (!account || !account.can_exchange || act.sub !== `virtualaccount:${account.name}`) throw new InvalidCredentialError('revoked');
     return {
       principal: {
-        id: `user:${user.id}`,
+        id: userPrincipalId(user.id),
         kind: 'user',
         sub: payload.sub!,
         ...(user.email ? { email: user.email } : {}),

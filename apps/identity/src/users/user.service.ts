@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { EventSubjects, ListUsersRequest, UserView } from '@portcullis/contracts';
+import { EventSubjects, ListUsersRequest, userPrincipalId, UserView } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { Clock } from '../clock';
 import { NotFoundError } from '../errors';
@@ -39,7 +39,7 @@ export class UserService {
     if (!(await this.users.findById(id))) throw new NotFoundError('no user with that id');
     if (changes.auditor !== undefined) {
       await this.users.setAuditor(id, changes.auditor);
-      await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: [`user:${id}`] });
+      await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: [], principalIds: [userPrincipalId(id)] });
       this.log.info({ userId: id, auditor: changes.auditor }, 'user auditor role changed');
     }
     return toUserView((await this.users.findById(id))!);
@@ -48,7 +48,7 @@ export class UserService {
   async setActive(id: string, active: boolean): Promise<{ user: UserView; revokedApiKeys: number }> {
     if (!(await this.users.findById(id))) throw new NotFoundError('no user with that id');
     const revoked = await this.users.setActive(id, active, this.clock.now());
-    if (!active) await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: revoked, principalIds: [`user:${id}`] });
+    if (!active) await this.bus.emit(EventSubjects.identityRevoked, { credentialIds: revoked, principalIds: [userPrincipalId(id)] });
     this.log.info({ userId: id, active, revokedApiKeys: revoked.length }, active ? 'user reactivated' : 'user deactivated');
     return { user: toUserView((await this.users.findById(id))!), revokedApiKeys: revoked.length };
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Bus } from '@portcullis/bus';
-import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, RequestSubjects, ServerTarget, vaultServerOf } from '@portcullis/contracts';
+import { AuthType, ConnectionView, EventSubjects, OAuthSettings, Principal, RequestSubjects, ServerTarget, userPrincipalId, vaultServerOf } from '@portcullis/contracts';
 import { LOGGER, type Logger } from '@portcullis/telemetry';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
@@ -107,7 +107,7 @@ export class ServerService {
     const server = await this.find(slug);
     if (server.headerMode !== 'per_user') throw new InvalidRequestError(`server "${slug}" has no per-user credentials`, [{ path: 'values', message: 'the server\'s headerMode is not "per_user"' }]);
     const { user } = await this.identity.request(RequestSubjects.identityAdminUserGet, { id: userId });
-    const principal: Principal = { id: user.id, kind: 'user', sub: user.id, ...(user.email ? { email: user.email } : {}), teams: [], isAdmin: false };
+    const principal: Principal = { id: userPrincipalId(user.id), kind: 'user', sub: user.id, ...(user.email ? { email: user.email } : {}), teams: [], isAdmin: false };
     const { variables } = await this.vault.putUserValues(principal, vaultServerOf(server), values);
     this.log.info({ serverId: server.id, userId, variables }, 'user credential set by a manager');
     return { userId, variables };
@@ -115,7 +115,7 @@ export class ServerService {
 
   async deleteUserValues(slug: string, userId: string): Promise<void> {
     const server = await this.find(slug);
-    const deleted = await this.vault.deleteUserValues(userId, server.id);
+    const deleted = await this.vault.deleteUserValues(userPrincipalId(userId), server.id);
     if (deleted === 0) throw new NotFoundError(`user "${userId}" has no credential on server "${slug}"`);
   }
 
