@@ -44,9 +44,7 @@ function registerPerUserServer(gateway, slug, upstreamUrl) {
 
 /**
  * A user sets their own value on a per-user server at the edge: `PUT {PUBLIC_URL}/me/credentials/{slug}` with their
- * own API key. (Not the manager's `PUT /api/v1/servers/{slug}/credentials/{userId}`: at the time of writing it stores
- * the value under the bare user id, while the edge resolves API-key and JWT principals as `user:<id>`, so a value a
- * manager sets is never found; see docs/performance.md, "Scale runs".)
+ * own API key, the route every user has (a manager's `PUT /api/v1/servers/{slug}/credentials/{userId}` would do too).
  */
 async function putOwnCredential(gateway, slug, token, apiKey) {
   const { statusCode, body } = await request(`${gateway.edgeUrl}/me/credentials/${slug}`, {
