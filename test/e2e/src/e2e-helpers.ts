@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 
 /** Shared plumbing of the end-to-end specs that assemble a gateway from the service modules themselves. */
 
@@ -43,4 +45,53 @@ export async function adminRequest(baseUrl: string, token: string, method: strin
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * A stock SDK client's OAuth side (`OAuthClientProvider`) for an interactive
+ * agent: it holds the tokens it was given and records where the SDK would
+ * send the user (each authorization request it built from the gateway's
+ * challenge and metadata), instead of opening a browser.
+ */
+export class RecordingOAuthClient implements OAuthClientProvider {
+  readonly authorizationRequests: URL[] = [];
+  private saved: OAuthTokens | undefined;
+  private verifier = '';
+
+  constructor(
+    private readonly client: { clientId: string; clientSecret?: string; clientName: string; redirectUri: string },
+  ) {}
+
+  get redirectUrl(): string {
+    return this.client.redirectUri;
+  }
+
+  get clientMetadata(): OAuthClientMetadata {
+    const authMethod = this.client.clientSecret === undefined ? 'none' : 'client_secret_post';
+    return { client_name: this.client.clientName, redirect_uris: [this.client.redirectUri], token_endpoint_auth_method: authMethod };
+  }
+
+  clientInformation(): OAuthClientInformationMixed {
+    return { client_id: this.client.clientId, ...(this.client.clientSecret !== undefined && { client_secret: this.client.clientSecret }) };
+  }
+
+  tokens(): OAuthTokens | undefined {
+    return this.saved;
+  }
+
+  saveTokens(tokens: OAuthTokens): void {
+    this.saved = tokens;
+  }
+
+  redirectToAuthorization(authorizationUrl: URL): void {
+    this.authorizationRequests.push(authorizationUrl);
+  }
+
+  saveCodeVerifier(codeVerifier: string): void {
+    this.verifier = codeVerifier;
+  }
+
+  codeVerifier(): string {
+    return this.verifier;
+  }
 }

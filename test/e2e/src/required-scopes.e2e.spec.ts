@@ -6,7 +6,6 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams, OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { AuditModule } from '@portcullis/audit';
 import { Bus, InProcessBus } from '@portcullis/bus';
 import { Keyring } from '@portcullis/crypto';
@@ -17,54 +16,13 @@ import { createLogger } from '@portcullis/telemetry';
 import { createTestDatabase, EchoMcpServer, freePort, generateVaultKeys, startEchoMcpServer, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
 import { TokenVaultModule } from '@portcullis/token-vault';
 import { importJWK, SignJWT } from 'jose';
-import { adminRequest, initializeRequest, listeningUrl, MCP_HEADERS, moduleStarter } from './e2e-helpers';
+import { adminRequest, initializeRequest, listeningUrl, MCP_HEADERS, moduleStarter, RecordingOAuthClient } from './e2e-helpers';
 
 const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
 const AUDIENCE = 'https://gateway.scopes-e2e.example/mcp';
 const INITIALIZE = initializeRequest('scopes-e2e');
-
-/**
- * A stock SDK client's OAuth provider for an interactive client: it holds the
- * tokens it was given and records where the SDK would send the user (the
- * authorization request it built from the gateway's challenge and metadata).
- */
-class RecordingOAuthProvider implements OAuthClientProvider {
-  readonly authorizationRequests: URL[] = [];
-  private saved: OAuthTokens | undefined;
-  private verifier = '';
-
-  get redirectUrl(): string {
-    return 'http://127.0.0.1:1/callback';
-  }
-
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'scopes-e2e', redirect_uris: ['http://127.0.0.1:1/callback'], token_endpoint_auth_method: 'none' };
-  }
-
-  clientInformation(): OAuthClientInformationMixed {
-    return { client_id: 'scopes-e2e-client' };
-  }
-
-  tokens(): OAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(authorizationUrl: URL): void {
-    this.authorizationRequests.push(authorizationUrl);
-  }
-
-  saveCodeVerifier(codeVerifier: string): void {
-    this.verifier = codeVerifier;
-  }
-
-  codeVerifier(): string {
-    return this.verifier;
-  }
-}
+/** A public client the SDK presents; the IdP never sees it complete a flow here. */
+const SCOPES_E2E_CLIENT = { clientId: 'scopes-e2e-client', clientName: 'scopes-e2e', redirectUri: 'http://127.0.0.1:1/callback' };
 
 /**
  * Required scopes end to end (MCP 2025-11-25 authorization, RFC 6750 §3.1,
@@ -196,7 +154,7 @@ describe('required scopes through a real edge', () => {
 
   it("has a stock SDK client with an OAuth provider ask the IdP for the challenge's scopes, at first contact and to step up after 403", async () => {
     // First contact: 401 → metadata → the IdP's metadata → an authorization request for the scopes the challenge named.
-    const provider = new RecordingOAuthProvider();
+    const provider = new RecordingOAuthClient(SCOPES_E2E_CLIENT);
     await expect(sdkClient('files', { authProvider: provider })).rejects.toBeInstanceOf(UnauthorizedError);
     expect(provider.authorizationRequests).toHaveLength(1);
     const first = provider.authorizationRequests[0]!;
@@ -205,7 +163,7 @@ describe('required scopes through a real edge', () => {
     expect(first.searchParams.get('resource')).toBe(`${edgeUrl}/mcp/files`);
 
     // Step-up: holding a token with `mcp` only, the 403 makes the SDK ask for the scopes the server requires.
-    const stepUp = new RecordingOAuthProvider();
+    const stepUp = new RecordingOAuthClient(SCOPES_E2E_CLIENT);
     stepUp.saveTokens({ access_token: await idpToken(), token_type: 'Bearer' });
     await expect(sdkClient('files', { authProvider: stepUp })).rejects.toBeInstanceOf(UnauthorizedError);
     expect(stepUp.authorizationRequests.map((url) => url.searchParams.get('scope'))).toEqual(['mcp files.write']);

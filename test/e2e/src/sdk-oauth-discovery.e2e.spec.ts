@@ -6,7 +6,6 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { AuditModule } from '@portcullis/audit';
 import { Bus, InProcessBus } from '@portcullis/bus';
 import { Keyring } from '@portcullis/crypto';
@@ -27,52 +26,11 @@ import {
   uniqueSubjectPrefix,
 } from '@portcullis/testing';
 import { TokenVaultModule } from '@portcullis/token-vault';
-import { adminRequest, listeningUrl, moduleStarter } from './e2e-helpers';
+import { adminRequest, listeningUrl, moduleStarter, RecordingOAuthClient } from './e2e-helpers';
 
 const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
 /** The agent's own redirect URI: a desktop client's loopback listener, never contacted here (the "browser" stops at it). */
 const AGENT_REDIRECT_URI = 'http://127.0.0.1:1/agent-callback';
-
-/** The OAuth side of a stock SDK agent with a client registered at the IdP beforehand (client id and secret). */
-class PreRegisteredAgent implements OAuthClientProvider {
-  authorizationUrl: URL | undefined;
-  private saved: OAuthTokens | undefined;
-  private verifier = '';
-
-  constructor(private readonly client: { clientId: string; clientSecret: string }) {}
-
-  get redirectUrl(): string {
-    return AGENT_REDIRECT_URI;
-  }
-
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'stock-sdk-agent', redirect_uris: [AGENT_REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post' };
-  }
-
-  clientInformation(): OAuthClientInformationMixed {
-    return { client_id: this.client.clientId, client_secret: this.client.clientSecret };
-  }
-
-  tokens(): OAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(authorizationUrl: URL): void {
-    this.authorizationUrl = authorizationUrl;
-  }
-
-  saveCodeVerifier(codeVerifier: string): void {
-    this.verifier = codeVerifier;
-  }
-
-  codeVerifier(): string {
-    return this.verifier;
-  }
-}
 
 /**
  * Issue 7: a stock MCP SDK client that is given only the gateway URL and an
@@ -136,11 +94,13 @@ describe('a stock SDK client discovering the IdP from the gateway', () => {
   });
 
   it('follows the 401 to the IdP, completes authorization code + PKCE there, and lists and calls tools with its own token', async () => {
-    const agent = new PreRegisteredAgent(idp.upstreamClient!);
+    // A client registered at the IdP beforehand (client id and secret).
+    const agent = new RecordingOAuthClient({ ...idp.upstreamClient!, clientName: 'stock-sdk-agent', redirectUri: AGENT_REDIRECT_URI });
 
     // First contact: no token → 401 → RFC 9728 metadata → the IdP's metadata → where to send the user.
     await expect(connect(agent)).rejects.toBeInstanceOf(UnauthorizedError);
-    const authorizationUrl = agent.authorizationUrl!;
+    expect(agent.authorizationRequests).toHaveLength(1);
+    const authorizationUrl = agent.authorizationRequests[0]!;
     expect(authorizationUrl.origin + authorizationUrl.pathname).toMatch(new RegExp(`^${idp.issuer}`));
     expect(authorizationUrl.searchParams.get('client_id')).toBe(idp.upstreamClient!.clientId);
     expect(authorizationUrl.searchParams.get('resource')).toBe(mcpUrl());
