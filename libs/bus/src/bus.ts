@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { Attributes, context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   AuditBatchSubjects,
   AuditEvent,
@@ -203,11 +203,16 @@ export abstract class Bus {
   async publishAudit(event: AuditEvent): Promise<void> {
     const checked = parseOrThrow(AuditEventSchema, event, 'INVALID_REQUEST', 'audit event');
     const subject = auditSubjectOf(checked.action);
-    return tracer.startActiveSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': subject } }, async (span) => {
+    return this.appendAuditTraced(subject, { 'messaging.destination.name': subject }, JSON.stringify(checked), checked.id);
+  }
+
+  /** Appends one stream message inside a producer span, with the trace context in its headers. */
+  private appendAuditTraced(subject: string, attributes: Attributes, data: string, messageId: string): Promise<void> {
+    return tracer.startActiveSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
       try {
         const headers: Headers = {};
         propagation.inject(context.active(), headers);
-        await this.appendAuditTracked(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
+        await this.appendAuditTracked(this.subjectOf(subject), data, messageId, headers);
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
         throw error;
@@ -245,18 +250,8 @@ export abstract class Bus {
    */
   async publishAuditBatch(batch: AuditEventBatch, subject: (typeof AuditBatchSubjects)[keyof typeof AuditBatchSubjects] = AuditBatchSubjects.edge): Promise<void> {
     const checked = parseOrThrow(AuditEventBatchSchema, batch, 'INVALID_REQUEST', 'audit event batch');
-    return tracer.startActiveSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': subject, 'messaging.batch.message_count': checked.events.length } }, async (span) => {
-      try {
-        const headers: Headers = {};
-        propagation.inject(context.active(), headers);
-        await this.appendAuditTracked(this.subjectOf(subject), JSON.stringify(checked), checked.id, headers);
-      } catch (error) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof BusError ? error.code : 'error' });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+    const attributes = { 'messaging.destination.name': subject, 'messaging.batch.message_count': checked.events.length };
+    return this.appendAuditTraced(subject, attributes, JSON.stringify(checked), checked.id);
   }
 
   /**
