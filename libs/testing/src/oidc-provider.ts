@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, JsonWebKey, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { OAuthSettings } from '@portcullis/contracts';
 import { freePort } from './gateway-harness';
 
 /** A private signing key of the test IdP, as a JWK with `kid` and `alg`; tests use it to forge tokens the IdP "signed". */
@@ -54,6 +55,28 @@ export interface UpstreamAuthorizationServerOptions {
   /** Access-token lifetime; short (e.g. 5) to exercise refresh. Default 300. */
   accessTokenTtlSeconds?: number;
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+}
+
+/**
+ * A server's `oauth2` settings (DESIGN §9 request shape) for the provider
+ * started with `upstream`: its confidential client, its endpoints and the
+ * `mcp` scope; `overrides` changes any of them (another token URL, a grant).
+ */
+export function upstreamOAuthSettings(provider: TestOidcProvider, overrides: Partial<OAuthSettings> = {}): OAuthSettings {
+  const client = provider.upstreamClient;
+  if (!client) throw new Error('the provider was started without `upstream`');
+  return {
+    grantType: 'authorization_code',
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    authorizationUrl: `${provider.issuer}/auth`,
+    tokenUrl: `${provider.issuer}/token`,
+    revocationUrl: `${provider.issuer}/token/revocation`,
+    issuer: provider.issuer,
+    scopes: ['mcp'],
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    ...overrides,
+  };
 }
 
 export interface UpstreamClientCredentials {

@@ -11,6 +11,7 @@ import {
   startOidcProvider,
   startProtectedMcpServer,
   TestOidcProvider,
+  upstreamOAuthSettings,
 } from '@portcullis/testing';
 import { Client } from 'pg';
 import { ChaosCluster, pidOfConnection, Replica, ServiceName } from './chaos-cluster';
@@ -275,18 +276,7 @@ describe('chaos: two replicas of every service under load', () => {
     protectedUpstream.trust({ issuer: idp.issuer, jwksUri: idp.jwksUri });
     // The vault reaches the provider's token endpoint through a proxy that can hold a refresh (the lock scenario).
     proxy = await HoldingProxy.start(idp.issuer);
-    const client = idp.upstreamClient!;
-    const oauth = {
-      grantType: 'authorization_code',
-      clientId: client.clientId,
-      clientSecret: client.clientSecret,
-      authorizationUrl: `${idp.issuer}/auth`,
-      tokenUrl: `${proxy.url}/token`,
-      revocationUrl: `${idp.issuer}/token/revocation`,
-      issuer: idp.issuer,
-      scopes: ['mcp'],
-      tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
-    };
+    const oauth = upstreamOAuthSettings(idp, { tokenUrl: `${proxy.url}/token` });
     const created = await admin('POST', '/api/v1/servers', { slug: 'github', name: 'GitHub-like', url: protectedUpstream.url, authType: 'oauth2', oauth });
     expect(created).toMatchObject({ status: 201 });
     aliceKey = await apiKey('alice@chaos.example', ['github']);

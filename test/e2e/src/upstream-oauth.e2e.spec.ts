@@ -24,6 +24,7 @@ import {
   TestDatabase,
   TestOidcProvider,
   uniqueSubjectPrefix,
+  upstreamOAuthSettings,
 } from '@portcullis/testing';
 import { TokenVaultModule } from '@portcullis/token-vault';
 import { adminRequest, listeningUrl, MCP_HEADERS, moduleStarter } from './e2e-helpers';
@@ -95,18 +96,7 @@ describe('per-user upstream OAuth through a real edge', () => {
     registryUrl = listeningUrl(await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true));
     await create(EdgeProxyModule.register({ ...runtime, publicUrl, maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'upstream-oauth-e2e-spool-')), outboundAllowPrivate: true }), edgePort);
 
-    const client = idp.upstreamClient!;
-    const oauth = {
-      grantType: 'authorization_code',
-      clientId: client.clientId,
-      clientSecret: client.clientSecret,
-      authorizationUrl: `${idp.issuer}/auth`,
-      tokenUrl: `${idp.issuer}/token`,
-      revocationUrl: `${idp.issuer}/token/revocation`,
-      issuer: idp.issuer,
-      scopes: ['mcp'],
-      tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
-    };
+    const oauth = upstreamOAuthSettings(idp);
     expect((await admin('POST', '/api/v1/servers', { slug: 'github', name: 'GitHub-like', url: upstream.url, authType: 'oauth2', oauth })).status).toBe(201);
     for (const who of ['alice', 'bob'] as const) {
       const key = await admin('POST', '/api/v1/api-keys', { name: `${who} laptop`, ownerEmail: `${who}@acme.example` });

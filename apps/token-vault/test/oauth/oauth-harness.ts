@@ -6,7 +6,7 @@ import { BusError, InProcessBus } from '@portcullis/bus';
 import { AuditEvent, EventSubjects, OAuthSettings, Principal, RequestSubjects, VaultServer } from '@portcullis/contracts';
 import { EnvelopeCipher, Keyring } from '@portcullis/crypto';
 import { createLogger, PinoNestLogger } from '@portcullis/telemetry';
-import { createTestDatabase, followAuthorization, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
+import { createTestDatabase, followAuthorization, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix, upstreamOAuthSettings } from '@portcullis/testing';
 import { createRemoteJWKSet, jwtVerify, JWTPayload } from 'jose';
 import { Client } from 'pg';
 import { Clock } from '../../src/clock';
@@ -135,21 +135,9 @@ export class OAuthHarness {
   /** A new oauth2 server with the provider's upstream client and the given grant. */
   async addServer(grantType: OAuthSettings['grantType'], overrides: Partial<OAuthSettings> = {}): Promise<VaultServer> {
     const server: VaultServer = { id: randomUUID(), slug: `up-${randomUUID().slice(0, 8)}`, authType: 'oauth2', url: this.resource };
-    const client = this.provider.upstreamClient!;
     await this.bus.request(RequestSubjects.vaultAdminServerOAuthPut, {
       server,
-      settings: {
-        grantType,
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-        authorizationUrl: `${this.provider.issuer}/auth`,
-        tokenUrl: `${this.provider.issuer}/token`,
-        revocationUrl: `${this.provider.issuer}/token/revocation`,
-        issuer: this.provider.issuer,
-        scopes: ['mcp'],
-        tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
-        ...overrides,
-      },
+      settings: upstreamOAuthSettings(this.provider, { grantType, ...overrides }),
     });
     return server;
   }
