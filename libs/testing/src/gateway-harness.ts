@@ -6,15 +6,27 @@ import { join } from 'node:path';
 
 const repoRoot = join(__dirname, '../../..');
 
-/** A port nobody listens on right now, on loopback. */
+/** Ports freePort() has handed out in this process: once closed, the kernel may find the same one again. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nobody listens on right now, on loopback, and never one this process
+ * was given before: a test that asks for several ports before anything binds
+ * them must not get the same one twice (the replica that loses the race exits,
+ * and another process answers on its port).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    server.close();
+    await once(server, 'close');
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** A built Portcullis process (`dist/apps/<name>/main.js`) with its output captured. */

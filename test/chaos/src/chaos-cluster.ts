@@ -67,7 +67,8 @@ export class Replica {
       if (!this.running()) throw new Error(`${this.name} exited before it was ready:\n${this.output.slice(-4000)}`);
       try {
         const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-        if (response.ok) return;
+        // Answered by this replica only if it still runs (a replica that lost its port exits while another answers there).
+        if (response.ok && this.running()) return;
         last = `${response.status} ${await response.text()}`;
       } catch (error) {
         last = String(error);
