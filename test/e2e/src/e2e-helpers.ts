@@ -1,9 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { AuditModule } from '@portcullis/audit';
+import { InProcessBus } from '@portcullis/bus';
+import { Keyring } from '@portcullis/crypto';
+import { EdgeProxyModule } from '@portcullis/edge-proxy';
+import { IdentityModule } from '@portcullis/identity';
+import { RegistryModule } from '@portcullis/registry';
+import { createLogger } from '@portcullis/telemetry';
+import { createTestDatabase, freePort, generateVaultKeys, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
+import { TokenVaultModule } from '@portcullis/token-vault';
 
 /** Shared plumbing of the end-to-end specs that assemble a gateway from the service modules themselves. */
 
@@ -93,5 +106,52 @@ export class RecordingOAuthClient implements OAuthClientProvider {
 
   codeVerifier(): string {
     return this.verifier;
+  }
+}
+
+/** The five service modules on one in-process bus and a database of their own, as `startModuleGateway` assembles them. */
+export interface ModuleGateway {
+  /** `http://127.0.0.1:<port>`: the edge, and the gateway's PUBLIC_URL (so 401 challenges and consent links point at it). */
+  edgeUrl: string;
+  registryUrl: string;
+  bus: InProcessBus;
+  /** An admin API key identity ensured at start. */
+  adminToken: string;
+  /** An admin REST call to the registry with that key. */
+  admin(method: string, path: string, body?: unknown): ReturnType<typeof adminRequest>;
+  close(): Promise<void>;
+}
+
+/**
+ * identity (with token-exchange keys), token-vault, audit, registry and the
+ * edge as Nest apps on one in-process bus over a fresh database, loopback
+ * upstreams allowed: the common set-up of the end-to-end specs that need the
+ * whole gateway but not separate processes.
+ */
+export async function startModuleGateway(name: string): Promise<ModuleGateway> {
+  const database: TestDatabase = await createTestDatabase(name);
+  const bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
+  const apps: INestApplication[] = [];
+  const adminToken = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+  const close = async () => {
+    for (const app of apps.reverse()) await app.close();
+    await bus.close();
+    await database.drop();
+  };
+  try {
+    const edgePort = await freePort();
+    const edgeUrl = `http://127.0.0.1:${edgePort}`;
+    const runtime = { bus, closeBusOnShutdown: false, logger: createLogger({ service: name, level: 'silent' }), databaseUrl: database.url };
+    const create = moduleStarter(apps);
+    await create(IdentityModule.register({ ...runtime, bootstrapAdminToken: adminToken, keyring: Keyring.parse(generateVaultKeys()), publicUrl: edgeUrl }), false);
+    await create(TokenVaultModule.register({ ...runtime, keyring: Keyring.parse(generateVaultKeys()), publicUrl: edgeUrl, outboundAllowPrivate: true }), false);
+    await create(AuditModule.register(runtime), true);
+    const registryUrl = listeningUrl(await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true));
+    const auditSpoolDir = mkdtempSync(join(tmpdir(), `${name}-spool-`));
+    await create(EdgeProxyModule.register({ ...runtime, publicUrl: edgeUrl, maxRequestBytes: 64 * 1024, auditSpoolDir, outboundAllowPrivate: true }), edgePort);
+    return { edgeUrl, registryUrl, bus, adminToken, admin: (method, path, body) => adminRequest(registryUrl, adminToken, method, path, body), close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }

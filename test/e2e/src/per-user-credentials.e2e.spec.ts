@@ -1,23 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { INestApplication } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { AuditModule } from '@portcullis/audit';
-import { Bus, InProcessBus } from '@portcullis/bus';
-import { Keyring } from '@portcullis/crypto';
-import { EdgeProxyModule } from '@portcullis/edge-proxy';
-import { IdentityModule } from '@portcullis/identity';
-import { RegistryModule } from '@portcullis/registry';
-import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, EchoMcpServer, freePort, generateVaultKeys, startEchoMcpServer, TestDatabase, uniqueSubjectPrefix } from '@portcullis/testing';
-import { TokenVaultModule } from '@portcullis/token-vault';
-import { adminRequest, listeningUrl, moduleStarter } from './e2e-helpers';
-
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
+import { EchoMcpServer, startEchoMcpServer } from '@portcullis/testing';
+import { ModuleGateway, startModuleGateway } from './e2e-helpers';
 
 /**
  * Per-user header credentials (DESIGN §5 `header` `per_user`) end to end: each
@@ -26,20 +12,16 @@ const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
  * vault and injected by the edge into that user's calls only.
  */
 describe('per-user header credentials through the real services', () => {
-  let database: TestDatabase;
+  let gateway: ModuleGateway;
   let upstream: EchoMcpServer;
-  let bus: Bus;
-  const apps: INestApplication[] = [];
-  let edgeUrl: string;
-  let registryUrl: string;
   const users: Record<'carol' | 'dan', { id: string; token: string }> = {} as never;
 
-  const admin = (method: string, path: string, body?: unknown) => adminRequest(registryUrl, ADMIN_TOKEN, method, path, body);
+  const admin = (method: string, path: string, body?: unknown) => gateway.admin(method, path, body);
   /** What the upstream saw of a `request_headers` call made by a stock SDK client with `token`, or the error the gateway answered. */
   const headersSeenBy = async (token: string): Promise<{ headers?: Record<string, string>; error?: McpError }> => {
     const client = new Client({ name: 'per-user-e2e', version: '1.0.0' });
     try {
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${edgeUrl}/mcp/team-api`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.edgeUrl}/mcp/team-api`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
       const result = await client.callTool({ name: 'request_headers', arguments: {} });
       return { headers: JSON.parse((result.content as { text: string }[])[0]!.text) as Record<string, string> };
     } catch (error) {
@@ -51,20 +33,7 @@ describe('per-user header credentials through the real services', () => {
   };
 
   beforeAll(async () => {
-    [database, upstream] = await Promise.all([createTestDatabase('per-user-e2e'), startEchoMcpServer()]);
-    bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
-    const runtime = { bus, closeBusOnShutdown: false, logger: createLogger({ service: 'per-user-e2e', level: 'silent' }), databaseUrl: database.url };
-    const create = moduleStarter(apps);
-    await create(IdentityModule.register({ ...runtime, bootstrapAdminToken: ADMIN_TOKEN, keyring: Keyring.parse(generateVaultKeys()) }), false);
-    await create(TokenVaultModule.register({ ...runtime, keyring: Keyring.parse(generateVaultKeys()) }), false);
-    await create(AuditModule.register(runtime), true);
-    registryUrl = listeningUrl(await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true));
-    const edgePort = await freePort();
-    edgeUrl = `http://127.0.0.1:${edgePort}`;
-    await create(
-      EdgeProxyModule.register({ ...runtime, publicUrl: edgeUrl, maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'per-user-e2e-spool-')), outboundAllowPrivate: true }),
-      edgePort,
-    );
+    [gateway, upstream] = await Promise.all([startModuleGateway('per-user-e2e'), startEchoMcpServer()]);
     const created = await admin('POST', '/api/v1/servers', {
       slug: 'team-api',
       name: 'Team API',
@@ -83,10 +52,8 @@ describe('per-user header credentials through the real services', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const app of apps.reverse()) await app.close();
-    await bus?.close();
+    await gateway?.close();
     await upstream?.close();
-    await database?.drop();
   });
 
   it("asks a user without a value for it, and names the variable and where to set it, before anything reaches the upstream", async () => {
@@ -114,7 +81,7 @@ describe('per-user header credentials through the real services', () => {
 
   it("injects the value a user set for themselves, which another user's token cannot reach", async () => {
     const value = `dan-${randomBytes(12).toString('hex')}`;
-    const put = await fetch(`${edgeUrl}/me/credentials/team-api`, {
+    const put = await fetch(`${gateway.edgeUrl}/me/credentials/team-api`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${users.dan.token}` },
       body: JSON.stringify({ values: { API_KEY: value } }),

@@ -1,24 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { INestApplication } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams, OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { AuditModule } from '@portcullis/audit';
-import { Bus, InProcessBus } from '@portcullis/bus';
-import { Keyring } from '@portcullis/crypto';
-import { EdgeProxyModule } from '@portcullis/edge-proxy';
-import { IdentityModule } from '@portcullis/identity';
-import { RegistryModule } from '@portcullis/registry';
-import { createLogger } from '@portcullis/telemetry';
-import { createTestDatabase, EchoMcpServer, freePort, generateVaultKeys, startEchoMcpServer, startOidcProvider, TestDatabase, TestOidcProvider, uniqueSubjectPrefix } from '@portcullis/testing';
-import { TokenVaultModule } from '@portcullis/token-vault';
+import { EchoMcpServer, startEchoMcpServer, startOidcProvider, TestOidcProvider } from '@portcullis/testing';
 import { importJWK, SignJWT } from 'jose';
-import { adminRequest, initializeRequest, listeningUrl, MCP_HEADERS, moduleStarter, RecordingOAuthClient } from './e2e-helpers';
+import { initializeRequest, MCP_HEADERS, ModuleGateway, RecordingOAuthClient, startModuleGateway } from './e2e-helpers';
 
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
 const AUDIENCE = 'https://gateway.scopes-e2e.example/mcp';
 const INITIALIZE = initializeRequest('scopes-e2e');
 /** A public client the SDK presents; the IdP never sees it complete a flow here. */
@@ -31,18 +17,15 @@ const SCOPES_E2E_CLIENT = { clientId: 'scopes-e2e-client', clientName: 'scopes-e
  * real upstream MCP server. The IdP's access tokens carry `scope: "mcp"`.
  */
 describe('required scopes through a real edge', () => {
-  let database: TestDatabase;
+  let gateway: ModuleGateway;
   let idp: TestOidcProvider;
   let upstream: EchoMcpServer;
-  let bus: Bus;
-  const apps: INestApplication[] = [];
   let edgeUrl: string;
-  let registryUrl: string;
   let actorToken: string;
   let apiKey: string;
   const opened: Client[] = [];
 
-  const admin = (method: string, path: string, body?: unknown) => adminRequest(registryUrl, ADMIN_TOKEN, method, path, body);
+  const admin = (method: string, path: string, body?: unknown) => gateway.admin(method, path, body);
   const initialize = (slug: string, token?: string) =>
     fetch(`${edgeUrl}/mcp/${slug}`, { method: 'POST', headers: { ...MCP_HEADERS, ...(token && { authorization: `Bearer ${token}` }) }, body: INITIALIZE });
   const metadataUrl = (slug: string) => `${edgeUrl}/.well-known/oauth-protected-resource/mcp/${slug}`;
@@ -86,20 +69,9 @@ describe('required scopes through a real edge', () => {
   };
 
   beforeAll(async () => {
-    [database, idp, upstream] = await Promise.all([createTestDatabase('scopes-e2e'), startOidcProvider({ audience: AUDIENCE }), startEchoMcpServer()]);
-    bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
     // The edge's public URL is its real address, so the SDK can follow resource_metadata.
-    const edgePort = await freePort();
-    const publicUrl = `http://127.0.0.1:${edgePort}`;
-    const runtime = { bus, closeBusOnShutdown: false, logger: createLogger({ service: 'scopes-e2e', level: 'silent' }), databaseUrl: database.url };
-    const create = moduleStarter(apps);
-    await create(IdentityModule.register({ ...runtime, bootstrapAdminToken: ADMIN_TOKEN, keyring: Keyring.parse(generateVaultKeys()), publicUrl }), false);
-    await create(TokenVaultModule.register({ ...runtime, keyring: Keyring.parse(generateVaultKeys()) }), false);
-    await create(AuditModule.register(runtime), true);
-    registryUrl = listeningUrl(await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true));
-    edgeUrl = listeningUrl(
-      await create(EdgeProxyModule.register({ ...runtime, publicUrl, maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'scopes-e2e-spool-')), outboundAllowPrivate: true }), edgePort),
-    );
+    [gateway, idp, upstream] = await Promise.all([startModuleGateway('scopes-e2e'), startOidcProvider({ audience: AUDIENCE }), startEchoMcpServer()]);
+    edgeUrl = gateway.edgeUrl;
     expect((await admin('POST', '/api/v1/identity-providers', { name: 'acme', issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, audiences: [AUDIENCE] })).status).toBe(201);
     expect((await admin('POST', '/api/v1/servers', { slug: 'notes', name: 'Notes', url: upstream.url, authType: 'none', requiredScopes: ['mcp'] })).status).toBe(201);
     expect((await admin('POST', '/api/v1/servers', { slug: 'files', name: 'Files', url: upstream.url, authType: 'none', requiredScopes: ['mcp', 'files.write'] })).status).toBe(201);
@@ -114,10 +86,8 @@ describe('required scopes through a real edge', () => {
 
   afterAll(async () => {
     await Promise.allSettled(opened.map((client) => client.close()));
-    for (const app of apps.reverse()) await app.close();
-    await bus?.close();
+    await gateway?.close();
     await Promise.allSettled([upstream?.close(), idp?.stop()]);
-    await database?.drop();
   });
 
   it('lets an IdP token that grants the required scope through (200), and the SDK list and call tools', async () => {

@@ -1,34 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { INestApplication } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { AuditModule } from '@portcullis/audit';
-import { Bus, InProcessBus } from '@portcullis/bus';
-import { Keyring } from '@portcullis/crypto';
-import { EdgeProxyModule } from '@portcullis/edge-proxy';
-import { IdentityModule } from '@portcullis/identity';
-import { RegistryModule } from '@portcullis/registry';
-import { createLogger } from '@portcullis/telemetry';
-import {
-  createTestDatabase,
-  EchoMcpServer,
-  followAuthorization,
-  freePort,
-  generateVaultKeys,
-  startEchoMcpServer,
-  startOidcProvider,
-  TestDatabase,
-  TestOidcProvider,
-  uniqueSubjectPrefix,
-} from '@portcullis/testing';
-import { TokenVaultModule } from '@portcullis/token-vault';
-import { adminRequest, listeningUrl, moduleStarter, RecordingOAuthClient } from './e2e-helpers';
+import { EchoMcpServer, followAuthorization, startEchoMcpServer, startOidcProvider, TestOidcProvider } from '@portcullis/testing';
+import { ModuleGateway, RecordingOAuthClient, startModuleGateway } from './e2e-helpers';
 
-const ADMIN_TOKEN = `bootstrap-admin-${randomBytes(24).toString('base64url')}`;
 /** The agent's own redirect URI: a desktop client's loopback listener, never contacted here (the "browser" stops at it). */
 const AGENT_REDIRECT_URI = 'http://127.0.0.1:1/agent-callback';
 
@@ -41,17 +16,13 @@ const AGENT_REDIRECT_URI = 'http://127.0.0.1:1/agent-callback';
  * token it obtained. Nothing is minted by the test.
  */
 describe('a stock SDK client discovering the IdP from the gateway', () => {
-  let database: TestDatabase;
+  let gateway: ModuleGateway;
   let idp: TestOidcProvider;
   let upstream: EchoMcpServer;
-  let bus: Bus;
-  const apps: INestApplication[] = [];
-  let edgeUrl: string;
-  let registryUrl: string;
   const opened: Client[] = [];
 
-  const admin = (method: string, path: string, body?: unknown) => adminRequest(registryUrl, ADMIN_TOKEN, method, path, body);
-  const mcpUrl = () => `${edgeUrl}/mcp/notes`;
+  const admin = (method: string, path: string, body?: unknown) => gateway.admin(method, path, body);
+  const mcpUrl = () => `${gateway.edgeUrl}/mcp/notes`;
   const connect = async (agent: OAuthClientProvider) => {
     const transport = new StreamableHTTPClientTransport(new URL(mcpUrl()), { authProvider: agent });
     const client = new Client({ name: 'stock-sdk-agent', version: '1.0.0' });
@@ -61,25 +32,12 @@ describe('a stock SDK client discovering the IdP from the gateway', () => {
   };
 
   beforeAll(async () => {
-    const edgePort = await freePort();
-    edgeUrl = `http://127.0.0.1:${edgePort}`;
-    [database, upstream] = await Promise.all([createTestDatabase('sdk-oauth-e2e'), startEchoMcpServer()]);
+    [gateway, upstream] = await Promise.all([startModuleGateway('sdk-oauth-e2e'), startEchoMcpServer()]);
     // The IdP's client for the agent is "upstream" in the test provider's terms: a confidential client whose tokens are for one resource, here the gateway's.
     idp = await startOidcProvider({
       audience: 'https://unused.sdk-oauth-e2e.example',
-      upstream: { redirectUri: AGENT_REDIRECT_URI, resource: `${edgeUrl}/mcp/notes`, tokenEndpointAuthMethod: 'client_secret_post' },
+      upstream: { redirectUri: AGENT_REDIRECT_URI, resource: mcpUrl(), tokenEndpointAuthMethod: 'client_secret_post' },
     });
-    bus = new InProcessBus({ subjectPrefix: uniqueSubjectPrefix() });
-    const runtime = { bus, closeBusOnShutdown: false, logger: createLogger({ service: 'sdk-oauth-e2e', level: 'silent' }), databaseUrl: database.url };
-    const create = moduleStarter(apps);
-    await create(IdentityModule.register({ ...runtime, bootstrapAdminToken: ADMIN_TOKEN, keyring: Keyring.parse(generateVaultKeys()), publicUrl: edgeUrl }), false);
-    await create(TokenVaultModule.register({ ...runtime, keyring: Keyring.parse(generateVaultKeys()) }), false);
-    await create(AuditModule.register(runtime), true);
-    registryUrl = listeningUrl(await create(RegistryModule.register({ ...runtime, outboundAllowPrivate: true }), true));
-    await create(
-      EdgeProxyModule.register({ ...runtime, publicUrl: edgeUrl, maxRequestBytes: 64 * 1024, auditSpoolDir: mkdtempSync(join(tmpdir(), 'sdk-oauth-e2e-spool-')), outboundAllowPrivate: true }),
-      edgePort,
-    );
     expect((await admin('POST', '/api/v1/identity-providers', { name: 'acme', issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, audiences: [mcpUrl()] })).status).toBe(201);
     expect((await admin('POST', '/api/v1/servers', { slug: 'notes', name: 'Notes', url: upstream.url, authType: 'none', requiredScopes: ['mcp'] })).status).toBe(201);
     expect((await admin('POST', '/api/v1/servers/notes/collaborators', { subject: 'external:acme/alice-sub', role: 'user' })).status).toBe(201);
@@ -87,10 +45,8 @@ describe('a stock SDK client discovering the IdP from the gateway', () => {
 
   afterAll(async () => {
     await Promise.allSettled(opened.map((client) => client.close()));
-    for (const app of apps.reverse()) await app.close();
-    await bus?.close();
+    await gateway?.close();
     await Promise.allSettled([upstream?.close(), idp?.stop()]);
-    await database?.drop();
   });
 
   it('follows the 401 to the IdP, completes authorization code + PKCE there, and lists and calls tools with its own token', async () => {
