@@ -9,7 +9,7 @@ import { loadAllInOneConfig } from './config/all-in-one.config';
 
 /** all-in-one against a NATS server that requires a user and password, as a shared production NATS would. */
 describe('connectAllInOneBus', () => {
-  const password = randomBytes(18).toString('base64url');
+  const password = `p${randomBytes(18).toString('hex')}`;
   let folder: string;
   let nats: OwnNatsServer;
 

@@ -8,7 +8,7 @@ import { NatsBus } from './nats.bus';
 const CONFIG = join(__dirname, '../../../deploy/nats/nats-server.conf');
 const SERVICES = ['edge-proxy', 'identity', 'registry', 'token-vault', 'audit'] as const;
 type Service = (typeof SERVICES)[number];
-const passwords = Object.fromEntries(SERVICES.map((service) => [service, randomBytes(18).toString('base64url')])) as Record<Service, string>;
+const passwords = Object.fromEntries(SERVICES.map((service) => [service, `p${randomBytes(18).toString('hex')}`])) as Record<Service, string>;
 const passwordVariable = (service: Service) => `PORTCULLIS_NATS_${service.toUpperCase().replace(/-/g, '_')}_PASSWORD`;
 
 const ALICE = { id: 'user-alice', kind: 'user', sub: 'alice', email: 'alice@example.com', teams: [], isAdmin: false } as const;

@@ -26,9 +26,9 @@ describe('the NATS cluster of deploy/kubernetes', () => {
   const configMap = find(loadManifests(), 'ConfigMap', 'nats-config');
   const folder = mkdtempSync(join(tmpdir(), 'portcullis-nats-cluster-'));
   const users = ['edge-proxy', 'identity', 'registry', 'token-vault', 'audit'];
-  const passwords = Object.fromEntries(users.map((user) => [user, randomBytes(18).toString('base64url')]));
+  const passwords = Object.fromEntries(users.map((user) => [user, `p${randomBytes(18).toString('hex')}`]));
   const passwordEnv = Object.fromEntries(users.map((user) => [`PORTCULLIS_NATS_${user.toUpperCase().replace(/-/g, '_')}_PASSWORD`, passwords[user]]));
-  const servers: { child: ChildProcess; monitorPort: number }[] = [];
+  const servers: { child: ChildProcess; monitorPort: number; stderr: string }[] = [];
   const connections: NatsConnection[] = [];
   const buses: NatsBus[] = [];
   let url = '';
@@ -47,9 +47,11 @@ describe('the NATS cluster of deploy/kubernetes', () => {
       const child = spawn(
         NATS_SERVER,
         ['-c', join(folder, 'cluster.conf'), '-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '--cluster', `nats://127.0.0.1:${p.route}`, '--routes', routes, '-P', join(folder, `nats-${ordinal}.pid`)],
-        { stdio: 'ignore', env: { ...process.env, ...passwordEnv, POD_NAME: `nats-${ordinal}`, NATS_STORE_DIR: join(folder, `store-${ordinal}`) } },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...passwordEnv, POD_NAME: `nats-${ordinal}`, NATS_STORE_DIR: join(folder, `store-${ordinal}`) } },
       );
-      servers.push({ child, monitorPort: p.monitor });
+      const server = { child, monitorPort: p.monitor, stderr: '' };
+      child.stderr?.on('data', (chunk: Buffer) => (server.stderr = (server.stderr + chunk.toString()).slice(-4000)));
+      servers.push(server);
     });
     url = ports.map((p) => `nats://127.0.0.1:${p.client}`).join(',');
     await Promise.all(servers.map(healthy));
@@ -65,10 +67,10 @@ describe('the NATS cluster of deploy/kubernetes', () => {
   });
 
   /** Until the server's /healthz (the pods' probe) answers 200: routes up, JetStream current. */
-  async function healthy(server: { child: ChildProcess; monitorPort: number }): Promise<void> {
+  async function healthy(server: { child: ChildProcess; monitorPort: number; stderr: string }): Promise<void> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (!isRunning(server.child)) throw new Error(`nats-server exited with ${server.child.exitCode}`);
+      if (!isRunning(server.child)) throw new Error(`nats-server exited with ${server.child.exitCode}:\n${server.stderr}`);
       const status = await request(`http://127.0.0.1:${server.monitorPort}/healthz`).then(
         async (response) => (await response.body.dump(), response.statusCode),
         () => 0,
