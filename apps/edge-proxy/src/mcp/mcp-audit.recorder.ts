@@ -49,11 +49,7 @@ export class McpAuditRecorder {
     const ts = this.clock.now().toISOString();
     for (const call of exchange.calls) {
       const event: AuditEvent = {
-        id: randomUUID(),
-        ts,
-        traceId: exchange.traceId,
-        principal: party(exchange.principal),
-        actor: exchange.principal.actor ? party(exchange.principal.actor) : null,
+        ...eventOrigin(exchange.principal, exchange.traceId, ts),
         action: call.method === 'tools/call' ? 'tool.call' : 'mcp.request',
         method: call.method,
         server: exchange.server,
@@ -91,11 +87,7 @@ export class McpAuditRecorder {
     for (const server of pending.servers) {
       this.metrics.consentRequired(server);
       this.publish({
-        id: randomUUID(),
-        ts,
-        traceId: pending.traceId,
-        principal: party(pending.principal),
-        actor: pending.principal.actor ? party(pending.principal.actor) : null,
+        ...eventOrigin(pending.principal, pending.traceId, ts),
         action: 'consent.started',
         method: call?.method ?? null,
         server,
@@ -142,11 +134,7 @@ export function denialEvents(denied: DeniedRequests, ts: string): AuditEvent[] {
   // A GET or DELETE carries no JSON-RPC request: it is still one denial.
   const calls: readonly (JsonRpcCall | null)[] = denied.calls.length > 0 ? denied.calls : [null];
   return calls.map((call) => ({
-    id: randomUUID(),
-    ts,
-    traceId: denied.traceId,
-    principal: party(denied.principal),
-    actor: denied.principal.actor ? party(denied.principal.actor) : null,
+    ...eventOrigin(denied.principal, denied.traceId, ts),
     action: 'access.denied',
     method: call?.method ?? null,
     server: denied.server,
@@ -157,6 +145,11 @@ export function denialEvents(denied: DeniedRequests, ts: string): AuditEvent[] {
     reason: denied.reason.slice(0, 1000),
     latencyMs: null,
   }));
+}
+
+/** What every edge audit event says of where it comes from: a fresh id, the time, the trace, the caller and its actor. */
+function eventOrigin(principal: Principal, traceId: string | null, ts: string): Pick<AuditEvent, 'id' | 'ts' | 'traceId' | 'principal' | 'actor'> {
+  return { id: randomUUID(), ts, traceId, principal: party(principal), actor: principal.actor ? party(principal.actor) : null };
 }
 
 function party(who: PrincipalRef): NonNullable<AuditEvent['principal']> {
