@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { serveOnLoopback, writeJsonRpcError } from './loopback-http';
 
 export interface EchoMcpServerOptions {
   /** Server name announced at `initialize`; defaults to `echo`. */
@@ -80,27 +80,16 @@ export async function startEchoMcpServer(options: EchoMcpServerOptions = {}): Pr
     await transport.handleRequest(req, res);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) writeJsonRpcError(res, 500, -32603, 'Internal error');
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const http = await serveOnLoopback(handle);
 
   return {
-    url: `http://127.0.0.1:${port}/${options.transport === 'sse' ? 'sse' : 'mcp'}`,
+    url: `${http.origin}/${options.transport === 'sse' ? 'sse' : 'mcp'}`,
     requests,
     close: async () => {
       await Promise.allSettled([...sessions.values(), ...legacySessions.values()].map((transport) => transport.close()));
       sessions.clear();
       legacySessions.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
     },
   };
 }
@@ -117,9 +106,4 @@ export function createEchoServer(name: string): McpServer {
     content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
   }));
   return mcp;
-}
-
-function writeJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { EventStore, StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { serveOnLoopback, writeJsonRpcError } from '@portcullis/testing';
 import { z } from 'zod';
 
 export interface ResumableMcpServer {
@@ -51,10 +51,10 @@ export async function startResumableMcpServer(): Promise<ResumableMcpServer> {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
-      if (!session) return writeError(res, 404, -32001, 'Session not found');
+      if (!session) return writeJsonRpcError(res, 404, -32001, 'Session not found');
       return session.transport.handleRequest(req, res);
     }
-    if (req.method !== 'POST') return writeError(res, 400, -32000, 'Bad Request: No valid session ID provided');
+    if (req.method !== 'POST') return writeJsonRpcError(res, 400, -32000, 'Bad Request: No valid session ID provided');
     const mcp = serverFor();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
@@ -66,19 +66,9 @@ export async function startResumableMcpServer(): Promise<ResumableMcpServer> {
     await transport.handleRequest(req, res);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) writeError(res, 500, -32603, 'Internal error');
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const http = await serveOnLoopback(handle);
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `${http.origin}/mcp`,
     requests,
     broadcast: async (count, intervalMs) => {
       for (let i = 1; i <= count; i++) {
@@ -89,14 +79,9 @@ export async function startResumableMcpServer(): Promise<ResumableMcpServer> {
     close: async () => {
       await Promise.allSettled([...sessions.values()].map(({ transport }) => transport.close()));
       sessions.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
     },
   };
-}
-
-function writeError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
 }
 
 /**

@@ -1,5 +1,4 @@
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -8,7 +7,7 @@ import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from '@
 import type { ServerTarget } from '@portcullis/contracts';
 import { Keyring } from '@portcullis/crypto';
 import { MetricsRegistry } from '@portcullis/telemetry';
-import { ServerEverything, startServerEverything } from '@portcullis/testing';
+import { serveOnLoopback, ServerEverything, startServerEverything } from '@portcullis/testing';
 import { z } from 'zod';
 import { allowAll, eventually, initializeRequest, MCP_HEADERS, principal, RunningEdge, startEdge, target } from '../../test/edge-harness';
 import { LegacySseUpstream } from './legacy-sse-upstream';
@@ -115,30 +114,16 @@ async function startLegacyServer(options: { endpoint?: string; authorization?: s
     res.writeHead(404).end();
   };
 
-  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
+  const http = await serveOnLoopback(handle);
   return {
-    url: `http://127.0.0.1:${port}/sse`,
+    url: `${http.origin}/sse`,
     requests,
     messages,
     openStreams: () => open,
     forgetSessions: () => transports.clear(),
     pongs: () => pongs,
-    close: () => closeServer(server),
+    close: http.close,
   };
-}
-
-function listen(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 /**
