@@ -25,3 +25,11 @@ export function privateAddressRefusingLookup(hostname: string, options: LookupOp
 export function privateAddressError(): NodeJS.ErrnoException {
   return Object.assign(new Error('refused to connect to a private, loopback or link-local address'), { code: PRIVATE_ADDRESS_REFUSED });
 }
+
+/** Whether a connection failed because the guarded lookup refused a private address (undici wraps that error once, its fetch twice). */
+export function isPrivateAddressRefusal(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 3; current = (current as { cause?: unknown }).cause, depth++) {
+    if ((current as { code?: unknown }).code === PRIVATE_ADDRESS_REFUSED) return true;
+  }
+  return false;
+}

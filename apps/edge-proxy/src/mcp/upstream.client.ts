@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { isPrivateAddress, PRIVATE_ADDRESS_REFUSED, privateAddressError, privateAddressRefusingLookup, type ServerTarget } from '@portcullis/contracts';
+import { isPrivateAddress, isPrivateAddressRefusal, privateAddressError, privateAddressRefusingLookup, type ServerTarget } from '@portcullis/contracts';
 import { Agent, Dispatcher, fetch as undiciFetch } from 'undici';
 import { EDGE_PROXY_OPTIONS, type EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { ClientDisconnectedError, UpstreamAddressRefusedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
@@ -115,7 +115,7 @@ export class UpstreamClient implements OnModuleDestroy {
         return (await undiciFetch(url, { ...(init as object), dispatcher: this.agent })) as unknown as Response;
       } catch (error) {
         if (error instanceof UpstreamAddressRefusedError) guarded.refusal = error;
-        else if (isAddressRefusal(error)) guarded.refusal = new UpstreamAddressRefusedError(target.slug, { cause: error });
+        else if (isPrivateAddressRefusal(error)) guarded.refusal = new UpstreamAddressRefusedError(target.slug, { cause: error });
         throw guarded.refusal ?? error;
       }
     };
@@ -145,7 +145,7 @@ export class UpstreamClient implements OnModuleDestroy {
     } catch (error) {
       if (request.signal.aborted) throw new ClientDisconnectedError({ cause: error });
       const code = (error as { code?: unknown }).code;
-      if (isAddressRefusal(error)) throw new UpstreamAddressRefusedError(target.slug, { cause: error });
+      if (isPrivateAddressRefusal(error)) throw new UpstreamAddressRefusedError(target.slug, { cause: error });
       if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new UpstreamTimeoutError(target.slug, target.timeoutMs, { cause: error });
       if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new UpstreamTimeoutError(target.slug, UPSTREAM_CONNECT_TIMEOUT_MS, { cause: error });
       throw new UpstreamUnreachableError(target.slug, { cause: error });
@@ -156,12 +156,4 @@ export class UpstreamClient implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.agent.destroy();
   }
-}
-
-/** Whether connecting failed because the guarded lookup refused a private address (undici wraps it once, fetch twice). */
-function isAddressRefusal(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 3; current = (current as { cause?: unknown }).cause, depth++) {
-    if ((current as { code?: unknown }).code === PRIVATE_ADDRESS_REFUSED) return true;
-  }
-  return false;
 }

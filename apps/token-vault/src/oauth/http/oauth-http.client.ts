@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { isPrivateAddress, PRIVATE_ADDRESS_REFUSED, privateAddressRefusingLookup } from '@portcullis/contracts';
+import { isPrivateAddress, isPrivateAddressRefusal, privateAddressRefusingLookup } from '@portcullis/contracts';
 import { Agent } from 'undici';
 import { OAUTH_OPTIONS, type OAuthOptions } from '../oauth.options';
 
@@ -95,8 +95,8 @@ export class OAuthHttpClient implements OnModuleDestroy {
       return { status: response.statusCode, json: parseObject(text), wwwAuthenticate: Array.isArray(wwwAuthenticate) ? wwwAuthenticate.join(', ') : (wwwAuthenticate ?? null) };
     } catch (error) {
       if (error instanceof OAuthTransportError) throw error;
+      if (isPrivateAddressRefusal(error)) throw new OAuthTransportError('private_address', { cause: error });
       const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
-      if (code === PRIVATE_ADDRESS_REFUSED) throw new OAuthTransportError('private_address', { cause: error });
       if (typeof code === 'string' && /TIMEOUT/.test(code)) throw new OAuthTransportError('timeout', { cause: error });
       throw new OAuthTransportError('unreachable', { cause: error });
     }
