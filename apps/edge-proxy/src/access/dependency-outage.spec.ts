@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BusError, BusSubscription, InProcessBus } from '@portcullis/bus';
 import { AccessDecision, Principal, RequestSubjects, ServerTarget, ServiceQueues } from '@portcullis/contracts';
 import { uniqueSubjectPrefix } from '@portcullis/testing';
-import { Clock } from '../clock';
+import { FrozenClock } from '../../test/frozen-clock';
 import type { EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { DependencyUnavailableError } from '../errors';
 import { PublicUrls } from '../public-urls';
@@ -11,13 +11,6 @@ import { BUS_REQUEST_TIMEOUT_MS, FIRST_ATTEMPT_TIMEOUT_MS, READ_ATTEMPTS, reques
 import { CREDENTIAL_CACHE_TTL_MS, CredentialResolver } from './credential-resolver.service';
 import { PRINCIPAL_CACHE_TTL_MS, PrincipalResolver } from './principal-resolver.service';
 import { TARGET_CACHE_TTL_MS, TargetResolver } from './target-resolver.service';
-
-class FrozenClock extends Clock {
-  time = Date.parse('2026-01-01T00:00:00Z');
-  override now(): Date {
-    return new Date(this.time);
-  }
-}
 
 const alice: Principal = { id: 'user-1', kind: 'user', sub: 'alice', teams: [], isAdmin: false, credentialId: 'key-1' };
 const server: ServerTarget = { id: randomUUID(), slug: 's', name: 's', url: 'http://127.0.0.1:1/mcp', transport: 'streamable-http', authType: 'header', oauthGrantType: null, timeoutMs: 1000 };

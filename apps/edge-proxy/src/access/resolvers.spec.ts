@@ -2,19 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { BusError, InProcessBus } from '@portcullis/bus';
 import { Principal, RequestOf, RequestSubjects, ResolvedCredential, ServerTarget, ServiceQueues } from '@portcullis/contracts';
 import { uniqueSubjectPrefix } from '@portcullis/testing';
-import { Clock } from '../clock';
+import { FrozenClock } from '../../test/frozen-clock';
 import type { EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { ConsentRequiredError, DependencyUnavailableError, PassthroughRefusedError, UnauthenticatedError, UserValueRequiredError } from '../errors';
 import { PublicUrls } from '../public-urls';
 import { CredentialResolver } from './credential-resolver.service';
 import { PrincipalResolver } from './principal-resolver.service';
-
-class FrozenClock extends Clock {
-  time = Date.parse('2026-01-01T00:00:00Z');
-  override now(): Date {
-    return new Date(this.time);
-  }
-}
 
 const alice: Principal = { id: 'user-1', kind: 'user', sub: 'alice', teams: [], isAdmin: false, credentialId: 'key-1' };
 const server: ServerTarget = { id: randomUUID(), slug: 's', name: 's', url: 'http://127.0.0.1:1/mcp', transport: 'streamable-http', authType: 'header', oauthGrantType: null, timeoutMs: 1000 };

@@ -1,14 +1,5 @@
-import { Clock } from '../clock';
+import { FrozenClock } from '../../test/frozen-clock';
 import { TtlCache } from './ttl-cache';
-
-class FrozenClock extends Clock {
-  constructor(public time = Date.parse('2026-01-01T00:00:00Z')) {
-    super();
-  }
-  override now(): Date {
-    return new Date(this.time);
-  }
-}
 
 describe(TtlCache.name, () => {
   let clock: FrozenClock;
