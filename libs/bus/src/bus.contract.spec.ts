@@ -2,12 +2,12 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { AuditEvent, AuthenticateResponse, BusErrorCode, BusReply, BusReplySchema, EventSubjects, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
+import { AUDIT_BATCH_MAX_EVENTS, AuditEvent, AuthenticateResponse, BusErrorCode, BusReply, BusReplySchema, EventSubjects, RequestSubjects, ServiceQueues } from '@portcullis/contracts';
 import { auditEvent as baseAuditEvent } from '@portcullis/testing';
 import { connect } from 'nats';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Bus, BusOptions, BusSubscription } from './bus';
+import { Bus, BusOptions, BusSubscription, checkAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 import { InProcessBus } from './in-process.bus';
 import { NatsBus } from './nats.bus';
@@ -377,6 +377,19 @@ describe.each(transports)('$name', (transport) => {
       const withSecret = { ...auditEvent(), accessToken: 'ya29.secret' } as AuditEvent;
       await expectCode(own.caller.publishAuditBatch({ id: randomUUID(), events: [auditEvent(), withSecret] }), 'INVALID_REQUEST');
       await expectCode(own.caller.publishAuditBatch({ id: randomUUID(), events: [] }), 'INVALID_REQUEST');
+    });
+
+    it('delivers events checked once by checkAuditEvent without the bus parsing them again, and refuses a batch of the wrong size', async () => {
+      const events = Array.from({ length: 3 }, () => auditEvent());
+      const received = await consume(events);
+      await own.caller.publishCheckedAuditBatch(randomUUID(), events.slice(0, 2).map((event) => checkAuditEvent(event)));
+      await own.caller.publishCheckedAudit(checkAuditEvent(events[2]));
+      await eventually(() => expect([...received].sort()).toEqual(events.map((e) => e.id).sort()));
+
+      expect(() => checkAuditEvent({ ...auditEvent(), accessToken: 'ya29.secret' })).toThrow(BusError);
+      await expectCode(own.caller.publishCheckedAuditBatch(randomUUID(), []), 'INVALID_REQUEST');
+      const tooMany = Array.from({ length: AUDIT_BATCH_MAX_EVENTS + 1 }, () => checkAuditEvent(auditEvent()));
+      await expectCode(own.caller.publishCheckedAuditBatch(randomUUID(), tooMany), 'INVALID_REQUEST');
     });
   });
 

@@ -1,5 +1,6 @@
 import { Attributes, context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
+  AUDIT_BATCH_MAX_EVENTS,
   AuditBatchSubjects,
   AuditEvent,
   AuditEventBatch,
@@ -55,6 +56,22 @@ export interface BusOptions {
   defaultTimeoutMs?: number;
   /** Called for handler failures that are not typed bus errors. */
   onHandlerError?: (subject: string, error: unknown) => void;
+}
+
+declare const auditEventChecked: unique symbol;
+/**
+ * An audit event that passed {@link AuditEventSchema} ({@link checkAuditEvent}):
+ * the bus appends it without parsing it again. Only that function makes one.
+ */
+export type CheckedAuditEvent = AuditEvent & { readonly [auditEventChecked]: true };
+
+/**
+ * Validates an audit event once, for a producer that hands it on (spool,
+ * batcher, bus) without each step parsing it again.
+ * @throws BusError `INVALID_REQUEST` (the zod error as cause) when it is not a valid event
+ */
+export function checkAuditEvent(event: unknown): CheckedAuditEvent {
+  return parseOrThrow(AuditEventSchema, event, 'INVALID_REQUEST', 'audit event') as CheckedAuditEvent;
 }
 
 const DEADLINE_HEADER = 'portcullis-deadline';
@@ -201,9 +218,13 @@ export abstract class Bus {
 
   /** Appends an audit event durably; resolves once the stream has acknowledged it. */
   async publishAudit(event: AuditEvent): Promise<void> {
-    const checked = parseOrThrow(AuditEventSchema, event, 'INVALID_REQUEST', 'audit event');
-    const subject = auditSubjectOf(checked.action);
-    return this.appendAuditTraced(subject, { 'messaging.destination.name': subject }, JSON.stringify(checked), checked.id);
+    return this.publishCheckedAudit(checkAuditEvent(event));
+  }
+
+  /** {@link publishAudit} of an event already validated by {@link checkAuditEvent}. */
+  async publishCheckedAudit(event: CheckedAuditEvent): Promise<void> {
+    const subject = auditSubjectOf(event.action);
+    return this.appendAuditTraced(subject, { 'messaging.destination.name': subject }, JSON.stringify(event), event.id);
   }
 
   /** Appends one stream message inside a producer span, with the trace context in its headers. */
@@ -250,8 +271,21 @@ export abstract class Bus {
    */
   async publishAuditBatch(batch: AuditEventBatch, subject: (typeof AuditBatchSubjects)[keyof typeof AuditBatchSubjects] = AuditBatchSubjects.edge): Promise<void> {
     const checked = parseOrThrow(AuditEventBatchSchema, batch, 'INVALID_REQUEST', 'audit event batch');
-    const attributes = { 'messaging.destination.name': subject, 'messaging.batch.message_count': checked.events.length };
-    return this.appendAuditTraced(subject, attributes, JSON.stringify(checked), checked.id);
+    return this.appendAuditBatch(checked.id, checked.events, subject);
+  }
+
+  /**
+   * {@link publishAuditBatch} of events already validated by {@link checkAuditEvent}: one to
+   * {@link AUDIT_BATCH_MAX_EVENTS} of them, under a fresh batch id.
+   */
+  async publishCheckedAuditBatch(id: string, events: readonly CheckedAuditEvent[], subject: (typeof AuditBatchSubjects)[keyof typeof AuditBatchSubjects] = AuditBatchSubjects.edge): Promise<void> {
+    if (events.length < 1 || events.length > AUDIT_BATCH_MAX_EVENTS) throw new BusError('INVALID_REQUEST', `an audit event batch holds 1 to ${AUDIT_BATCH_MAX_EVENTS} events, not ${events.length}`);
+    return this.appendAuditBatch(id, events, subject);
+  }
+
+  private appendAuditBatch(id: string, events: readonly AuditEvent[], subject: string): Promise<void> {
+    const attributes = { 'messaging.destination.name': subject, 'messaging.batch.message_count': events.length };
+    return this.appendAuditTraced(subject, attributes, JSON.stringify({ id, events }), id);
   }
 
   /**

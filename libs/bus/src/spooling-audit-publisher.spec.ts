@@ -16,7 +16,7 @@ class FlakyBus {
   up = true;
   readonly acknowledged: AuditEvent[] = [];
 
-  async publishAudit(event: AuditEvent): Promise<void> {
+  async publishCheckedAudit(event: AuditEvent): Promise<void> {
     await Promise.resolve();
     if (!this.up) throw new BusError('UNAVAILABLE', 'the bus is down');
     this.acknowledged.push(event);

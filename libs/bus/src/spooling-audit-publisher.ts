@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditEvent, AuditEventSchema } from '@portcullis/contracts';
-import type { Bus } from './bus';
+import type { AuditEvent } from '@portcullis/contracts';
+import { type Bus, checkAuditEvent, type CheckedAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 
 export interface SpoolingAuditPublisherOptions {
@@ -42,7 +42,7 @@ export class SpoolingAuditPublisher {
   private stopped = false;
 
   constructor(
-    private readonly bus: Pick<Bus, 'publishAudit'>,
+    private readonly bus: Pick<Bus, 'publishCheckedAudit'>,
     private readonly options: SpoolingAuditPublisherOptions,
   ) {
     this.directory = options.directory;
@@ -77,22 +77,25 @@ export class SpoolingAuditPublisher {
    * Rejects only for an event that can never be valid (it is not spooled).
    */
   async publish(event: AuditEvent): Promise<'published' | 'spooled'> {
-    const checked = AuditEventSchema.safeParse(event);
-    if (!checked.success) {
-      this.options.onError?.('dropped_invalid', checked.error);
-      throw new BusError('INVALID_REQUEST', 'invalid audit event');
+    let checked: CheckedAuditEvent;
+    try {
+      // Validated here once: the batcher and the bus take it as it is.
+      checked = checkAuditEvent(event);
+    } catch (error) {
+      this.options.onError?.('dropped_invalid', error);
+      throw error;
     }
     if (this.spooledEvents > 0) {
-      this.append(checked.data);
+      this.append(checked);
       return 'spooled';
     }
     try {
-      await this.bus.publishAudit(checked.data);
+      await this.bus.publishCheckedAudit(checked);
       return 'published';
     } catch (error) {
       if (error instanceof BusError && error.code === 'INVALID_REQUEST') throw error;
       this.options.onError?.('spooled', error);
-      this.append(checked.data);
+      this.append(checked);
       return 'spooled';
     }
   }
@@ -122,16 +125,16 @@ export class SpoolingAuditPublisher {
   private async replayFile(path: string): Promise<boolean> {
     const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line.length > 0);
     for (const line of lines) {
-      let event: AuditEvent;
+      let event: CheckedAuditEvent;
       try {
-        event = AuditEventSchema.parse(JSON.parse(line));
+        event = checkAuditEvent(JSON.parse(line));
       } catch (error) {
         // Only a line torn by a crash mid-write can be invalid: it was never reported as spooled.
         this.options.onError?.('dropped_invalid', error);
         continue;
       }
       try {
-        await this.bus.publishAudit(event);
+        await this.bus.publishCheckedAudit(event);
       } catch (error) {
         this.options.onError?.('replay_failed', error);
         return false;

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Headers, InProcessBus, SpoolingAuditPublisher } from '@portcullis/bus';
+import { checkAuditEvent, Headers, InProcessBus, SpoolingAuditPublisher } from '@portcullis/bus';
 import { AUDIT_BATCH_MAX_EVENTS, AuditEvent } from '@portcullis/contracts';
 import { auditEvent } from '@portcullis/testing';
-import { AuditBatcher } from './audit-batcher';
+import { AUDIT_BATCH_LINGER_MS, AuditBatcher } from './audit-batcher';
 
 /** The in-process bus, counting the stream messages appended and able to hold their acknowledgement back. */
 class MessageCountingBus extends InProcessBus {
@@ -45,29 +45,49 @@ describe(AuditBatcher.name, () => {
 
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-  describe('publishAudit', () => {
+  describe('publishCheckedAudit', () => {
     it('sends events recorded together as one stream message, and acknowledges each', async () => {
-      const batcher = new AuditBatcher(bus);
+      const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       const events = Array.from({ length: 30 }, () => auditEvent());
-      await Promise.all(events.map((event) => batcher.publishAudit(event)));
+      await Promise.all(events.map((event) => batcher.publishCheckedAudit(checkAuditEvent(event))));
       expect(bus.messages).toEqual([30]);
       await settle();
       expect(received.map((e) => e.id)).toEqual(events.map((e) => e.id));
     });
 
-    it('sends a lone event at once, as a plain event message', async () => {
+    it(`by default waits ${AUDIT_BATCH_LINGER_MS} ms after the first event, so events recorded a few ms apart share one message`, async () => {
       const batcher = new AuditBatcher(bus);
-      await batcher.publishAudit(auditEvent());
-      await batcher.publishAudit(auditEvent());
+      const started = performance.now();
+      const published: Promise<void>[] = [];
+      for (let n = 0; n < 4; n++) {
+        published.push(batcher.publishCheckedAudit(checkAuditEvent(auditEvent())));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect(bus.messages).toEqual([]); // nothing sent before the first event's wait is over
+      await Promise.all(published);
+      expect(bus.messages).toEqual([4]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(AUDIT_BATCH_LINGER_MS - 1);
+    });
+
+    it('sends a full batch without waiting for the linger to end', async () => {
+      const batcher = new AuditBatcher(bus, { maxEvents: 5, lingerMs: 60_000 });
+      await Promise.all(Array.from({ length: 5 }, () => batcher.publishCheckedAudit(checkAuditEvent(auditEvent()))));
+      expect(bus.messages).toEqual([5]);
+    });
+
+    it('with no linger, sends a lone event at once, as a plain event message', async () => {
+      const batcher = new AuditBatcher(bus, { lingerMs: 0 });
+      await batcher.publishCheckedAudit(checkAuditEvent(auditEvent()));
+      await batcher.publishCheckedAudit(checkAuditEvent(auditEvent()));
       expect(bus.messages).toEqual([1, 1]);
     });
 
     it('gathers the events recorded while a message awaits its acknowledgement into the next one', async () => {
-      const batcher = new AuditBatcher(bus);
+      const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       bus.holdAcknowledgements();
-      const first = batcher.publishAudit(auditEvent());
+      const first = batcher.publishCheckedAudit(checkAuditEvent(auditEvent()));
       await settle();
-      const later = Array.from({ length: 12 }, () => batcher.publishAudit(auditEvent()));
+      const later = Array.from({ length: 12 }, () => batcher.publishCheckedAudit(checkAuditEvent(auditEvent())));
       await settle();
       expect(bus.messages).toEqual([1]); // the twelve wait for the first acknowledgement
       bus.releaseAcknowledgements();
@@ -76,15 +96,15 @@ describe(AuditBatcher.name, () => {
     });
 
     it(`never puts more than ${AUDIT_BATCH_MAX_EVENTS} events in one message`, async () => {
-      const batcher = new AuditBatcher(bus);
-      await Promise.all(Array.from({ length: 2 * AUDIT_BATCH_MAX_EVENTS + 7 }, () => batcher.publishAudit(auditEvent())));
+      const batcher = new AuditBatcher(bus, { lingerMs: 0 });
+      await Promise.all(Array.from({ length: 2 * AUDIT_BATCH_MAX_EVENTS + 7 }, () => batcher.publishCheckedAudit(checkAuditEvent(auditEvent()))));
       expect(bus.messages).toEqual([AUDIT_BATCH_MAX_EVENTS, AUDIT_BATCH_MAX_EVENTS, 7]);
     });
 
     it('rejects every event of a message the bus did not take, so the spool keeps each on disk', async () => {
       const directory = mkdtempSync(join(tmpdir(), 'audit-batcher-'));
       try {
-        const publisher = new SpoolingAuditPublisher(new AuditBatcher(bus), { directory });
+        const publisher = new SpoolingAuditPublisher(new AuditBatcher(bus, { lingerMs: 0 }), { directory });
         await bus.close(); // the transport is gone
         const outcomes = await Promise.all(Array.from({ length: 5 }, () => publisher.publish(auditEvent())));
         expect(outcomes).toEqual(Array(5).fill('spooled'));
@@ -98,11 +118,11 @@ describe(AuditBatcher.name, () => {
 
   describe('flush', () => {
     it('resolves only once the events waiting and in flight are acknowledged (a SIGTERM loses nothing)', async () => {
-      const batcher = new AuditBatcher(bus);
+      const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       bus.holdAcknowledgements();
-      const published = Array.from({ length: 3 }, () => batcher.publishAudit(auditEvent()));
+      const published = Array.from({ length: 3 }, () => batcher.publishCheckedAudit(checkAuditEvent(auditEvent())));
       await settle();
-      published.push(batcher.publishAudit(auditEvent()));
+      published.push(batcher.publishCheckedAudit(checkAuditEvent(auditEvent())));
       let flushed = false;
       const flushing = batcher.flush().then(() => (flushed = true));
       await settle();
@@ -119,11 +139,11 @@ describe(AuditBatcher.name, () => {
 
   describe('with a closing bus', () => {
     it('has the message in flight and the events gathered behind it acknowledged before the bus closes', async () => {
-      const batcher = new AuditBatcher(bus);
+      const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       bus.holdAcknowledgements();
-      const published = [batcher.publishAudit(auditEvent())];
+      const published = [batcher.publishCheckedAudit(checkAuditEvent(auditEvent()))];
       await settle();
-      for (let n = 0; n < 5; n++) published.push(batcher.publishAudit(auditEvent()));
+      for (let n = 0; n < 5; n++) published.push(batcher.publishCheckedAudit(checkAuditEvent(auditEvent())));
       const closing = bus.close(); // SIGTERM: the process drains its bus after the last request finished
       await settle();
       bus.releaseAcknowledgements();

@@ -30,16 +30,16 @@ describe(AuditSpool.name, () => {
 
   it('keeps the audit events of calls made while the bus refuses them, and delivers them in order when it is back', async () => {
     const spool = edge.app.get(AuditSpool);
-    const realPublish = edge.bus.publishAudit.bind(edge.bus);
-    const realPublishBatch = edge.bus.publishAuditBatch.bind(edge.bus);
+    const realPublish = edge.bus.publishCheckedAudit.bind(edge.bus);
+    const realPublishBatch = edge.bus.publishCheckedAuditBatch.bind(edge.bus);
     const refused: AuditEvent[] = [];
     // The transport is unreachable: every publish fails as NatsBus fails when NATS is down.
-    edge.bus.publishAudit = async (event: AuditEvent) => {
+    edge.bus.publishCheckedAudit = async (event) => {
       refused.push(event);
       throw new BusError('UNAVAILABLE', 'cannot reach NATS');
     };
-    edge.bus.publishAuditBatch = async (batch) => {
-      refused.push(...batch.events);
+    edge.bus.publishCheckedAuditBatch = async (_id, events) => {
+      refused.push(...events);
       throw new BusError('UNAVAILABLE', 'cannot reach NATS');
     };
     const before = edge.audit.length;
@@ -49,8 +49,8 @@ describe(AuditSpool.name, () => {
       const metrics = await edge.app.get(MetricsRegistry).metrics();
       expect(metrics).toMatch(/portcullis_edge_audit_spool_events\{service="edge-proxy"\} 5/);
     } finally {
-      edge.bus.publishAudit = realPublish;
-      edge.bus.publishAuditBatch = realPublishBatch;
+      edge.bus.publishCheckedAudit = realPublish;
+      edge.bus.publishCheckedAuditBatch = realPublishBatch;
     }
     await spool.replay();
     expect(spool.spooled()).toBe(0);

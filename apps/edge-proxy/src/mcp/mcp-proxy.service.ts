@@ -1,6 +1,6 @@
 import { finished } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { isSpanContextValid, Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { isSpanContextValid, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -255,7 +255,7 @@ export class McpProxyService {
   private upstreamRequest(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {
     const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers, exchange.session?.upstreamSessionId);
     if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
-    propagation.inject(context.active(), headers);
+    // The trace context goes in with UpstreamClient's own span, which the upstream continues.
     const method = request.method as UpstreamRequest['method'];
     return { method, headers, body: method === 'POST' ? (request.body as string) : undefined, signal };
   }
