@@ -29,6 +29,16 @@ const HTTP_CODES: Record<number, string> = {
 };
 
 /**
+ * Once an answer has started (or was taken over from Fastify) its status is
+ * gone; all that is left for a failure is to cut the connection. True when it did.
+ */
+export function cutStartedAnswer(reply: FastifyReply): boolean {
+  if (!reply.sent && !reply.raw.headersSent && !reply.raw.destroyed) return false;
+  if (!reply.raw.writableEnded) reply.raw.destroy();
+  return true;
+}
+
+/**
  * Answers every failure of the edge. On `/mcp/*` the body is a JSON-RPC error
  * (with the request's id when there is one) so MCP clients can read it; on
  * other routes it is the REST error body. A 401 carries the RFC 9728 challenge.
@@ -45,11 +55,7 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    // Once a stream has started the status is gone; all that is left is to cut the connection.
-    if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) {
-      if (!reply.raw.writableEnded) reply.raw.destroy();
-      return;
-    }
+    if (cutStartedAnswer(reply)) return;
     const problem = this.problemOf(exception, request);
     if (problem.status >= 500) this.logger.warn({ err: exception, code: problem.code, status: problem.status }, problem.message);
 

@@ -47,9 +47,15 @@ export class McpAuditRecorder {
       outcome: exchange.outcome,
     });
     const ts = this.clock.now().toISOString();
+    const { principal, actor } = parties(exchange.principal);
     for (const call of exchange.calls) {
+      // One literal with every field (no spread): built on every call, it keeps one object shape.
       const event: AuditEvent = {
-        ...eventOrigin(exchange.principal, exchange.traceId, ts),
+        id: randomUUID(),
+        ts,
+        traceId: exchange.traceId,
+        principal,
+        actor,
         action: call.method === 'tools/call' ? 'tool.call' : 'mcp.request',
         method: call.method,
         server: exchange.server,
@@ -149,7 +155,11 @@ export function denialEvents(denied: DeniedRequests, ts: string): AuditEvent[] {
 
 /** What every edge audit event says of where it comes from: a fresh id, the time, the trace, the caller and its actor. */
 function eventOrigin(principal: Principal, traceId: string | null, ts: string): Pick<AuditEvent, 'id' | 'ts' | 'traceId' | 'principal' | 'actor'> {
-  return { id: randomUUID(), ts, traceId, principal: party(principal), actor: principal.actor ? party(principal.actor) : null };
+  return { id: randomUUID(), ts, traceId, ...parties(principal) };
+}
+
+function parties(principal: Principal): Pick<AuditEvent, 'principal' | 'actor'> {
+  return { principal: party(principal), actor: principal.actor ? party(principal.actor) : null };
 }
 
 function party(who: PrincipalRef): NonNullable<AuditEvent['principal']> {

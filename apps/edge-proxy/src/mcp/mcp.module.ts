@@ -4,10 +4,9 @@ import { AuditSpoolModule } from '../audit-spool/audit-spool.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { EdgeCacheMetrics } from './cache.metrics';
 import { McpAuditRecorder } from './mcp-audit.recorder';
-import { McpController } from './mcp.controller';
 import { McpMetrics } from './mcp.metrics';
 import { McpProxyService } from './mcp-proxy.service';
-import { OriginGuard } from './origin.guard';
+import { McpRoutes } from './mcp.routes';
 import { LegacySseUpstream } from './legacy-sse-upstream';
 import { UpstreamClient } from './upstream.client';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
@@ -15,7 +14,6 @@ import { VirtualUpstreamClient } from '../virtual/virtual-upstream.client';
 
 @Module({
   imports: [AccessModule, AuditSpoolModule, SessionsModule],
-  controllers: [McpController],
-  providers: [OriginGuard, McpProxyService, UpstreamClient, LegacySseUpstream, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
+  providers: [McpRoutes, McpProxyService, UpstreamClient, LegacySseUpstream, McpAuditRecorder, McpMetrics, EdgeCacheMetrics, VirtualServerProxy, VirtualUpstreamClient],
 })
 export class McpModule {}
