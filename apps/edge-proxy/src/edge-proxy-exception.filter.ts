@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EDGE_PROXY_OPTIONS, EdgeProxyModuleOptions } from './edge-proxy.options';
 import { DependencyUnavailableError, EdgeError, InsufficientScopeError, InvalidMessageError, InvalidRequestError, JsonRpcErrorCodes, JsonRpcErrorObject, PayloadTooLargeError, UnauthenticatedError } from './errors';
 import { jsonRpcIdOf } from './mcp/json-rpc';
+import type { HttpAnswer } from './mcp/mcp-http';
 import { PublicUrls } from './public-urls';
 
 interface Problem {
@@ -32,7 +33,7 @@ const HTTP_CODES: Record<number, string> = {
  * Once an answer has started (or was taken over from Fastify) its status is
  * gone; all that is left for a failure is to cut the connection. True when it did.
  */
-export function cutStartedAnswer(reply: FastifyReply): boolean {
+export function cutStartedAnswer(reply: Pick<HttpAnswer, 'sent' | 'raw'>): boolean {
   if (!reply.sent && !reply.raw.headersSent && !reply.raw.destroyed) return false;
   if (!reply.raw.writableEnded) reply.raw.destroy();
   return true;
@@ -54,9 +55,14 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    const slug = (request.params as { slug?: unknown } | undefined)?.slug;
+    this.answer(exception, request, typeof slug === 'string' ? slug : null, http.getResponse<FastifyReply>());
+  }
+
+  /** Answers `exception` on `reply` (Fastify's, or the MCP front door's); `slug` names the MCP server for a 401's resource metadata. */
+  answer(exception: unknown, request: { url?: string; method: string; body?: unknown }, slug: string | null, reply: HttpAnswer): void {
     if (cutStartedAnswer(reply)) return;
-    const problem = this.problemOf(exception, request);
+    const problem = this.problemOf(exception, request.url ?? '', slug ?? '');
     if (problem.status >= 500) this.logger.warn({ err: exception, code: problem.code, status: problem.status }, problem.message);
 
     const path = (request.url ?? '').split('?')[0];
@@ -69,12 +75,12 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
     void reply.status(status).headers(problem.headers).type('application/json').send(JSON.stringify(body));
   }
 
-  private problemOf(exception: unknown, request: FastifyRequest): Problem {
+  private problemOf(exception: unknown, url: string, slug: string): Problem {
     const error = this.edgeErrorOf(exception);
     if (error) {
       const headers: Record<string, string> = {};
-      if (error instanceof UnauthenticatedError) headers['www-authenticate'] = this.challenge(request, error);
-      if (error instanceof InsufficientScopeError) headers['www-authenticate'] = this.insufficientScopeChallenge(request, error);
+      if (error instanceof UnauthenticatedError) headers['www-authenticate'] = this.challenge(url, slug, error);
+      if (error instanceof InsufficientScopeError) headers['www-authenticate'] = this.insufficientScopeChallenge(slug, error);
       // RFC 9110 §10.2.3: tells clients when to try again instead of at once, so an outage does not turn into a retry storm.
       if (error instanceof DependencyUnavailableError) headers['retry-after'] = String(DEPENDENCY_RETRY_AFTER_SECONDS);
       const issues = error instanceof InvalidRequestError ? error.issues : undefined;
@@ -103,19 +109,17 @@ export class EdgeProxyExceptionFilter implements ExceptionFilter {
   }
 
   /** RFC 6750 §3 / RFC 9728 §5.1 challenge; `error` only when a token was presented. Only `/mcp/{slug}` has resource metadata. */
-  private challenge(request: FastifyRequest, error: UnauthenticatedError): string {
-    if (!(request.url ?? '').startsWith('/mcp/')) return error.tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer';
-    const slug = (request.params as { slug?: unknown } | undefined)?.slug;
-    const metadata = this.urls.resourceMetadata(typeof slug === 'string' ? slug : '');
+  private challenge(url: string, slug: string, error: UnauthenticatedError): string {
+    if (!url.startsWith('/mcp/')) return error.tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer';
+    const metadata = this.urls.resourceMetadata(slug);
     // Scope-tokens hold no `"` or `\` (RFC 6749 §3.3, checked by the registry), so they sit in a quoted-string as they are.
     const scope = error.requiredScopes.length > 0 ? `, scope="${error.requiredScopes.join(' ')}"` : '';
     return error.tokenPresented ? `Bearer resource_metadata="${metadata}", error="invalid_token"${scope}` : `Bearer resource_metadata="${metadata}"${scope}`;
   }
 
   /** RFC 6750 §3.1 with every scope the target requires (MCP scope selection: the client asks for all of them). */
-  private insufficientScopeChallenge(request: FastifyRequest, error: InsufficientScopeError): string {
-    const slug = (request.params as { slug?: unknown } | undefined)?.slug;
-    const metadata = this.urls.resourceMetadata(typeof slug === 'string' ? slug : '');
+  private insufficientScopeChallenge(slug: string, error: InsufficientScopeError): string {
+    const metadata = this.urls.resourceMetadata(slug);
     const description = 'The access token lacks a scope this MCP server requires';
     return `Bearer error="insufficient_scope", scope="${error.requiredScopes.join(' ')}", resource_metadata="${metadata}", error_description="${description}"`;
   }

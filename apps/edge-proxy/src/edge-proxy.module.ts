@@ -39,9 +39,11 @@ export class EdgeProxyModule {
         Clock,
         PublicUrls,
         RawBodyParser,
-        { provide: APP_FILTER, useClass: EdgeProxyExceptionFilter },
+        EdgeProxyExceptionFilter,
+        // The same instance answers the MCP front door's failures (McpRoutes), which Nest does not see.
+        { provide: APP_FILTER, useExisting: EdgeProxyExceptionFilter },
       ],
-      exports: [EDGE_PROXY_OPTIONS, Clock, PublicUrls],
+      exports: [EDGE_PROXY_OPTIONS, Clock, PublicUrls, EdgeProxyExceptionFilter],
     };
   }
 }

@@ -216,6 +216,33 @@ describe(EdgeProxyModule.name, () => {
       expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, data: { code: 'payload_too_large' } } });
     });
 
+    it('refuses a chunked body (no declared length) once it grows past the limit: 413, and the connection is not reused', async () => {
+      async function* chunks() {
+        for (let n = 0; n < 40; n++) yield Buffer.alloc(4096, 'x');
+      }
+      const seen = echo.requests.length;
+      const answer = await request(edge.mcpUrl('echo'), { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${GATEWAY_TOKEN}` }, body: chunks() });
+      expect(answer.statusCode).toBe(413);
+      expect(answer.headers['connection']).toBe('close');
+      expect(await answer.body.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, data: { code: 'payload_too_large' } } });
+      expect(echo.requests.length).toBe(seen);
+    });
+
+    it('serves /mcp/{slug} with a query string; a longer path or another method is no MCP endpoint (404, JSON-RPC body)', async () => {
+      const headers = { ...MCP_HEADERS, authorization: `Bearer ${GATEWAY_TOKEN}` };
+      const withQuery = await request(`${edge.mcpUrl('echo')}?trace=1`, { method: 'POST', headers, body: initializeRequest(21) });
+      expect(withQuery.statusCode).toBe(200);
+      await withQuery.body.dump();
+      const seen = echo.requests.length;
+      const deeper = await request(`${edge.mcpUrl('echo')}/tools`, { method: 'POST', headers, body: initializeRequest(22) });
+      expect(deeper.statusCode).toBe(404);
+      expect(await deeper.body.json()).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'not_found' } } });
+      const put = await request(edge.mcpUrl('echo'), { method: 'PUT', headers, body: initializeRequest(23) });
+      expect(put.statusCode).toBe(404);
+      await put.body.dump();
+      expect(echo.requests.length).toBe(seen);
+    });
+
     it('answers 502 when a server registered as legacy SSE opens no event stream (legacy SSE itself: mcp/legacy-sse.service-test.spec.ts)', async () => {
       const response = await post('legacy', initializeRequest());
       expect(response.status).toBe(502);

@@ -3,7 +3,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger, MetricsRegistry } from '@portcullis/telemetry';
 import type { Counter } from 'prom-client';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { McpHttpReply, McpHttpRequest } from './mcp-http';
 import { Clock } from '../clock';
 import {
   EdgeError,
@@ -93,7 +93,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
     return this.connections.size;
   }
 
-  async handle(request: FastifyRequest, reply: FastifyReply, exchange: LegacyExchange, finish: (outcome: AuditOutcome, reason: string | null) => void, signal: AbortSignal): Promise<void> {
+  async handle(request: McpHttpRequest, reply: McpHttpReply, exchange: LegacyExchange, finish: (outcome: AuditOutcome, reason: string | null) => void, signal: AbortSignal): Promise<void> {
     if (request.method === 'GET') return this.listen(reply, exchange, finish, signal);
     if (request.method === 'DELETE') {
       if (exchange.session === null) throw new InvalidMessageError('Bad Request: DELETE needs an Mcp-Session-Id');
@@ -144,7 +144,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
    * while none of the session's requests is pending on this replica, e.g.
    * list-changed notifications. Open until the client or the upstream ends it.
    */
-  private async listen(reply: FastifyReply, exchange: LegacyExchange, finish: (outcome: AuditOutcome, reason: string | null) => void, signal: AbortSignal): Promise<void> {
+  private async listen(reply: McpHttpReply, exchange: LegacyExchange, finish: (outcome: AuditOutcome, reason: string | null) => void, signal: AbortSignal): Promise<void> {
     if (exchange.session === null) throw new InvalidMessageError('Bad Request: GET needs an Mcp-Session-Id');
     const { sealedId, upstreamSessionId, session } = exchange.session;
     if (session.legacyInitialize === undefined) throw new UnknownSessionError();
@@ -269,7 +269,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
     connection: LegacySseConnection,
     messages: JsonRpcMessage[],
     batch: boolean,
-    context: { reply: FastifyReply; exchange: LegacyExchange; headers: Record<string, string>; sealedId: string; finish: (outcome: AuditOutcome, reason: string | null) => void; signal: AbortSignal },
+    context: { reply: McpHttpReply; exchange: LegacyExchange; headers: Record<string, string>; sealedId: string; finish: (outcome: AuditOutcome, reason: string | null) => void; signal: AbortSignal },
   ): Promise<void> {
     const { reply, exchange, headers, sealedId, finish, signal } = context;
     const { target, decision } = exchange;

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { McpHttpReply, McpHttpRequest } from './mcp-http';
 import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
 import { bearerToken } from '../access/bearer-token';
 import { CredentialResolver } from '../access/credential-resolver.service';
@@ -73,7 +73,7 @@ export class McpProxyService {
   ) {}
 
   /** Answers the request itself; throws an EdgeError (answered by the exception filter) only before anything was written. */
-  async handle(request: FastifyRequest, reply: FastifyReply, slug: string): Promise<void> {
+  async handle(request: McpHttpRequest, reply: McpHttpReply, slug: string): Promise<void> {
     return tracer.startActiveSpan(`mcp ${request.method}`, { kind: SpanKind.INTERNAL, attributes: { 'mcp.server.slug': slug } }, async (span) => {
       try {
         await this.proxy(request, reply, slug, span);
@@ -86,7 +86,7 @@ export class McpProxyService {
     });
   }
 
-  private async proxy(request: FastifyRequest, reply: FastifyReply, slug: string, span: Span): Promise<void> {
+  private async proxy(request: McpHttpRequest, reply: McpHttpReply, slug: string, span: Span): Promise<void> {
     const startedAt = this.clock.now().getTime();
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
     const token = bearerToken(request.headers.authorization);
@@ -170,8 +170,8 @@ export class McpProxyService {
    * as for streamable HTTP.
    */
   private async forwardLegacy(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: McpHttpRequest,
+    reply: McpHttpReply,
     exchange: Exchange,
     context: { token: string | null; signal: AbortSignal; consentAnswer: (error: ConsentRequiredError) => EdgeError },
   ): Promise<void> {
@@ -197,7 +197,7 @@ export class McpProxyService {
     }
   }
 
-  private async send(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): Promise<UpstreamResponse> {
+  private async send(request: McpHttpRequest, exchange: Exchange, signal: AbortSignal): Promise<UpstreamResponse> {
     try {
       return await this.upstream.send(exchange.target, this.upstreamRequest(request, exchange, signal));
     } catch (error) {
@@ -218,7 +218,7 @@ export class McpProxyService {
    * The session a request names, opened from its sealed id (null when it names none).
    * @throws UnknownSessionError when the id does not open for this principal and server
    */
-  private openSession(request: FastifyRequest, principal: Principal, target: ServerTarget): OpenedSession | null {
+  private openSession(request: McpHttpRequest, principal: Principal, target: ServerTarget): OpenedSession | null {
     const sealedId = request.headers[SESSION_HEADER];
     const session = this.sessions.open(sealedId, principal, { kind: 'server', id: target.id, slug: target.slug });
     if (session === null || typeof sealedId !== 'string') return null;
@@ -252,7 +252,7 @@ export class McpProxyService {
     });
   }
 
-  private upstreamRequest(request: FastifyRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {
+  private upstreamRequest(request: McpHttpRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {
     const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers, exchange.session?.upstreamSessionId);
     if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
     // The trace context goes in with UpstreamClient's own span, which the upstream continues.
@@ -265,7 +265,7 @@ export class McpProxyService {
    * by chunk, never buffering it whole; resolves once the answer ended, well
    * or not, and audits it exactly once.
    */
-  private stream(upstream: UpstreamResponse, reply: FastifyReply, exchange: Exchange, sessionId: string | undefined): Promise<void> {
+  private stream(upstream: UpstreamResponse, reply: McpHttpReply, exchange: Exchange, sessionId: string | undefined): Promise<void> {
     const filter = this.toolsListFilter(upstream, exchange);
     reply.hijack();
     const response = reply.raw;
@@ -330,8 +330,8 @@ export class McpProxyService {
 
   /** Answers refused tool calls here, like unknown tools, without contacting the upstream; each one is audited. */
   private async refuse(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: McpHttpRequest,
+    reply: McpHttpReply,
     denied: { calls: JsonRpcCall[]; principal: Principal; slug: string; refused: RefusedCall[]; traceId: string | null },
   ): Promise<void> {
     for (const { call, reason } of denied.refused) {

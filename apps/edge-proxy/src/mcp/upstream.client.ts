@@ -82,6 +82,11 @@ export class UpstreamClient implements OnModuleDestroy {
    */
   async send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     const url = parseTarget(target);
+    if (!trace.getActiveSpan()?.isRecording()) {
+      // A trace nobody records gets no child span (it would record nothing either): the upstream continues the request's.
+      propagation.inject(context.active(), request.headers);
+      return this.dispatch(target, url, request);
+    }
     // A child of the request's span, open until the answer's body ends; origin only (a path or query may hold a secret).
     const span = tracer.startSpan(`upstream ${request.method}`, {
       kind: SpanKind.CLIENT,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LATEST_PROTOCOL_VERSION, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { AccessDecision, isToolVisible, Principal, ReadyCredential, roleRank, ServerTarget, VirtualServerTarget } from '@portcullis/contracts';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { McpHttpReply, McpHttpRequest } from '../mcp/mcp-http';
 import { AccessDecisionResolver } from '../access/access-decision-resolver.service';
 import { CredentialResolver } from '../access/credential-resolver.service';
 import { Clock } from '../clock';
@@ -69,7 +69,7 @@ export class VirtualServerProxy {
     private readonly clock: Clock,
   ) {}
 
-  async handle(request: FastifyRequest, reply: FastifyReply, caller: Caller, virtualServer: VirtualServerTarget, body: JsonRpcBody): Promise<void> {
+  async handle(request: McpHttpRequest, reply: McpHttpReply, caller: Caller, virtualServer: VirtualServerTarget, body: JsonRpcBody): Promise<void> {
     const { principal, traceId } = caller;
     const decision = await this.decisions.decide(principal, virtualServer);
     if (decision.role === null) {
