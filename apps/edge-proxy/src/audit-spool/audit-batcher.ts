@@ -26,10 +26,10 @@ interface Waiting {
 /**
  * Coalesces the edge's audit events into batch messages (`audit.batch.edge`),
  * one stream acknowledgement per batch instead of one per event
- * (docs/audit.md has the figures). Nagle-like: with nothing in flight, the
- * events recorded within {@link AUDIT_BATCH_LINGER_MS} of the first go out
- * together (at once when they reach `maxEvents`); events recorded while a
- * batch awaits its acknowledgement go out together right after it.
+ * (docs/audit.md has the figures). Nagle-like: the events recorded within
+ * {@link AUDIT_BATCH_LINGER_MS} of the first one waiting go out together, at
+ * once when they reach `maxEvents`, and never while another batch awaits its
+ * acknowledgement (they go right after it when their time is up by then).
  *
  * Each event's promise settles with its batch: resolved once the stream
  * stored it, rejected when it did not (the spool then keeps it on disk).
@@ -38,7 +38,8 @@ export class AuditBatcher {
   private waiting: Waiting[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private lingering: NodeJS.Timeout | null = null;
-  private scheduled = false;
+  /** The first waiting event has waited its linger: the batch goes as soon as nothing is in flight. */
+  private due = false;
   private readonly maxEvents: number;
   private readonly lingerMs: number;
 
@@ -55,7 +56,7 @@ export class AuditBatcher {
     return new Promise((published, failed) => {
       this.waiting.push({ event, published, failed });
       if (this.waiting.length >= this.maxEvents) this.send();
-      else if (this.inFlight.size === 0) this.schedule();
+      else if (this.waiting.length === 1) this.startLinger();
     });
   }
 
@@ -72,30 +73,30 @@ export class AuditBatcher {
     }
   }
 
-  private schedule(): void {
-    if (this.lingering !== null || this.scheduled) return;
+  private startLinger(): void {
     const due = (): void => {
       this.lingering = null;
-      this.scheduled = false;
+      this.due = true;
       if (this.inFlight.size === 0) this.send();
     };
+    // With no linger the batch is what was recorded in the same turn of the event loop.
     if (this.lingerMs > 0) this.lingering = setTimeout(due, this.lingerMs);
-    else {
-      this.scheduled = true;
-      queueMicrotask(due);
-    }
+    else queueMicrotask(due);
   }
 
   private send(): void {
     if (this.lingering !== null) clearTimeout(this.lingering);
     this.lingering = null;
+    this.due = false;
     if (this.waiting.length === 0) return;
     const sent: Promise<void> = this.deliver(this.waiting.splice(0, this.maxEvents)).finally(() => {
       this.inFlight.delete(sent);
-      // What gathered meanwhile has waited an acknowledgement already: it goes out now, as one batch (more when larger).
-      if (this.inFlight.size === 0) while (this.waiting.length > 0) this.send();
+      // Events whose time came while this batch was in flight go now (as one batch, or more when larger).
+      if (this.inFlight.size === 0 && this.due) while (this.waiting.length > 0) this.send();
     });
     this.inFlight.add(sent);
+    // What is left (more than one batch's worth) waits a linger of its own.
+    if (this.waiting.length > 0) this.startLinger();
   }
 
   private async deliver(batch: Waiting[]): Promise<void> {
