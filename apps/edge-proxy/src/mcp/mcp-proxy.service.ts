@@ -1,4 +1,3 @@
-import { finished } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
@@ -299,8 +298,9 @@ export class McpProxyService {
       // `pipe` does not forward errors: each side's failure ends the others.
       body.once('error', interrupted);
       filter?.once('error', interrupted);
-      finished(response, (error) => {
-        if (error) return interrupted(error);
+      // A response emits 'close' once, finished or cut: one listener instead of stream.finished's set of them.
+      response.once('close', () => {
+        if (!response.writableFinished) return interrupted(new Error('the connection closed before the answer ended'));
         const ok = upstream.statusCode < 300;
         settle(ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
       });
