@@ -302,6 +302,27 @@ describe(EdgeProxyModule.name, () => {
       await eventually(() => hanging.closedStreams.has('stream-1'));
     });
 
+    it('streams a large JSON answer at the pace the client reads it, never holding it whole', async () => {
+      const size = 48 * 1024 * 1024;
+      edge.directory.addServer(target('large', `${hanging.url}?size=${size}`));
+      const answer = await request(edge.mcpUrl('large'), { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${GATEWAY_TOKEN}` }, body: initializeRequest(1) });
+      expect(answer.statusCode).toBe(200);
+      expect(answer.headers['content-length']).toBe(String(size + 73));
+      // The client takes nothing for a while: the edge must stop reading the upstream, whose writes then wait.
+      await settle(500);
+      expect(hanging.drainWaits).toBeGreaterThan(0);
+      expect(hanging.largeAnswersEnded).toBe(0);
+      let received = 0;
+      let last = '';
+      for await (const chunk of answer.body) {
+        received += (chunk as Buffer).length;
+        last = (chunk as Buffer).toString('latin1').slice(-5);
+      }
+      expect(received).toBe(size + 73);
+      expect(last).toBe('"}]}}');
+      expect(hanging.largeAnswersEnded).toBe(1);
+    });
+
     it('ends open event streams at shutdown instead of hanging', async () => {
       const another = await startEdge();
       const anotherSlow = another.directory.addServer(target('slow', hanging.url));
@@ -455,18 +476,41 @@ interface HangingUpstream {
   url: string;
   openStreams: Set<string>;
   closedStreams: Set<string>;
+  /** How often a large answer's writer had to wait for its reader (`?size=N` answers a POST with N bytes of JSON). */
+  readonly drainWaits: number;
+  readonly largeAnswersEnded: number;
   close(): Promise<void>;
+}
+
+/** A JSON-RPC answer of `size` bytes of text (73 more in all), written in 64 KB chunks as fast as the reader takes them. */
+async function writeLargeAnswer(res: ServerResponse, size: number, onWait: () => void): Promise<void> {
+  const prefix = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"';
+  const suffix = '"}]}}';
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(prefix.length + size + suffix.length) });
+  res.write(prefix);
+  const chunk = 'x'.repeat(64 * 1024);
+  for (let sent = 0; sent < size; sent += chunk.length) {
+    if (!res.write(chunk.slice(0, Math.min(chunk.length, size - sent)))) {
+      onWait();
+      await new Promise((resolve) => res.once('drain', resolve));
+    }
+  }
+  res.end(suffix);
 }
 
 async function startHangingUpstream(): Promise<HangingUpstream> {
   const openStreams = new Set<string>();
   const closedStreams = new Set<string>();
+  const drainWaits = { value: 0 };
+  const largeAnswersEnded = { value: 0 };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.includes('status=401')) {
       res.writeHead(401, { 'www-authenticate': 'Bearer resource_metadata="https://upstream.example/.well-known/oauth-protected-resource"' });
       res.end();
       return;
     }
+    const size = Number(new URL(req.url ?? '/', 'http://upstream').searchParams.get('size') ?? 0);
+    if (req.method === 'POST' && size > 0) return void writeLargeAnswer(res, size, () => drainWaits.value++).then(() => largeAnswersEnded.value++);
     if (req.method === 'GET') {
       const id = String(req.headers['mcp-session-id']);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -482,6 +526,12 @@ async function startHangingUpstream(): Promise<HangingUpstream> {
     url: `http://127.0.0.1:${port}/mcp`,
     openStreams,
     closedStreams,
+    get drainWaits() {
+      return drainWaits.value;
+    },
+    get largeAnswersEnded() {
+      return largeAnswersEnded.value;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
@@ -20,7 +21,7 @@ import { LegacySseUpstream } from './legacy-sse-upstream';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
 import { needsToolFiltering, RefusedCall, refusalBody, refusedToolCalls, ToolsListFilter } from './tool-access';
-import { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
+import { ClientGone, UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
@@ -124,14 +125,14 @@ export class McpProxyService {
     }
 
     const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision, body, session };
-    const aborted = new AbortController();
     // 'close' before the response finished means the client went away: stop the upstream request or stream too.
+    const clientGone = target.transport === 'sse' ? new AbortController() : new ClientGone();
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) aborted.abort();
+      if (!reply.raw.writableFinished) clientGone.abort();
     });
-    if (target.transport === 'sse') return this.forwardLegacy(request, reply, exchange, { token, signal: aborted.signal, consentAnswer });
+    if (clientGone instanceof AbortController) return this.forwardLegacy(request, reply, exchange, { token, signal: clientGone.signal, consentAnswer });
 
-    let upstream = await this.send(request, exchange, aborted.signal);
+    let upstream = await this.send(request, exchange, clientGone);
     if (upstream.statusCode === 401) {
       // The vault's token was refused (revoked, or expired early): it is renewed once and the request sent once more.
       upstream.body.dump().catch(() => undefined);
@@ -148,7 +149,7 @@ export class McpProxyService {
         throw new UpstreamRejectedCredentialError(slug, 401);
       }
       exchange.credential = renewed;
-      upstream = await this.send(request, exchange, aborted.signal);
+      upstream = await this.send(request, exchange, clientGone);
     }
 
     const status = upstream.statusCode;
@@ -196,7 +197,7 @@ export class McpProxyService {
     }
   }
 
-  private async send(request: McpHttpRequest, exchange: Exchange, signal: AbortSignal): Promise<UpstreamResponse> {
+  private async send(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): Promise<UpstreamResponse> {
     try {
       return await this.upstream.send(exchange.target, this.upstreamRequest(request, exchange, signal));
     } catch (error) {
@@ -251,7 +252,7 @@ export class McpProxyService {
     });
   }
 
-  private upstreamRequest(request: McpHttpRequest, exchange: Exchange, signal: AbortSignal): UpstreamRequest {
+  private upstreamRequest(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): UpstreamRequest {
     const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers, exchange.session?.upstreamSessionId);
     if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
     // The trace context goes in with UpstreamClient's own span, which the upstream continues.
@@ -295,9 +296,10 @@ export class McpProxyService {
         response.destroy();
         settle('error', 'response stream interrupted');
       };
-      // `pipe` does not forward errors: each side's failure ends the others.
+      // Neither `pipe` nor forward() passes errors on: each side's failure ends the others.
       body.once('error', interrupted);
       filter?.once('error', interrupted);
+      response.once('error', interrupted);
       // A response emits 'close' once, finished or cut: one listener instead of stream.finished's set of them.
       response.once('close', () => {
         if (!response.writableFinished) return interrupted(new Error('the connection closed before the answer ended'));
@@ -305,7 +307,7 @@ export class McpProxyService {
         settle(ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
       });
       if (filter) body.pipe(filter).pipe(response);
-      else body.pipe(response);
+      else forward(body, response);
     });
   }
 
@@ -355,4 +357,20 @@ export class McpProxyService {
       traceId: exchange.traceId,
     });
   }
+}
+
+/**
+ * `source.pipe(target)` with only what a proxied answer needs: each chunk
+ * written as it comes, the source paused while the client is not taking more,
+ * the answer ended with the source. Two listeners instead of pipe's ten-odd
+ * per call; errors and early closes are handled by the caller, as with pipe.
+ */
+function forward(source: Readable, target: Writable): void {
+  const resume = (): void => void source.resume();
+  source.on('data', (chunk: Buffer) => {
+    if (target.write(chunk)) return;
+    source.pause();
+    target.once('drain', resume);
+  });
+  source.once('end', () => target.end());
 }

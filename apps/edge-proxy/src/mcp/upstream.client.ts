@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -16,10 +17,25 @@ export interface UpstreamRequest {
   /** Path and query on the target's origin, when not the target URL's own (a legacy SSE server's message endpoint). */
   path?: string;
   /** Aborted when the client goes away, which cancels the upstream request. */
-  signal: AbortSignal;
+  signal: AbortSignal | ClientGone;
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
+
+/**
+ * Cancels an upstream request when its client goes away. undici takes an
+ * EventEmitter as a request's signal: far cheaper to make on every call than
+ * an AbortController (an EventTarget), which cost about 3 % of the edge's CPU.
+ */
+export class ClientGone extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
 
 /** A `fetch` through the upstream pool; `refusal` is set once it refused a private address. */
 export interface GuardedFetch {
