@@ -31,9 +31,14 @@ export class AccessDecisionResolver {
     this.cache = new TtlCache(clock);
   }
 
+  /** The decision for `principal` on `target` when it is cached, else undefined (then {@link decide}). */
+  cached(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): AccessDecision | undefined {
+    return this.cache.hit(decisionKey(principal, target))?.decision;
+  }
+
   /** @throws UnknownServerError when the registry no longer knows the target; DependencyUnavailableError when it is down. */
   async decide(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): Promise<AccessDecision> {
-    const key = JSON.stringify([principal.id, principal.actor?.id ?? null, [...principal.teams].sort(), principal.isAdmin, target.id, target.slug]);
+    const key = decisionKey(principal, target);
     try {
       const cached = await this.cache.getOrLoad(key, async () => {
         // `list` is the weakest action: the answer's role then tells the edge what else is allowed.
@@ -62,4 +67,17 @@ export class AccessDecisionResolver {
   cacheStats(): Readonly<{ hits: number; misses: number }> {
     return this.cache.stats;
   }
+}
+
+// Per principal object: PrincipalResolver serves the same object for as long as it is cached, so its part is built once.
+const principalKeys = new WeakMap<Principal, string>();
+
+/** What a decision depends on: who asks (and for whom, in which teams, admin or not) and which server. */
+function decisionKey(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): string {
+  let who = principalKeys.get(principal);
+  if (who === undefined) {
+    who = JSON.stringify([principal.id, principal.actor?.id ?? null, [...principal.teams].sort(), principal.isAdmin]);
+    principalKeys.set(principal, who);
+  }
+  return `${who}${JSON.stringify([target.id, target.slug])}`;
 }

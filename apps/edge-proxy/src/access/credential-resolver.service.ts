@@ -61,6 +61,13 @@ export class CredentialResolver {
    * @throws ConsentRequiredError, UserValueRequiredError, PassthroughRefusedError when the user must act first;
    *   CredentialUnavailableError when the vault has none to give; DependencyUnavailableError when it is down.
    */
+  /** The credential for `principal` on `target` when a ready one is cached (never for passthrough), else undefined (then {@link resolve}). */
+  cached(principal: Principal, target: ServerTarget): ReadyCredential | undefined {
+    if (target.authType === 'passthrough') return undefined;
+    const entry = this.cache.hit(credentialKey(principal, target), (cached) => cached.credential.status === 'ready');
+    return entry?.credential as ReadyCredential | undefined;
+  }
+
   async resolve(principal: Principal, target: ServerTarget, callerToken: string | null): Promise<ReadyCredential> {
     if (target.authType === 'passthrough') return this.passthrough(principal, target, callerToken);
     return this.resolveFromVault(principal, target, callerToken, null);
@@ -80,7 +87,7 @@ export class CredentialResolver {
   private async resolveFromVault(principal: Principal, target: ServerTarget, callerToken: string | null, rejected: RejectedCredential | null): Promise<ReadyCredential> {
     let credential: ResolvedCredential;
     try {
-      const cached = await this.cache.getOrLoad(`${principal.id}\n${target.id}`, () => this.load(principal, target, callerToken, rejected));
+      const cached = await this.cache.getOrLoad(credentialKey(principal, target), () => this.load(principal, target, callerToken, rejected));
       credential = cached.credential;
     } catch (error) {
       if (isServiceFailure(error)) throw serviceUnavailable('token-vault', error);
@@ -135,4 +142,8 @@ export class CredentialResolver {
   cacheStats(): Readonly<{ hits: number; misses: number }> {
     return this.cache.stats;
   }
+}
+
+function credentialKey(principal: Principal, target: ServerTarget): string {
+  return `${principal.id}\n${target.id}`;
 }

@@ -22,6 +22,11 @@ export class PrincipalResolver {
     this.cache = new TtlCache(clock);
   }
 
+  /** The principal of `token` when it is cached, else undefined (then {@link authenticate}). */
+  cached(token: string | null): Principal | undefined {
+    return token === null ? undefined : this.cache.hit(hashToken(token));
+  }
+
   /** @throws UnauthenticatedError when there is no token or identity refuses it; DependencyUnavailableError when identity is down. */
   async authenticate(token: string | null): Promise<Principal> {
     if (token === null) throw new UnauthenticatedError(false);

@@ -10,6 +10,7 @@ import { CredentialResolver } from './credential-resolver.service';
 import { PrincipalResolver } from './principal-resolver.service';
 
 const alice: Principal = { id: 'user-1', kind: 'user', sub: 'alice', teams: [], isAdmin: false, credentialId: 'key-1' };
+const bob: Principal = { ...alice, id: 'user-2', sub: 'bob', credentialId: 'key-2' };
 const server: ServerTarget = { id: randomUUID(), slug: 's', name: 's', url: 'http://127.0.0.1:1/mcp', transport: 'streamable-http', authType: 'header', oauthGrantType: null, timeoutMs: 1000 };
 const urls = new PublicUrls({ publicUrl: 'https://gateway.example.test' } as EdgeProxyModuleOptions);
 /** An identity provider's JWT as the caller's bearer token (its shape is all the resolver looks at). */
@@ -44,6 +45,17 @@ describe(PrincipalResolver.name, () => {
       clock.time += 1;
       await resolver.authenticate('good');
       expect(asked).toBe(2);
+    });
+
+    it('offers a cached principal to the synchronous hot path, only for the token it was authenticated with', async () => {
+      const resolver = new PrincipalResolver(bus, clock);
+      expect(resolver.cached('good')).toBeUndefined();
+      const principal = await resolver.authenticate('good');
+      expect(resolver.cached('good')).toBe(principal);
+      expect(resolver.cached('other')).toBeUndefined();
+      expect(resolver.cached(null)).toBeUndefined();
+      resolver.forget({ credentialIds: [], principalIds: [principal.id] });
+      expect(resolver.cached('good')).toBeUndefined();
     });
 
     it('stops serving a cached principal once its token has expired', async () => {
@@ -117,6 +129,18 @@ describe(CredentialResolver.name, () => {
       clock.time += 1;
       await resolver.resolve(alice, server, null);
       expect(asked).toBe(2);
+    });
+
+    it('offers a ready credential to the synchronous hot path once cached, and nothing else', async () => {
+      const resolver = new CredentialResolver(bus, clock, urls);
+      expect(resolver.cached(alice, server)).toBeUndefined();
+      const resolved = await resolver.resolve(alice, server, null);
+      expect(resolver.cached(alice, server)).toBe(resolved);
+      expect(resolver.cached(bob, server)).toBeUndefined();
+      resolver.forgetServer(server.id, alice.id);
+      expect(resolver.cached(alice, server)).toBeUndefined();
+      expect(resolver.cached(alice, { ...server, authType: 'passthrough' })).toBeUndefined();
+      expect(asked).toBe(1);
     });
 
     it('stops using a credential 30 seconds before it expires', async () => {

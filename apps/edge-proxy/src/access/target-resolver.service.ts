@@ -22,6 +22,11 @@ export class TargetResolver {
     this.cache = new TtlCache(clock);
   }
 
+  /** The target at `slug` when it is cached, else undefined (then {@link resolve}). */
+  cached(slug: string): ServerTarget | undefined {
+    return this.cache.hit(slug);
+  }
+
   /** @throws UnknownServerError when the registry knows no such slug; DependencyUnavailableError when it is down. */
   async resolve(slug: string): Promise<ServerTarget> {
     if (slug.length === 0 || slug.length > MAX_SLUG_LENGTH) throw new UnknownServerError(slug);

@@ -24,6 +24,11 @@ export class VirtualServerResolver {
     this.cache = new TtlCache(clock);
   }
 
+  /** What {@link find} would answer when it is cached (a virtual server, or null: not one), else undefined. */
+  cached(slug: string): VirtualServerTarget | null | undefined {
+    return this.cache.hit(slug)?.virtualServer;
+  }
+
   /** The virtual server at `slug`, or null when the slug is not one. @throws DependencyUnavailableError when the registry is down. */
   async find(slug: string): Promise<VirtualServerTarget | null> {
     if (slug.length === 0 || slug.length > MAX_SLUG_LENGTH) return null;

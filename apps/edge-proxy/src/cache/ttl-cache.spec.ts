@@ -53,6 +53,19 @@ describe(TtlCache.name, () => {
     });
   });
 
+  describe('hit', () => {
+    it('answers from the cache alone, counting only what it served', async () => {
+      expect(cache.hit('k')).toBeUndefined();
+      await cache.getOrLoad('k', async () => ({ value: 'v', cacheUntil: clock.time + 1000 }));
+      expect(cache.stats).toEqual({ hits: 0, misses: 1 });
+      expect(cache.hit('k')).toBe('v');
+      expect(cache.hit('k', (value) => value !== 'v')).toBeUndefined(); // cached, but not usable here: not a hit
+      expect(cache.stats).toEqual({ hits: 1, misses: 1 });
+      clock.time += 1000;
+      expect(cache.hit('k')).toBeUndefined();
+    });
+  });
+
   describe('deleteWhere', () => {
     it('drops the matching entries only', async () => {
       await cache.getOrLoad('a', async () => ({ value: 'keep', cacheUntil: clock.time + 1000 }));

@@ -40,13 +40,22 @@ export class TtlCache<V> {
     return entry.value;
   }
 
+  /**
+   * The cached value when there is one and `usable` takes it, counted as a
+   * hit; else undefined, not counted (the caller goes on to getOrLoad). The
+   * hot path's way: no promise when the answer is at hand.
+   */
+  hit(key: string, usable?: (value: V) => boolean): V | undefined {
+    const cached = this.get(key);
+    if (cached === undefined || (usable !== undefined && !usable(cached))) return undefined;
+    this.stats.hits++;
+    return cached;
+  }
+
   /** The cached value, or the one `load` produces; concurrent misses on one key share a single load. */
   async getOrLoad(key: string, load: () => Promise<Loaded<V>>): Promise<V> {
-    const cached = this.get(key);
-    if (cached !== undefined) {
-      this.stats.hits++;
-      return cached;
-    }
+    const cached = this.hit(key);
+    if (cached !== undefined) return cached;
     this.stats.misses++;
     const pending = this.inFlight.get(key);
     if (pending) return pending;

@@ -90,19 +90,21 @@ export class McpProxyService {
     const startedAt = this.clock.now().getTime();
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
     const token = bearerToken(request.headers.authorization);
-    const principal = await this.principals.authenticate(token).catch((error: unknown) => this.requiredScopes.challenge(error, slug));
+    // Each look-up is tried on its cache first, synchronously: a warm call awaits nothing before the upstream request.
+    const principal = this.principals.cached(token) ?? (await this.principals.authenticate(token).catch((error: unknown) => this.requiredScopes.challenge(error, slug)));
     const body: JsonRpcBody = request.method === 'POST' ? parseJsonRpcBody(request.body) : { calls: [], urlElicitation: false, protocolVersion: null };
     const calls = body.calls;
     const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null;
     // A virtual server is answered by the edge itself (tools only); the slug namespace is shared with servers.
-    const virtualServer = await this.virtualServers.find(slug);
+    const knownVirtualServer = this.virtualServers.cached(slug);
+    const virtualServer = knownVirtualServer !== undefined ? knownVirtualServer : await this.virtualServers.find(slug);
     if (virtualServer) {
       this.requireScopes(principal, virtualServer, calls, traceId);
       return this.virtual.handle(request, reply, { principal, token, traceId }, virtualServer, body);
     }
-    const target = await this.targets.resolve(slug);
+    const target = this.targets.cached(slug) ?? (await this.targets.resolve(slug));
     this.requireScopes(principal, target, calls, traceId);
-    const decision = await this.decisions.decide(principal, target);
+    const decision = this.decisions.cached(principal, target) ?? (await this.decisions.decide(principal, target));
     if (decision.role === null) {
       this.audit.recordDenials({ calls, principal, server: target.slug, reason: decision.reason, traceId });
       throw new AccessDeniedError(slug);
@@ -119,7 +121,7 @@ export class McpProxyService {
     };
     let credential: ReadyCredential;
     try {
-      credential = await this.credentials.resolve(principal, target, token);
+      credential = this.credentials.cached(principal, target) ?? (await this.credentials.resolve(principal, target, token));
     } catch (error) {
       throw error instanceof ConsentRequiredError ? consentAnswer(error) : error;
     }
