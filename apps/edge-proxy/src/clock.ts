@@ -4,6 +4,11 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class Clock {
   now(): Date {
-    return new Date();
+    return new Date(this.nowMs());
+  }
+
+  /** Epoch milliseconds: what the caches compare on every call, without a Date each time. Test clocks override this one. */
+  nowMs(): number {
+    return Date.now();
   }
 }

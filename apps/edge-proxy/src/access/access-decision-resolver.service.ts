@@ -44,7 +44,7 @@ export class AccessDecisionResolver {
         // `list` is the weakest action: the answer's role then tells the edge what else is allowed.
         const decision = await requestIdempotent(this.bus, RequestSubjects.registryAuthorize, { principal, slug: target.slug, action: 'list' });
         const principalIds = principal.actor ? [principal.id, principal.actor.id] : [principal.id];
-        return { value: { principalIds, decision }, cacheUntil: this.clock.now().getTime() + DECISION_CACHE_TTL_MS };
+        return { value: { principalIds, decision }, cacheUntil: this.clock.nowMs() + DECISION_CACHE_TTL_MS };
       });
       return cached.decision;
     } catch (error) {

@@ -116,7 +116,7 @@ export class CredentialResolver {
     // Frozen and checked once here, so calls served from this entry reuse the check (the headers cannot change under it).
     Object.freeze(credential.headers);
     checkInjectedHeaders(credential.headers);
-    const maxAge = this.clock.now().getTime() + CREDENTIAL_CACHE_TTL_MS;
+    const maxAge = this.clock.nowMs() + CREDENTIAL_CACHE_TTL_MS;
     const cacheUntil = credential.expiresAt === null ? maxAge : Math.min(maxAge, Date.parse(credential.expiresAt) - CREDENTIAL_EXPIRY_SKEW_MS);
     return { value: { principalId: principal.id, serverId: target.id, credential }, cacheUntil };
   }

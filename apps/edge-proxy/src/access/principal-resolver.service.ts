@@ -34,7 +34,7 @@ export class PrincipalResolver {
       // Only the hash is kept as a key, so a heap dump of the cache holds no usable token.
       return await this.cache.getOrLoad(hashToken(token), async () => {
         const { principal, expiresAt } = await requestIdempotent(this.bus, RequestSubjects.identityAuthenticate, { token });
-        const maxAge = this.clock.now().getTime() + PRINCIPAL_CACHE_TTL_MS;
+        const maxAge = this.clock.nowMs() + PRINCIPAL_CACHE_TTL_MS;
         return { value: principal, cacheUntil: expiresAt === null ? maxAge : Math.min(maxAge, Date.parse(expiresAt)) };
       });
     } catch (error) {

@@ -61,7 +61,7 @@ export class RequiredScopes {
       if (this.unknown.get(slug)) return [];
       return (await this.targets.resolve(slug)).requiredScopes ?? [];
     } catch (error) {
-      if (error instanceof UnknownServerError) await this.unknown.getOrLoad(slug, async () => ({ value: true, cacheUntil: this.clock.now().getTime() + UNKNOWN_SLUG_TTL_MS }));
+      if (error instanceof UnknownServerError) await this.unknown.getOrLoad(slug, async () => ({ value: true, cacheUntil: this.clock.nowMs() + UNKNOWN_SLUG_TTL_MS }));
       return [];
     }
   }

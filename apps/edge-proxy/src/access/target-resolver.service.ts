@@ -33,7 +33,7 @@ export class TargetResolver {
     try {
       return await this.cache.getOrLoad(slug, async () => {
         const { target } = await requestIdempotent(this.bus, RequestSubjects.registryResolve, { slug });
-        return { value: target, cacheUntil: this.clock.now().getTime() + TARGET_CACHE_TTL_MS };
+        return { value: target, cacheUntil: this.clock.nowMs() + TARGET_CACHE_TTL_MS };
       });
     } catch (error) {
       if (isServiceFailure(error)) throw serviceUnavailable('registry', error);

@@ -34,7 +34,7 @@ export class VirtualServerResolver {
     if (slug.length === 0 || slug.length > MAX_SLUG_LENGTH) return null;
     try {
       const entry = await this.cache.getOrLoad(slug, async () => {
-        const cacheUntil = this.clock.now().getTime() + VIRTUAL_SERVER_CACHE_TTL_MS;
+        const cacheUntil = this.clock.nowMs() + VIRTUAL_SERVER_CACHE_TTL_MS;
         try {
           const { virtualServer } = await requestIdempotent(this.bus, RequestSubjects.registryResolveVirtual, { slug });
           return { value: { virtualServer }, cacheUntil };

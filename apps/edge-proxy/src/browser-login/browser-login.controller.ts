@@ -65,7 +65,7 @@ export class BrowserLoginController {
     } catch {
       return failed();
     }
-    const maxAge = (Date.parse(session.expiresAt) - this.clock.now().getTime()) / 1000;
+    const maxAge = (Date.parse(session.expiresAt) - this.clock.nowMs()) / 1000;
     await reply
       .status(302)
       .header('cache-control', 'no-store')
@@ -90,7 +90,7 @@ export class BrowserLoginController {
       if (error instanceof UnauthenticatedError) return this.html(reply, 401, loginForm(returnTo, 'That API key was not accepted.'));
       throw error;
     }
-    const maxAge = (Date.parse(session.expiresAt) - this.clock.now().getTime()) / 1000;
+    const maxAge = (Date.parse(session.expiresAt) - this.clock.nowMs()) / 1000;
     await reply.status(303).header('cache-control', 'no-store').header('set-cookie', sessionCookie(this.cookie, session.sessionToken, maxAge)).header('location', returnTo).send();
   }
 

@@ -33,7 +33,7 @@ export class TtlCache<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.clock.now().getTime()) {
+    if (entry.expiresAt <= this.clock.nowMs()) {
       this.entries.delete(key);
       return undefined;
     }
@@ -63,7 +63,7 @@ export class TtlCache<V> {
     const generation = this.generation;
     const loading: Promise<V> = load()
       .then(({ value, cacheUntil }) => {
-        if (generation === this.generation && cacheUntil > this.clock.now().getTime()) this.set(key, value, cacheUntil);
+        if (generation === this.generation && cacheUntil > this.clock.nowMs()) this.set(key, value, cacheUntil);
         return value;
       })
       .finally(() => {

@@ -35,15 +35,23 @@ export function parseJsonRpcBody(raw: unknown): JsonRpcBody {
   } catch (error) {
     throw new InvalidJsonError({ cause: error });
   }
-  const messages = Array.isArray(value) ? value : [value];
-  if (messages.length === 0 || !messages.every(isObject)) {
-    throw new InvalidMessageError('Invalid Request: the body must be a JSON-RPC message object or a non-empty array of them');
+  const messages: unknown[] = Array.isArray(value) ? value : [value];
+  if (messages.length === 0) throw notAMessage();
+  // One pass with no callbacks: this runs on every call.
+  const body: JsonRpcBody = { calls: [], urlElicitation: false, protocolVersion: null };
+  for (const message of messages) {
+    if (!isObject(message)) throw notAMessage();
+    const call = callOf(message);
+    if (call !== null) body.calls.push(call);
+    if (message['method'] !== 'initialize') continue;
+    body.urlElicitation ||= declaresUrlElicitation(message);
+    body.protocolVersion ??= requestedProtocolVersion(message);
   }
-  return {
-    calls: messages.flatMap((message) => callOf(message) ?? []),
-    urlElicitation: messages.some(declaresUrlElicitation),
-    protocolVersion: messages.map(requestedProtocolVersion).find((version) => version !== null) ?? null,
-  };
+  return body;
+}
+
+function notAMessage(): InvalidMessageError {
+  return new InvalidMessageError('Invalid Request: the body must be a JSON-RPC message object or a non-empty array of them');
 }
 
 const MAX_PROTOCOL_VERSION_LENGTH = 64;

@@ -216,7 +216,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
       target,
       headers,
       logger: this.logger,
-      now: () => this.clock.now().getTime(),
+      now: () => this.clock.nowMs(),
       onClosed: (closed) => {
         if (this.connections.get(key) === closed) this.connections.delete(key);
       },
@@ -248,7 +248,7 @@ export class LegacySseUpstream implements OnModuleDestroy {
   }
 
   /** Closes connections idle for longer than `idleMs` (runs every 15 s; `now` for tests). */
-  sweep(now = this.clock.now().getTime()): void {
+  sweep(now = this.clock.nowMs()): void {
     for (const connection of [...this.connections.values()]) {
       if (!connection.busy && now - connection.lastUsedAt > this.idleMs) connection.close();
     }

@@ -87,7 +87,7 @@ export class McpProxyService {
   }
 
   private async proxy(request: McpHttpRequest, reply: McpHttpReply, slug: string, span: Span): Promise<void> {
-    const startedAt = this.clock.now().getTime();
+    const startedAt = this.clock.nowMs();
     // Authentication comes first, so an anonymous caller learns nothing about which slugs exist.
     const token = bearerToken(request.headers.authorization);
     // Each look-up is tried on its cache first, synchronously: a warm call awaits nothing before the upstream request.
@@ -346,7 +346,7 @@ export class McpProxyService {
   }
 
   private finish(exchange: Exchange, outcome: AuditOutcome, reason: string | null): void {
-    const latencyMs = Math.max(0, this.clock.now().getTime() - exchange.startedAt);
+    const latencyMs = Math.max(0, this.clock.nowMs() - exchange.startedAt);
     this.metrics.observe(exchange.target.slug, exchange.calls, outcome, latencyMs);
     this.audit.record({
       calls: exchange.calls,

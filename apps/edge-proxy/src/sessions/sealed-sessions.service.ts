@@ -43,7 +43,7 @@ export class SealedSessions {
   }
 
   seal(session: Omit<McpSession, 'issuedAt'>): string {
-    const sealed: McpSession = { ...session, issuedAt: Math.floor(this.clock.now().getTime() / 1000) };
+    const sealed: McpSession = { ...session, issuedAt: Math.floor(this.clock.nowMs() / 1000) };
     return this.box.seal(sealed, PURPOSE);
   }
 
@@ -59,7 +59,7 @@ export class SealedSessions {
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SEALED_ID_LENGTH) return this.refuse('malformed');
     const session = this.opened.get(sessionId) ?? this.unseal(sessionId);
     // A sealed id is a bearer of its session for as long as it opens: past its maximum age the client must initialize anew.
-    if (Math.floor(this.clock.now().getTime() / 1000) - session.issuedAt > this.maxAgeSeconds) {
+    if (Math.floor(this.clock.nowMs() / 1000) - session.issuedAt > this.maxAgeSeconds) {
       this.opened.delete(sessionId);
       return this.refuse('expired');
     }

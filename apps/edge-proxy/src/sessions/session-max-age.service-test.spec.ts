@@ -18,8 +18,8 @@ describe(`${SealedSessions.name} maximum age at the edge`, () => {
     edge.directory.addServer(target('echo', echo.url, { authType: 'none' }));
     edge.directory.addToken(TOKEN, principal({ sub: 'alice' }));
     const clock = edge.app.get(Clock);
-    const realNow = clock.now.bind(clock);
-    jest.spyOn(clock, 'now').mockImplementation(() => new Date(realNow().getTime() + offsetMs));
+    const realNowMs = clock.nowMs.bind(clock);
+    jest.spyOn(clock, 'nowMs').mockImplementation(() => realNowMs() + offsetMs);
   });
 
   afterAll(async () => {

@@ -63,7 +63,7 @@ export class EdgeTokenExchangeService {
 
   /** identity's public signing keys, cached briefly. */
   async jwks(): Promise<JwksResponse> {
-    const now = this.clock.now().getTime();
+    const now = this.clock.nowMs();
     if (this.jwksCache && this.jwksCache.until > now) return this.jwksCache.value;
     try {
       const value = await this.bus.request(RequestSubjects.identityJwks, {}, { timeoutMs: EXCHANGE_TIMEOUT_MS });

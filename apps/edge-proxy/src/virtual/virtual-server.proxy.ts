@@ -101,7 +101,7 @@ export class VirtualServerProxy {
   }
 
   private async answer(message: Request, context: Context): Promise<Answer> {
-    const startedAt = this.clock.now().getTime();
+    const startedAt = this.clock.nowMs();
     const call: JsonRpcCall = { id: message.id, method: message.method.slice(0, 200), tool: message.method === 'tools/call' && typeof message.params['name'] === 'string' ? message.params['name'].slice(0, 500) : null };
     let credential: Pick<ReadyCredential, 'credentialKind' | 'credentialId'> = NO_CREDENTIAL;
     try {
@@ -258,7 +258,7 @@ export class VirtualServerProxy {
       credential,
       outcome,
       reason,
-      latencyMs: Math.max(0, this.clock.now().getTime() - startedAt),
+      latencyMs: Math.max(0, this.clock.nowMs() - startedAt),
       traceId: context.traceId,
     });
   }

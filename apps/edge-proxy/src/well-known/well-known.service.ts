@@ -60,7 +60,7 @@ export class WellKnownService {
       return await this.issuers.getOrLoad('issuers', async () => {
         const { issuers } = await this.bus.request(RequestSubjects.identityAuthorizationServers, {}, { timeoutMs: BUS_REQUEST_TIMEOUT_MS });
         this.lastIssuers = issuers;
-        return { value: issuers, cacheUntil: this.clock.now().getTime() + ISSUERS_CACHE_TTL_MS };
+        return { value: issuers, cacheUntil: this.clock.nowMs() + ISSUERS_CACHE_TTL_MS };
       });
     } catch (error) {
       this.log.warn({ err: error }, 'identity did not name the authorization servers; serving the last known list');
