@@ -33,7 +33,7 @@ const HTTP_CODES: Record<number, string> = {
  * Once an answer has started (or was taken over from Fastify) its status is
  * gone; all that is left for a failure is to cut the connection. True when it did.
  */
-export function cutStartedAnswer(reply: Pick<HttpAnswer, 'sent' | 'raw'>): boolean {
+function cutStartedAnswer(reply: Pick<HttpAnswer, 'sent' | 'raw'>): boolean {
   if (!reply.sent && !reply.raw.headersSent && !reply.raw.destroyed) return false;
   if (!reply.raw.writableEnded) reply.raw.destroy();
   return true;

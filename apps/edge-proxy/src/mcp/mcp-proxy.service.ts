@@ -257,7 +257,7 @@ export class McpProxyService {
   private upstreamRequest(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): UpstreamRequest {
     const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers, exchange.session?.upstreamSessionId);
     if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
-    // The trace context goes in with UpstreamClient's own span, which the upstream continues.
+    // UpstreamClient adds the trace context (its own span's when the trace is recorded).
     const method = request.method as UpstreamRequest['method'];
     return { method, headers, body: method === 'POST' ? (request.body as string) : undefined, signal };
   }
