@@ -32,14 +32,17 @@ describe(SpoolingAuditPublisher.name, () => {
 
   afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
+  const spoolFiles = () => readdirSync(directory).filter((name) => !name.startsWith('journal-'));
+
   describe('publish', () => {
     it('publishes straight to the bus while it is up, spooling nothing', async () => {
       const bus = new FlakyBus();
       const publisher = new SpoolingAuditPublisher(bus, { directory });
       await expect(publisher.publish(auditEvent(1))).resolves.toBe('published');
       expect(publisher.spooled()).toBe(0);
-      expect(readdirSync(directory)).toEqual([]);
+      expect(spoolFiles()).toEqual([]);
       await publisher.stop();
+      expect(readdirSync(directory)).toEqual([]); // the journal too, every event in it settled
     });
 
     it('spools events the bus refuses and replays them in order once it is back', async () => {
@@ -56,8 +59,9 @@ describe(SpoolingAuditPublisher.name, () => {
       await publisher.replay();
       expect(publisher.spooled()).toBe(0);
       expect(bus.acknowledged.map((e) => e.id)).toEqual(events.map((e) => e.id));
-      expect(readdirSync(directory)).toEqual([]);
+      expect(spoolFiles()).toEqual([]);
       await publisher.stop();
+      expect(readdirSync(directory)).toEqual([]);
     });
 
     it('keeps the spool when a replay fails part way, and completes it on a later replay', async () => {
@@ -81,6 +85,38 @@ describe(SpoolingAuditPublisher.name, () => {
       await expect(publisher.publish(bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
       expect(publisher.spooled()).toBe(0);
       await publisher.stop();
+    });
+  });
+
+  describe('journal', () => {
+    it('keeps the events a killed process held unacknowledged, and the next process on the folder replays them', async () => {
+      // The bus took the events but never acknowledged them: a process that dies now has them only in memory and journal.
+      const hanging = { publishCheckedAudit: () => new Promise<void>(() => undefined) };
+      const killed = new SpoolingAuditPublisher(hanging, { directory });
+      const held = Array.from({ length: 3 }, (_, n) => auditEvent(n));
+      for (const event of held) void killed.publish(event);
+      expect(readdirSync(directory).filter((name) => name.startsWith('journal-'))).toHaveLength(1);
+
+      const bus = new FlakyBus();
+      const next = new SpoolingAuditPublisher(bus, { directory }); // `killed` never stopped: as after SIGKILL
+      expect(next.spooled()).toBe(3);
+      const later = auditEvent(9);
+      await expect(next.publish(later)).resolves.toBe('spooled'); // behind the recovered ones, not ahead of them
+      await next.replay();
+      expect(bus.acknowledged.map((e) => e.id)).toEqual([...held, later].map((e) => e.id));
+      await next.stop();
+      expect(readdirSync(directory)).toEqual([]);
+    });
+
+    it('lets go of each event once the bus acknowledged it, across journal files', async () => {
+      const bus = new FlakyBus();
+      const publisher = new SpoolingAuditPublisher(bus, { directory });
+      await Promise.all(Array.from({ length: 2500 }, (_, n) => publisher.publish(auditEvent(n))));
+      expect(bus.acknowledged).toHaveLength(2500);
+      // 1,000 events a file: the two full ones are gone, the third still takes events.
+      expect(readdirSync(directory)).toEqual(['journal-0000000000000002.ndjson']);
+      await publisher.stop();
+      expect(readdirSync(directory)).toEqual([]);
     });
   });
 

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from '@portcullis/contracts';
+import { AuditJournal } from './audit-journal';
 import { type Bus, checkAuditEvent, type CheckedAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 
@@ -9,7 +10,7 @@ export interface SpoolingAuditPublisherOptions {
   directory: string;
   /** How often a non-empty spool is offered to the bus again. */
   replayIntervalMs?: number;
-  /** fsync every spooled event (survives power loss, not only a crash); off by default. */
+  /** fsync every spooled and journaled event (survives power loss, not only a crash); off by default. */
   fsync?: boolean;
   /** Told about every publish that failed and was spooled, and every failed replay. */
   onError?: (what: 'spooled' | 'replay_failed' | 'dropped_invalid', error: unknown) => void;
@@ -30,6 +31,11 @@ const DEFAULT_REPLAY_INTERVAL_MS = 2000;
  * replay cut short starts the sealed file again from its first line. Events
  * published twice that way are dropped by JetStream (message id = event id)
  * and by the audit writer's idempotent insert, so each is stored once.
+ *
+ * An event on its way to the bus (the batcher holds events for a few ms, the
+ * bus's acknowledgement takes a round trip) is also in an {@link AuditJournal}
+ * until it settles, so a process killed meanwhile loses none: the next one on
+ * the folder spools what the journal still holds.
  */
 export class SpoolingAuditPublisher {
   private readonly directory: string;
@@ -40,6 +46,7 @@ export class SpoolingAuditPublisher {
   private timer: NodeJS.Timeout | null = null;
   private nextSealNumber = 0;
   private stopped = false;
+  private readonly journal: AuditJournal;
 
   constructor(
     private readonly bus: Pick<Bus, 'publishCheckedAudit'>,
@@ -48,10 +55,13 @@ export class SpoolingAuditPublisher {
     this.directory = options.directory;
     this.replayIntervalMs = options.replayIntervalMs ?? DEFAULT_REPLAY_INTERVAL_MS;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
-    // What a previous process left behind is replayed first.
-    for (const file of this.spoolFiles()) this.spooledEvents += countLines(join(this.directory, file));
     const sealed = this.sealedFiles();
     this.nextSealNumber = sealed.length ? Number(SEALED.exec(sealed[sealed.length - 1])![1]) + 1 : 0;
+    // Events a killed process held (still journaled) are spooled; some may have reached the stream, and are then stored once.
+    this.journal = new AuditJournal(this.directory, options.fsync);
+    for (const file of this.journal.leftovers()) renameSync(join(this.directory, file), join(this.directory, this.nextSealedName()));
+    // What a previous process left behind is replayed first.
+    for (const file of this.spoolFiles()) this.spooledEvents += countLines(join(this.directory, file));
   }
 
   /** Starts the periodic replay (and replays once now if anything is spooled). */
@@ -70,6 +80,8 @@ export class SpoolingAuditPublisher {
     await this.replaying;
     if (this.activeFd !== null) closeSync(this.activeFd);
     this.activeFd = null;
+    // Events still unsettled keep their journal file for the next process.
+    this.journal.close();
   }
 
   /**
@@ -89,6 +101,7 @@ export class SpoolingAuditPublisher {
       this.append(checked);
       return 'spooled';
     }
+    const segment = this.journal.write(`${JSON.stringify(checked)}\n`);
     try {
       await this.bus.publishCheckedAudit(checked);
       return 'published';
@@ -97,6 +110,9 @@ export class SpoolingAuditPublisher {
       this.options.onError?.('spooled', error);
       this.append(checked);
       return 'spooled';
+    } finally {
+      // Only once it is stored or spooled: a crash before this leaves it in the journal.
+      this.journal.settle(segment);
     }
   }
 
@@ -159,7 +175,11 @@ export class SpoolingAuditPublisher {
     if (this.activeFd !== null) closeSync(this.activeFd);
     this.activeFd = null;
     if (!exists(active)) return;
-    renameSync(active, join(this.directory, `sealed-${String(this.nextSealNumber++).padStart(16, '0')}.ndjson`));
+    renameSync(active, join(this.directory, this.nextSealedName()));
+  }
+
+  private nextSealedName(): string {
+    return `sealed-${String(this.nextSealNumber++).padStart(16, '0')}.ndjson`;
   }
 
   private sealedFiles(): string[] {

@@ -62,13 +62,14 @@ describe(AuditSpool.name, () => {
     expect(delivered[0].id).toBe(refused[0].id);
   });
 
-  it('publishes straight to the bus while it is up, leaving the spool folder empty', async () => {
+  it('publishes straight to the bus while it is up, spooling nothing (the journal holds the event only until it is stored)', async () => {
     const spool = edge.app.get(AuditSpool);
     const before = edge.audit.length;
     expect((await call(9)).status).toBe(200);
     await eventually(() => edge.audit.length === before + 1);
     expect(spool.spooled()).toBe(0);
     const { auditSpoolDir } = edge.app.get<EdgeProxyModuleOptions>(EDGE_PROXY_OPTIONS);
-    expect(readdirSync(auditSpoolDir!)).toEqual([]);
+    // The journal file being written stays open for the next events (after a crash its lines are replayed; the writer stores each event once).
+    expect(readdirSync(auditSpoolDir!).filter((name) => !name.startsWith('journal-'))).toEqual([]);
   });
 });
