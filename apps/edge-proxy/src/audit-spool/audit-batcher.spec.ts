@@ -69,6 +69,22 @@ describe(AuditBatcher.name, () => {
       expect(performance.now() - started).toBeGreaterThanOrEqual(AUDIT_BATCH_LINGER_MS - 1);
     });
 
+    it('holds events gathered while a batch is in flight for their own linger, not just until the acknowledgement', async () => {
+      const batcher = new AuditBatcher(bus, { lingerMs: 80 });
+      bus.holdAcknowledgements();
+      const first = batcher.publishCheckedAudit(checkAuditEvent(auditEvent()));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the first event's linger is over: it is in flight
+      expect(bus.messages).toEqual([1]);
+      const later = [batcher.publishCheckedAudit(checkAuditEvent(auditEvent()))];
+      bus.releaseAcknowledgements();
+      await first;
+      later.push(batcher.publishCheckedAudit(checkAuditEvent(auditEvent())));
+      await settle();
+      expect(bus.messages).toEqual([1]); // acknowledged, but the next event's 80 ms are not up
+      await Promise.all(later);
+      expect(bus.messages).toEqual([1, 2]);
+    });
+
     it('sends a full batch without waiting for the linger to end', async () => {
       const batcher = new AuditBatcher(bus, { maxEvents: 5, lingerMs: 60_000 });
       await Promise.all(Array.from({ length: 5 }, () => batcher.publishCheckedAudit(checkAuditEvent(auditEvent()))));
