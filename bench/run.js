@@ -16,27 +16,22 @@
 //   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
 //                                  # PostgreSQL; the edge process's CPU reported apart from the others'
 //                                  # (writes bench/results/latest-distributed.json)
-const { spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { copyFile, mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
-const { cpus, totalmem, tmpdir, release } = require('node:os');
+const { tmpdir } = require('node:os');
 const { readFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 const { measure, round } = require('./lib/load');
+const { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = require('./lib/processes');
 const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
-const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers, repoRoot } = require('./lib/gateway');
+const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
 const { startDistributedGateway, otherServiceCpu } = require('./lib/distributed');
 const { newestProfile, summarize } = require('./lib/profile');
 const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const { flag, option } = commandLine();
 // `--scale`: the scale runs (10,000 users' credentials, 1,000 servers, 1,000 open sessions) are their own script.
 if (flag('--scale')) return void require('./scale.js');
 
@@ -62,18 +57,12 @@ const outFile = option('--out', join(__dirname, 'results', distributed ? 'latest
 if (!['stateless', 'stateful'].includes(settings.upstreamMode)) throw new Error('--upstream is stateless or stateful');
 if (!['all-in-one', 'distributed'].includes(settings.topology)) throw new Error('--topology is all-in-one or distributed');
 
-const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const children = [];
 let workDir = null;
 let gatewayDir = null;
 
 async function main() {
-  if (settings.build) {
-    log('building (tsc -b tsconfig.build.json)');
-    const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });
-    const build = spawnSync(process.execPath, [tsc, '-b', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit', cwd: repoRoot });
-    if (build.status !== 0) throw new Error('the build failed; see above (or pass --no-build to bench the dist/ there is)');
-  }
+  if (settings.build) buildDist();
   workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
   const upstreamKey = `bench-upstream-${randomBytes(16).toString('hex')}`;
 
@@ -293,7 +282,7 @@ async function main() {
     generatedAt: new Date().toISOString(),
     commit: gitCommit(),
     dirty: gitDirty(),
-    machine: machine(),
+    machine: { ...machine(), loadAverageAtEnd: loadAverageText() },
     settings,
     upstream:
       settings.upstreamMode === 'stateless'
@@ -334,46 +323,9 @@ async function cleanup() {
   for (const dir of [workDir, gatewayDir]) if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-function machine() {
-  let model = cpus()[0]?.model ?? 'unknown';
-  try {
-    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
-  } catch {
-    // not Linux
-  }
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  return { nproc: cpus().length, cpuModel: model, memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version, loadAverageAtEnd: load };
+/** The 1, 5 and 15 minute load averages as /proc prints them. */
+function loadAverageText() {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-function gitCommit() {
-  const out = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot });
-  return out.status === 0 ? out.stdout.toString().trim() : null;
-}
-
-function gitDirty() {
-  const out = spawnSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], { cwd: repoRoot });
-  return out.status === 0 ? out.stdout.toString().trim().length > 0 : null;
-}
-
-const watchdog = setTimeout(() => {
-  log(`the run passed its ${settings.deadlineSeconds} s deadline; stopping`);
-  cleanup().finally(() => process.exit(2));
-}, settings.deadlineSeconds * 1000);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(async () => {
-    await cleanup();
-    clearTimeout(watchdog);
-  })
-  .catch(async (error) => {
-    process.stderr.write(`bench: failed: ${error?.stack ?? error}\n`);
-    await cleanup();
-    process.exit(1);
-  });
+runToEnd(main, cleanup, settings.deadlineSeconds);

@@ -14,26 +14,20 @@
 //   npm run bench -- --scale --users 1000 --servers 100 --sessions 100 --rounds 1   # a quick check of the harness
 //   other flags: --no-build, --topology distributed, --parallel N (seeding requests in flight), --rounds N,
 //                --calls-c1 N, --calls-c32 N, --collaborators N (per server), --deadline <s>, --out <file>
-const { spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
-const { cpus, totalmem, tmpdir, release } = require('node:os');
-const { readFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
 const { Pool } = require('undici');
 const { measure, round } = require('./lib/load');
+const { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = require('./lib/processes');
-const { startGateway, admin, registerHeaderServer, grantUse, fullAuthSupport, repoRoot } = require('./lib/gateway');
+const { startGateway, admin, registerHeaderServer, grantUse, fullAuthSupport } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
 const { startDistributedGateway, otherServiceCpu } = require('./lib/distributed');
 const { registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, loadAverage } = require('./lib/scale');
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const { flag, option } = commandLine();
 
 const settings = {
   mode: 'scale',
@@ -57,7 +51,6 @@ const distributed = settings.topology === 'distributed';
 if (!['all-in-one', 'distributed'].includes(settings.topology)) throw new Error('--topology is all-in-one or distributed');
 const outFile = option('--out', join(__dirname, 'results', distributed ? 'latest-scale-distributed.json' : 'latest-scale.json'));
 
-const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const children = [];
 const dirs = [];
 const ROWS = [
@@ -77,12 +70,7 @@ const METRICS = [
 ];
 
 async function main() {
-  if (settings.build) {
-    log('building (tsc -b tsconfig.build.json)');
-    const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });
-    const build = spawnSync(process.execPath, [tsc, '-b', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit', cwd: repoRoot });
-    if (build.status !== 0) throw new Error('the build failed; see above (or pass --no-build to bench the dist/ there is)');
-  }
+  if (settings.build) buildDist();
   const startedAt = Date.now();
   const report = { generatedAt: null, commit: gitCommit(), dirty: gitDirty(), machine: machine(), settings, topology: settings.topology, loadAverage: { atStart: loadAverage() } };
 
@@ -419,45 +407,4 @@ async function cleanup() {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-function machine() {
-  let model = cpus()[0]?.model ?? 'unknown';
-  try {
-    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
-  } catch {
-    // not Linux
-  }
-  return { nproc: cpus().length, cpuModel: model, memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version };
-}
-
-function gitCommit() {
-  const out = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot });
-  return out.status === 0 ? out.stdout.toString().trim() : null;
-}
-
-function gitDirty() {
-  const out = spawnSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], { cwd: repoRoot });
-  return out.status === 0 ? out.stdout.toString().trim().length > 0 : null;
-}
-
-const watchdog = setTimeout(() => {
-  log(`the run passed its ${settings.deadlineSeconds} s deadline; stopping`);
-  cleanup().finally(() => process.exit(2));
-}, settings.deadlineSeconds * 1000);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(async () => {
-    await cleanup();
-    clearTimeout(watchdog);
-  })
-  .catch(async (error) => {
-    process.stderr.write(`bench: failed: ${error?.stack ?? error}\n`);
-    await cleanup();
-    process.exit(1);
-  });
+runToEnd(main, cleanup, settings.deadlineSeconds);
