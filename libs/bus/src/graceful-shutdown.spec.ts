@@ -44,11 +44,7 @@ describe(GracefulShutdown.name, () => {
 
     it('exits 1 when the bus drain does not end within the grace period', async () => {
       const { lines, logger } = capturingLogger();
-      const bus = new InProcessBus();
-      let release = (): void => undefined;
-      const released = new Promise<never>((_, reject) => (release = () => reject(new Error('released'))));
-      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => released);
-      void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 10_000 }).catch(() => undefined);
+      const { bus, release } = busWithHandlerInFlight();
       const exits: number[] = [];
       const shutdown = new GracefulShutdown({ logger, settings: { graceMs: 400, readinessDelayMs: 0 }, bus, exit: (code) => exits.push(code) });
 
@@ -84,11 +80,7 @@ describe(GracefulShutdown.name, () => {
   describe('onSignal', () => {
     it('exits 1 at once on a second signal while stopping', async () => {
       const { lines, logger } = capturingLogger();
-      const bus = new InProcessBus();
-      let release = (): void => undefined;
-      const released = new Promise<never>((_, reject) => (release = () => reject(new Error('released'))));
-      bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => released);
-      void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 10_000 }).catch(() => undefined);
+      const { bus, release } = busWithHandlerInFlight();
       const exits: number[] = [];
       const shutdown = new GracefulShutdown({ logger, settings: { graceMs: 60_000, readinessDelayMs: 0 }, bus, exit: (code) => exits.push(code) });
 
@@ -116,3 +108,13 @@ describe(loadShutdownSettings.name, () => {
     expect(() => loadShutdownSettings({ SHUTDOWN_GRACE_MS: '10' }, 'edge-proxy')).toThrow(/SHUTDOWN_GRACE_MS/);
   });
 });
+
+/** A bus whose handler is busy with one request until `release` is called: its drain waits for it. */
+function busWithHandlerInFlight(): { bus: InProcessBus; release: () => void } {
+  const bus = new InProcessBus();
+  let release = (): void => undefined;
+  const released = new Promise<never>((_, reject) => (release = () => reject(new Error('released'))));
+  bus.reply(RequestSubjects.identityAuthenticate, ServiceQueues.identity, () => released);
+  void bus.request(RequestSubjects.identityAuthenticate, { token: 't' }, { timeoutMs: 10_000 }).catch(() => undefined);
+  return { bus, release: () => release() };
+}
