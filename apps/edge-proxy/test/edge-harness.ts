@@ -155,6 +155,13 @@ export class Directory {
     return server;
   }
 
+  /** A virtual server at `slug` (named after it) exposing `tools`. */
+  addVirtualServer(slug: string, tools: VirtualServerTarget['tools'], extra: Pick<VirtualServerTarget, 'requiredScopes'> = {}): VirtualServerTarget {
+    const virtualServer: VirtualServerTarget = { id: randomUUID(), slug, name: slug[0]!.toUpperCase() + slug.slice(1), tools, ...extra };
+    this.virtualServers.set(slug, virtualServer);
+    return virtualServer;
+  }
+
   addToken(token: string, who: Principal, expiresAt: string | null = null): Principal {
     this.tokens.set(token, { principal: who, expiresAt });
     return who;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { ServerTarget } from '@portcullis/contracts';
 import { EchoMcpServer, startEchoMcpServer } from '@portcullis/testing';
@@ -26,7 +25,7 @@ describe(`${RequiredScopes.name} at the edge`, () => {
     edge = await startEdge();
     files = edge.directory.addServer(target('files', echo.url, { requiredScopes: ['files.read', 'files.write'] }));
     edge.directory.addServer(target('open', echo.url));
-    edge.directory.virtualServers.set('suite', { id: randomUUID(), slug: 'suite', name: 'Suite', tools: [{ name: 'suite_echo', tool: 'echo', server: files }], requiredScopes: ['suite:use'] });
+    edge.directory.addVirtualServer('suite', [{ name: 'suite_echo', tool: 'echo', server: files }], { requiredScopes: ['suite:use'] });
     edge.directory.addToken(IDP_TOKEN_WITH_SCOPES, principal({ sub: 'writer', scopes: ['files.read', 'files.write', 'suite:use'] }));
     edge.directory.addToken(IDP_TOKEN_READ_ONLY, reader);
     edge.directory.addToken(IDP_TOKEN_NO_SCOPES, principal({ sub: 'nobody', scopes: [] }));

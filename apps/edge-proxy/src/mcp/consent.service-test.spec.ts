@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, request, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
@@ -57,15 +56,10 @@ describe(ConsentRequiredError.name, () => {
       headers: { Authorization: 'Bearer exchanged-token' },
       expiresAt: null,
     });
-    edge.directory.virtualServers.set('suite', {
-      id: randomUUID(),
-      slug: 'suite',
-      name: 'Suite',
-      tools: [
+    edge.directory.addVirtualServer('suite', [
         { name: 'alpha_echo', tool: 'echo', server: gated },
         { name: 'beta_echo', tool: 'echo', server: gated2 },
-      ],
-    });
+      ]);
     edge.directory.addToken(ALICE_KEY, alice);
     edge.directory.addToken(BOB_KEY, bob);
     edge.directory.addToken(CAROL_JWT, carol);

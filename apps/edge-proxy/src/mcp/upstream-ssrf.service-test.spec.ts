@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EchoMcpServer, startEchoMcpServer } from '@portcullis/testing';
 import { allowAll, initializeRequest, MCP_HEADERS, principal, RunningEdge, startEdge, target } from '../../test/edge-harness';
 import { UpstreamClient } from './upstream.client';
@@ -23,16 +22,11 @@ describe(UpstreamClient.name, () => {
       const literal = edge.directory.addServer(target('literal', `http://127.0.0.1:${port}/mcp`, { authType: 'none' }));
       const legacyRebound = edge.directory.addServer({ ...target('legacy-rebound', `http://localhost:${legacyPort}/sse`, { authType: 'none' }), transport: 'sse' });
       // A virtual server reaches its upstreams through the SDK's client transports: the same guard must hold there.
-      edge.directory.virtualServers.set('combo', {
-        id: randomUUID(),
-        slug: 'combo',
-        name: 'Combo',
-        tools: [
+      edge.directory.addVirtualServer('combo', [
           { name: 'rebound_echo', tool: 'echo', server: rebound },
           { name: 'literal_echo', tool: 'echo', server: literal },
           { name: 'legacy_echo', tool: 'echo', server: legacyRebound },
-        ],
-      });
+        ]);
       edge.directory.decisions.set('combo', () => allowAll());
       edge.directory.addToken(TOKEN, principal());
     }

@@ -42,11 +42,10 @@ describe(`${SealedSessions.name} across replicas`, () => {
         ? { status: 'ready', credentialKind: 'oauth2', credentialId: `conn-${who.id}`, headers: { Authorization: 'Bearer upstream-token' }, expiresAt: null }
         : { status: 'consent_required', credentialKind: 'oauth2', flowId: `flow-${who.id}`, reason: 'refresh refused' },
     );
-    first.directory.virtualServers.set('suite', { id: randomUUID(), slug: 'suite', name: 'Suite', tools: [
-        { name: 'suite_echo', tool: 'echo', server: echoServer },
-        { name: 'suite_headers', tool: 'request_headers', server: echoServer },
-      ],
-    });
+    first.directory.addVirtualServer('suite', [
+      { name: 'suite_echo', tool: 'echo', server: echoServer },
+      { name: 'suite_headers', tool: 'request_headers', server: echoServer },
+    ]);
     first.directory.addToken(ALICE, alice);
     first.directory.addToken(BOB, bob);
   });
