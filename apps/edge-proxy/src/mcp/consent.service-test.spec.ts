@@ -57,9 +57,9 @@ describe(ConsentRequiredError.name, () => {
       expiresAt: null,
     });
     edge.directory.addVirtualServer('suite', [
-        { name: 'alpha_echo', tool: 'echo', server: gated },
-        { name: 'beta_echo', tool: 'echo', server: gated2 },
-      ]);
+      { name: 'alpha_echo', tool: 'echo', server: gated },
+      { name: 'beta_echo', tool: 'echo', server: gated2 },
+    ]);
     edge.directory.addToken(ALICE_KEY, alice);
     edge.directory.addToken(BOB_KEY, bob);
     edge.directory.addToken(CAROL_JWT, carol);

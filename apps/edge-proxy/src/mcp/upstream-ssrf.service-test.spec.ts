@@ -23,10 +23,10 @@ describe(UpstreamClient.name, () => {
       const legacyRebound = edge.directory.addServer({ ...target('legacy-rebound', `http://localhost:${legacyPort}/sse`, { authType: 'none' }), transport: 'sse' });
       // A virtual server reaches its upstreams through the SDK's client transports: the same guard must hold there.
       edge.directory.addVirtualServer('combo', [
-          { name: 'rebound_echo', tool: 'echo', server: rebound },
-          { name: 'literal_echo', tool: 'echo', server: literal },
-          { name: 'legacy_echo', tool: 'echo', server: legacyRebound },
-        ]);
+        { name: 'rebound_echo', tool: 'echo', server: rebound },
+        { name: 'literal_echo', tool: 'echo', server: literal },
+        { name: 'legacy_echo', tool: 'echo', server: legacyRebound },
+      ]);
       edge.directory.decisions.set('combo', () => allowAll());
       edge.directory.addToken(TOKEN, principal());
     }

@@ -27,13 +27,13 @@ describe(VirtualServerProxy.name, () => {
       { status: 'ready', credentialKind: 'header', credentialId: 'c-legacy', headers: { 'X-Key': 'legacy-secret' }, expiresAt: null },
     );
     edge.directory.addVirtualServer('combo', [
-        { name: 'alpha_echo', tool: 'echo', server: alphaTarget },
-        { name: 'alpha_headers', tool: 'request_headers', server: alphaTarget },
-        { name: 'beta_headers', tool: 'request_headers', server: betaTarget },
-        { name: 'gone', tool: 'not_on_upstream', server: betaTarget },
-        { name: 'legacy_echo', tool: 'echo', server: legacyTarget },
-        { name: 'legacy_headers', tool: 'request_headers', server: legacyTarget },
-      ]);
+      { name: 'alpha_echo', tool: 'echo', server: alphaTarget },
+      { name: 'alpha_headers', tool: 'request_headers', server: alphaTarget },
+      { name: 'beta_headers', tool: 'request_headers', server: betaTarget },
+      { name: 'gone', tool: 'not_on_upstream', server: betaTarget },
+      { name: 'legacy_echo', tool: 'echo', server: legacyTarget },
+      { name: 'legacy_headers', tool: 'request_headers', server: legacyTarget },
+    ]);
     edge.directory.addToken(TOKEN, user);
     edge.directory.addToken(OUTSIDER, outsider);
     edge.directory.decisions.set('combo', (who) =>
