@@ -25,7 +25,7 @@ const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = r
 const { startGateway, admin, registerHeaderServer, grantUse, fullAuthSupport } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
 const { startDistributedGateway, otherServiceCpu } = require('./lib/distributed');
-const { registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, loadAverage } = require('./lib/scale');
+const { registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, edgeCacheLookups, loadAverage } = require('./lib/scale');
 
 const { flag, option } = commandLine();
 
@@ -258,7 +258,10 @@ async function measurePhase(phase, rows, gateways, prewarm) {
         const target = gateway.rows[row.id];
         log(`${phase}, round ${r + 1}/${settings.rounds}: ${row.label} on ${name} (c=1 ${settings.callsC1}, c=32 ${settings.callsC32} calls)`);
         const cpu = [...gateway.cpu, ...(target.upstreamPid ? [{ label: 'upstream', pid: target.upstreamPid, tree: false }] : [])];
+        const lookupsBefore = await edgeCacheLookups(gateway.edgeUrl);
         const result = await measureOnce({ origin: gateway.edgeUrl, path: target.path, headers: target.headers }, cpu, gateway.quiet);
+        result.cacheMisses = cacheMissesBetween(lookupsBefore, await edgeCacheLookups(gateway.edgeUrl));
+        if (result.cacheMisses) log(`  edge cache misses over its ${settings.warmupC1 + settings.callsC1 + settings.warmupC32 + settings.callsC32} calls: ${JSON.stringify(result.cacheMisses)}`);
         result.round = r + 1;
         result.rssMiB = gateway.rss();
         results[row.id][name].push(result);
@@ -266,6 +269,12 @@ async function measurePhase(phase, rows, gateways, prewarm) {
     }
   }
   return results;
+}
+
+/** Misses per edge cache between two readings (warm-up calls included): a warm call should cause none. */
+function cacheMissesBetween(before, after) {
+  if (before === null || after === null) return null;
+  return Object.fromEntries(Object.keys(after).map((cache) => [cache, (after[cache].miss ?? 0) - (before[cache]?.miss ?? 0)]));
 }
 
 const pick = (result, key) => key.split('.').reduce((v, k) => v?.[k], result);

@@ -219,6 +219,26 @@ async function edgeRuntime(edgeUrl) {
   }
 }
 
+/**
+ * The edge's cache look-ups so far (`portcullis_edge_cache_lookups_total`), as { principal: { hit, miss }, ... }:
+ * read before and after a measurement, the misses show whether warm calls went to another service. Null when
+ * not served.
+ */
+async function edgeCacheLookups(edgeUrl) {
+  try {
+    const { statusCode, body } = await request(`${edgeUrl}/metrics`);
+    const text = await body.text();
+    if (statusCode !== 200) return null;
+    const lookups = {};
+    for (const [, cache, result, count] of text.matchAll(/^portcullis_edge_cache_lookups_total\{cache="([a-z]+)",result="(hit|miss)"[^}]*\} ([0-9.e+]+)$/gm)) {
+      lookups[cache] = { ...lookups[cache], [result]: Number(count) };
+    }
+    return lookups;
+  } catch {
+    return null;
+  }
+}
+
 function loadAverage() {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
@@ -227,4 +247,4 @@ function loadAverage() {
   }
 }
 
-module.exports = { inBatches, registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, loadAverage, scaleUserEmail };
+module.exports = { inBatches, registerPerUserServer, putOwnCredential, seedScale, callAs, openSessions, rssMiB, edgeRuntime, edgeCacheLookups, loadAverage, scaleUserEmail };

@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { MetricsRegistry } from '@portcullis/telemetry';
 import type { EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { target } from '../../test/edge-harness';
 import { UpstreamClient } from './upstream.client';
@@ -37,7 +38,7 @@ describe(UpstreamClient.name, () => {
   });
 
   it('closes an idle upstream connection before a Node server without a keep-alive hint would (5 s)', async () => {
-    const client = new UpstreamClient({ outboundAllowPrivate: true } as EdgeProxyModuleOptions);
+    const client = new UpstreamClient({ outboundAllowPrivate: true } as EdgeProxyModuleOptions, new MetricsRegistry());
     try {
       const answered = await client.send(target('keep-alive', url, { authType: 'none' }), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: new AbortController().signal });
       expect(answered.headers['keep-alive']).toBeUndefined();

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isPrivateAddress, isPrivateAddressRefusal, privateAddressError, privateAddressRefusingLookup, type ServerTarget } from '@portcullis/contracts';
+import { MetricsRegistry } from '@portcullis/telemetry';
 import { Agent, Dispatcher, fetch as undiciFetch } from 'undici';
 import { EDGE_PROXY_OPTIONS, type EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { ClientDisconnectedError, UpstreamAddressRefusedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
@@ -73,22 +74,47 @@ function parseTarget(target: ServerTarget): ParsedTarget {
   return parsed;
 }
 
-/** Sends requests to upstream MCP servers over one shared keep-alive connection pool. */
+/**
+ * Sends requests to upstream MCP servers over shared keep-alive connection
+ * pools: one for calls (POST, DELETE) and one for event streams (GET).
+ */
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
   private readonly allowPrivate: boolean;
-  private readonly agent: Agent;
+  private readonly calls: Agent;
+  /**
+   * GET event streams hold their connection for as long as a session listens.
+   * They have a pool of their own because undici hands a request the first
+   * free connection in its list: behind 1,000 open streams to one server,
+   * every call would step over all of them first.
+   */
+  private readonly streams: Agent;
 
-  constructor(@Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions) {
+  constructor(@Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions, metrics: MetricsRegistry) {
     // SSRF guard at connect time (DESIGN §9): unless allowed, every connection's resolved address must be public.
     this.allowPrivate = options.outboundAllowPrivate === true;
-    this.agent = new Agent({
-      // Idle connections are dropped before the upstream drops them: an SDK-built server sends no Keep-Alive hint and Node
-      // closes idle connections after 5 s, and a request written on a connection being closed fails (docs/reliability.md).
-      keepAliveTimeout: 4000,
-      keepAliveMaxTimeout: 60_000,
-      connect: { timeout: UPSTREAM_CONNECT_TIMEOUT_MS, ...(!this.allowPrivate && { lookup: privateAddressRefusingLookup }) },
+    const pool = (): Agent =>
+      new Agent({
+        // Idle connections are dropped before the upstream drops them: an SDK-built server sends no Keep-Alive hint and Node
+        // closes idle connections after 5 s, and a request written on a connection being closed fails (docs/reliability.md).
+        keepAliveTimeout: 4000,
+        keepAliveMaxTimeout: 60_000,
+        connect: { timeout: UPSTREAM_CONNECT_TIMEOUT_MS, ...(!this.allowPrivate && { lookup: privateAddressRefusingLookup }) },
+      });
+    this.calls = pool();
+    this.streams = pool();
+    metrics.gauge('portcullis_edge_upstream_connections', 'Open connections to upstream MCP servers on this replica, by pool: calls (POST, DELETE) or event streams (GET)', ['pool'], (gauge) => {
+      const connections = this.connections();
+      gauge.set({ pool: 'calls' }, connections.calls);
+      gauge.set({ pool: 'streams' }, connections.streams);
     });
+  }
+
+  /** Open upstream connections in each pool, over every origin. */
+  connections(): { calls: number; streams: number } {
+    // A pool per origin (PoolStats: a count); a lone Client (ClientStats: a flag) only with `connections: 1`, unused here.
+    const connected = (agent: Agent): number => Object.values(agent.stats).reduce((sum, origin) => sum + Number(origin.connected), 0);
+    return { calls: connected(this.calls), streams: connected(this.streams) };
   }
 
   /**
@@ -133,7 +159,8 @@ export class UpstreamClient implements OnModuleDestroy {
     const guarded: GuardedFetch = async (url, init) => {
       try {
         this.refuseAddressLiteral(target, new URL(url).hostname);
-        return (await undiciFetch(url, { ...(init as object), dispatcher: this.agent })) as unknown as Response;
+        const method = (init?.method ?? 'GET').toUpperCase();
+        return (await undiciFetch(url, { ...(init as object), dispatcher: method === 'GET' ? this.streams : this.calls })) as unknown as Response;
       } catch (error) {
         if (error instanceof UpstreamAddressRefusedError) guarded.refusal = error;
         else if (isPrivateAddressRefusal(error)) guarded.refusal = new UpstreamAddressRefusedError(target.slug, { cause: error });
@@ -152,7 +179,7 @@ export class UpstreamClient implements OnModuleDestroy {
   private async dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     this.refuseAddressLiteral(target, url.host);
     try {
-      return await this.agent.request({
+      return await (request.method === 'GET' ? this.streams : this.calls).request({
         origin: url.origin,
         path: request.path ?? url.path,
         method: request.method,
@@ -175,6 +202,6 @@ export class UpstreamClient implements OnModuleDestroy {
 
   /** Ends open upstream streams too, so event streams do not hold the HTTP server open at shutdown. */
   async onModuleDestroy(): Promise<void> {
-    await this.agent.destroy();
+    await Promise.all([this.calls.destroy(), this.streams.destroy()]);
   }
 }
