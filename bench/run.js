@@ -13,6 +13,8 @@
 //   npm run bench -- --scale       # the scale runs: 10,000 users' credentials, 1,000 servers, 1,000 open sessions
 //                                  # against a small gateway, side by side (8–17 min; bench/scale.js, latest-scale.json)
 //   npm run bench -- --upstream stateful  # upstream keeps MCP sessions (one per load worker) instead of stateless
+//   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100  # two distributed gateways differing in one edge setting,
+//                                  # alternating rounds (bench/compare.js, latest-compare.json; about 8 minutes)
 //   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
 //                                  # PostgreSQL; the edge process's CPU reported apart from the others'
 //                                  # (writes bench/results/latest-distributed.json)
@@ -34,6 +36,8 @@ const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 const { flag, option } = commandLine();
 // `--scale`: the scale runs (10,000 users' credentials, 1,000 servers, 1,000 open sessions) are their own script.
 if (flag('--scale')) return void require('./scale.js');
+// `--compare NAME=A,B`: two gateways side by side that differ in one edge setting (bench/compare.js).
+if (option('--compare', null)) return void require('./compare.js');
 
 const quick = flag('--quick');
 const settings = {

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
         maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
         sessionKeys,
         auditSpoolDir: config.AUDIT_SPOOL_DIR ?? join(dataFolder.path, 'spool'),
+        auditBatchLingerMs: config.AUDIT_BATCH_LINGER_MS,
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
         browserLoginApiKeyForm: true,
         allowedHosts: config.ALLOWED_HOSTS,

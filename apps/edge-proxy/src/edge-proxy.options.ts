@@ -13,6 +13,8 @@ export interface EdgeProxyModuleOptions {
   maxRequestBytes: number;
   /** Folder where audit events wait when the bus cannot take them (default `<tmpdir>/portcullis-spool`). */
   auditSpoolDir?: string;
+  /** How long the first audit event of a batch waits for others (`AUDIT_BATCH_LINGER_MS`; default AUDIT_BATCH_LINGER_MS of audit-batcher.ts). */
+  auditBatchLingerMs?: number;
   /** How often a non-empty audit spool is offered to the bus again (default 2000 ms). */
   auditSpoolReplayIntervalMs?: number;
   /** Whether upstreams may be on private, loopback or link-local addresses (`OUTBOUND_ALLOW_PRIVATE`); default false: refused at connect time. */

@@ -23,6 +23,7 @@ runService('edge-proxy', async () => {
         sessionKeys: config.SESSION_KEYS,
         sessionMaxAgeSeconds: config.SESSION_MAX_AGE,
         auditSpoolDir: config.AUDIT_SPOOL_DIR,
+        auditBatchLingerMs: config.AUDIT_BATCH_LINGER_MS,
         outboundAllowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
         allowedHosts: config.ALLOWED_HOSTS,
         allowedOrigins: config.ALLOWED_ORIGINS,

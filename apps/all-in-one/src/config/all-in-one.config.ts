@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OriginPolicyConfig, SessionKeysSchema } from '@portcullis/edge-proxy';
+import { AuditBatchConfig, OriginPolicyConfig, SessionKeysSchema } from '@portcullis/edge-proxy';
 import { loadConfig, NatsConnectionConfig, Settings } from '@portcullis/telemetry';
 
 /** Everything is optional: with nothing set, all-in-one runs on embedded PostgreSQL and an in-process bus. */
@@ -7,6 +7,7 @@ export const AllInOneConfigSchema = z.object({
   PORTCULLIS_DATA_DIR: z.string().min(1).default('./.portcullis'),
   /** Where the edge spools audit events the bus cannot take; default `<PORTCULLIS_DATA_DIR>/spool`. */
   AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
+  ...AuditBatchConfig,
   DATABASE_URL: Settings.optional(Settings.databaseUrl()),
   NATS_URL: Settings.optional(Settings.natsUrl()),
   /** With NATS_URL: the user, password and TLS files, as the distributed services take them (deploy/nats). */

@@ -24,7 +24,7 @@ export class AuditSpool implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   constructor(private readonly bus: Bus, @Inject(EDGE_PROXY_OPTIONS) options: EdgeProxyModuleOptions, @Inject(LOGGER) logger: Logger, metrics: MetricsRegistry) {
     const directory = options.auditSpoolDir ?? DEFAULT_AUDIT_SPOOL_DIR;
-    this.batcher = new AuditBatcher(bus);
+    this.batcher = new AuditBatcher(bus, { lingerMs: options.auditBatchLingerMs });
     this.publisher = new SpoolingAuditPublisher(this.batcher, {
       directory,
       replayIntervalMs: options.auditSpoolReplayIntervalMs,

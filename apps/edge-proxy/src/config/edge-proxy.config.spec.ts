@@ -51,6 +51,14 @@ describe('loadEdgeProxyConfig', () => {
     expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, AUDIT_SPOOL_DIR: '' }).AUDIT_SPOOL_DIR).toBeUndefined();
   });
 
+  it('takes the audit batch linger in whole milliseconds from 0 to 1000, leaving the default to the batcher when unset', () => {
+    const linger = (value: string) => loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, AUDIT_BATCH_LINGER_MS: value }).AUDIT_BATCH_LINGER_MS;
+    expect(linger('0')).toBe(0);
+    expect(linger('100')).toBe(100);
+    expect(linger('')).toBeUndefined();
+    for (const bad of ['-1', '1001', '2.5', 'soon']) expect(() => linger(bad)).toThrow(/AUDIT_BATCH_LINGER_MS/);
+  });
+
   it('derives the default public URL from the port and trims a trailing slash from a given one', () => {
     expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, EDGE_PORT: '9000' }).PUBLIC_URL).toBe('http://localhost:9000');
     expect(loadEdgeProxyConfig({ NATS_URL: 'nats://n', SESSION_KEYS, PUBLIC_URL: 'https://gw.example.com/' }).PUBLIC_URL).toBe('https://gw.example.com');

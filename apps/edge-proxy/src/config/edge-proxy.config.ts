@@ -28,6 +28,12 @@ export const OriginPolicyConfig = {
   ALLOWED_ORIGINS: Settings.commaList(AllowedOriginSchema),
 };
 
+/** How long the edge's first audit event waits for others to share its stream message; all-in-one takes the same. */
+export const AuditBatchConfig = {
+  /** Milliseconds, 0 to 1000; default `AUDIT_BATCH_LINGER_MS` of audit-batcher.ts. Longer: fewer stream messages, later in the trail. */
+  AUDIT_BATCH_LINGER_MS: Settings.optional(z.coerce.number({ error: 'must be a number of milliseconds' }).int('must be whole milliseconds').min(0).max(1000)),
+};
+
 /** The edge-proxy's environment (DESIGN §12), validated once at boot. */
 export const EdgeProxyConfigSchema = z
   .object({
@@ -48,6 +54,7 @@ export const EdgeProxyConfigSchema = z
     BUS_SUBJECT_PREFIX: Settings.busSubjectPrefix(),
     /** Where audit events wait on local disk while NATS cannot take them; default `<tmpdir>/portcullis-spool`. */
     AUDIT_SPOOL_DIR: Settings.optional(z.string().min(1)),
+    ...AuditBatchConfig,
     /** Allow upstreams on private, loopback and link-local addresses (SSRF guard at connect time off). */
     ...OriginPolicyConfig,
     OUTBOUND_ALLOW_PRIVATE: z
