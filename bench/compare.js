@@ -12,7 +12,7 @@ const { randomBytes } = require('node:crypto');
 const { mkdir, writeFile } = require('node:fs/promises');
 const { join, relative } = require('node:path');
 const { measure, round } = require('./lib/load');
-const { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
+const { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { startListeningScript, waitForQuiet } = require('./lib/processes');
 const { registerHeaderServer, createAgentKey, grantUse } = require('./lib/gateway');
 const { startDistributedGateway } = require('./lib/distributed');
@@ -25,11 +25,7 @@ const settings = {
   setting,
   values: { A: valueA, B: valueB },
   rounds: Number(option('--rounds', 6)),
-  prewarm: Number(option('--prewarm', 1500)),
-  warmupC1: Number(option('--warmup-c1', 300)),
-  callsC1: Number(option('--calls-c1', 2000)),
-  warmupC32: Number(option('--warmup-c32', 500)),
-  callsC32: Number(option('--calls-c32', 4000)),
+  ...callCounts(option, { prewarm: 1500, warmupC1: 300, callsC1: 2000, warmupC32: 500, callsC32: 4000 }),
   build: !flag('--no-build'),
   deadlineSeconds: Number(option('--deadline', 1800)),
 };

@@ -24,7 +24,7 @@ const { tmpdir } = require('node:os');
 const { readFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 const { measure, round } = require('./lib/load');
-const { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
+const { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = require('./lib/processes');
 const { nginxAvailable, startNginx, startPipeProxy } = require('./lib/floor');
 const { startGateway, registerHeaderServer, createAgentKey, grantUse, fullAuthSupport, registerFillerServers } = require('./lib/gateway');
@@ -42,11 +42,7 @@ if (option('--compare', null)) return void require('./compare.js');
 const quick = flag('--quick');
 const settings = {
   mode: quick ? 'quick' : 'full',
-  prewarm: Number(option('--prewarm', quick ? 500 : 2000)),
-  warmupC1: Number(option('--warmup-c1', quick ? 200 : 500)),
-  callsC1: Number(option('--calls-c1', quick ? 1000 : 3000)),
-  warmupC32: Number(option('--warmup-c32', quick ? 500 : 1000)),
-  callsC32: Number(option('--calls-c32', quick ? 2000 : 6000)),
+  ...callCounts(option, quick ? { prewarm: 500, warmupC1: 200, callsC1: 1000, warmupC32: 500, callsC32: 2000 } : { prewarm: 2000, warmupC1: 500, callsC1: 3000, warmupC32: 1000, callsC32: 6000 }),
   scaleServers: Number(option('--scale-servers', 1000)),
   scale: !quick && !flag('--no-scale'),
   profile: flag('--profile'),

@@ -20,7 +20,7 @@ const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
 const { Pool } = require('undici');
 const { measure, round } = require('./lib/load');
-const { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
+const { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = require('./lib/processes');
 const { startGateway, admin, registerHeaderServer, grantUse, fullAuthSupport } = require('./lib/gateway');
 const { setupFullAuth } = require('./lib/full-auth');
@@ -38,11 +38,7 @@ const settings = {
   // Three short rounds rather than two long ones: on a shared machine the median of three ratios holds up better.
   rounds: Number(option('--rounds', 3)),
   parallel: Number(option('--parallel', 16)),
-  prewarm: Number(option('--prewarm', 1000)),
-  warmupC1: Number(option('--warmup-c1', 300)),
-  callsC1: Number(option('--calls-c1', 1000)),
-  warmupC32: Number(option('--warmup-c32', 500)),
-  callsC32: Number(option('--calls-c32', 2000)),
+  ...callCounts(option, { prewarm: 1000, warmupC1: 300, callsC1: 1000, warmupC32: 500, callsC32: 2000 }),
   topology: option('--topology', 'all-in-one'),
   build: !flag('--no-build'),
   deadlineSeconds: Number(option('--deadline', 2700)),

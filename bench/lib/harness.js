@@ -1,5 +1,5 @@
 'use strict';
-// What both benchmark scripts (bench/run.js, bench/scale.js) do around their measurements: read their flags,
+// What the benchmark scripts (bench/run.js, bench/scale.js, bench/compare.js) do around their measurements: read their flags,
 // build the tree, describe the machine and the commit, and end cleanly on success, failure, a signal or the deadline.
 const { spawnSync } = require('node:child_process');
 const { readFileSync } = require('node:fs');
@@ -18,6 +18,20 @@ function commandLine(args = process.argv.slice(2)) {
       const i = args.indexOf(name);
       return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
     },
+  };
+}
+
+/**
+ * How many calls a script makes per measurement, from its flags: `defaults` holds the script's own
+ * { prewarm, warmupC1, callsC1, warmupC32, callsC32 }, each overridden by `--prewarm`, `--warmup-c1`, ….
+ */
+function callCounts(option, defaults) {
+  return {
+    prewarm: Number(option('--prewarm', defaults.prewarm)),
+    warmupC1: Number(option('--warmup-c1', defaults.warmupC1)),
+    callsC1: Number(option('--calls-c1', defaults.callsC1)),
+    warmupC32: Number(option('--warmup-c32', defaults.warmupC32)),
+    callsC32: Number(option('--calls-c32', defaults.callsC32)),
   };
 }
 
@@ -75,4 +89,4 @@ function runToEnd(main, cleanup, deadlineSeconds) {
     });
 }
 
-module.exports = { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd };
+module.exports = { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, runToEnd };

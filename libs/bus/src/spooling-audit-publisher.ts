@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent } from '@portcullis/contracts';
+import { AUDIT_BATCH_MAX_EVENTS, type AuditEvent } from '@portcullis/contracts';
 import { AuditJournal } from './audit-journal';
 import { type Bus, checkAuditEvent, type CheckedAuditEvent } from './bus';
 import { BusError } from './bus.errors';
@@ -27,7 +27,8 @@ const DEFAULT_REPLAY_INTERVAL_MS = 2000;
  *
  * While anything is spooled, new events are spooled behind it rather than
  * overtaking it. Replay seals the active file (a rename), publishes its
- * lines in order and deletes it only when every line was acknowledged; a
+ * lines in order, up to {@link AUDIT_BATCH_MAX_EVENTS} of them in flight
+ * together, and deletes it only when every line was acknowledged; a
  * replay cut short starts the sealed file again from its first line. Events
  * published twice that way are dropped by JetStream (message id = event id)
  * and by the audit writer's idempotent insert, so each is stored once.
@@ -137,22 +138,29 @@ export class SpoolingAuditPublisher {
     }
   }
 
-  /** Publishes one sealed file in order; true when every line was acknowledged and the file deleted. */
+  /**
+   * Publishes one sealed file in order, a batch's worth of events at a time;
+   * true when every line was acknowledged and the file deleted.
+   */
   private async replayFile(path: string): Promise<boolean> {
     const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line.length > 0);
+    const events: CheckedAuditEvent[] = [];
     for (const line of lines) {
-      let event: CheckedAuditEvent;
       try {
-        event = checkAuditEvent(JSON.parse(line));
+        events.push(checkAuditEvent(JSON.parse(line)));
       } catch (error) {
         // Only a line torn by a crash mid-write can be invalid: it was never reported as spooled.
         this.options.onError?.('dropped_invalid', error);
-        continue;
       }
-      try {
-        await this.bus.publishCheckedAudit(event);
-      } catch (error) {
-        this.options.onError?.('replay_failed', error);
+    }
+    // Handed over together, in order: a batching bus (the edge's) sends them as one message at once. One at a time,
+    // each would wait out the batch linger alone, and a spool filling faster than that would never drain under load.
+    for (let first = 0; first < events.length; first += AUDIT_BATCH_MAX_EVENTS) {
+      const outcomes = await Promise.allSettled(events.slice(first, first + AUDIT_BATCH_MAX_EVENTS).map((event) => this.bus.publishCheckedAudit(event)));
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed) {
+        // The whole file is offered again later; what reached the stream meanwhile is stored once.
+        this.options.onError?.('replay_failed', failed.reason);
         return false;
       }
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkAuditEvent, Headers, InProcessBus, SpoolingAuditPublisher } from '@portcullis/bus';
@@ -125,6 +125,28 @@ describe(AuditBatcher.name, () => {
         const outcomes = await Promise.all(Array.from({ length: 5 }, () => publisher.publish(auditEvent())));
         expect(outcomes).toEqual(Array(5).fill('spooled'));
         expect(publisher.spooled()).toBe(5);
+        await publisher.stop();
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('replaying a spool', () => {
+    it('sends the spooled events a batch at a time, in order, not each after a linger of its own', async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'audit-batcher-replay-'));
+      try {
+        // What an edge left behind: 250 events spooled while the bus did not take them.
+        const spooled = Array.from({ length: 2 * AUDIT_BATCH_MAX_EVENTS + 50 }, () => checkAuditEvent(auditEvent()));
+        writeFileSync(join(directory, 'active.ndjson'), spooled.map((event) => `${JSON.stringify(event)}\n`).join(''), { mode: 0o600 });
+        const publisher = new SpoolingAuditPublisher(new AuditBatcher(bus), { directory });
+        expect(publisher.spooled()).toBe(spooled.length);
+        await publisher.replay();
+        expect(publisher.spooled()).toBe(0);
+        // One linger at most for the whole file (the last, partial batch), where one per event would take 25 s.
+        expect(bus.messages).toEqual([AUDIT_BATCH_MAX_EVENTS, AUDIT_BATCH_MAX_EVENTS, 50]);
+        await settle();
+        expect(received.map((event) => event.id)).toEqual(spooled.map((event) => event.id));
         await publisher.stop();
       } finally {
         rmSync(directory, { recursive: true, force: true });
