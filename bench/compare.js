@@ -11,7 +11,7 @@
 const { randomBytes } = require('node:crypto');
 const { mkdir, writeFile } = require('node:fs/promises');
 const { join, relative } = require('node:path');
-const { measure, round } = require('./lib/load');
+const { measure, measureAtBothConcurrencies, round } = require('./lib/load');
 const { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { startListeningScript, waitForQuiet } = require('./lib/processes');
 const { registerHeaderServer, createAgentKey, grantUse } = require('./lib/gateway');
@@ -55,17 +55,11 @@ async function main() {
   for (let r = 0; r < settings.rounds; r++) {
     for (const name of r % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
       const gateway = gateways[name];
-      const run = { round: r + 1 };
-      for (const [key, concurrency, warmup, calls] of [
-        ['c1', 1, settings.warmupC1, settings.callsC1],
-        ['c32', 32, settings.warmupC32, settings.callsC32],
-      ]) {
-        const cpu = [{ label: 'proxy', pid: gateway.pid, tree: false }];
-        const settle = () => waitForQuiet(gateway.pid, { quietShare: 0.15 });
-        const result = await measure({ origin: gateway.edgeUrl, path: ROW_PATH, headers: gateway.headers, concurrency, calls, warmup, cpu, settle });
-        if (result.errors > 0) throw new Error(`${result.errors} of ${calls} calls through gateway ${name} failed; first: ${result.firstError}`);
-        run[key] = { cpuUsPerCall: result.cpuUsPerCall.proxy, callsPerSecond: result.callsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms };
-      }
+      const cpu = [{ label: 'proxy', pid: gateway.pid, tree: false }];
+      const settle = () => waitForQuiet(gateway.pid, { quietShare: 0.15 });
+      const measured = await measureAtBothConcurrencies({ origin: gateway.edgeUrl, path: ROW_PATH, headers: gateway.headers }, { cpu, settle, counts: settings });
+      const figures = (result) => ({ cpuUsPerCall: result.cpuUsPerCall.proxy, callsPerSecond: result.callsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms });
+      const run = { round: r + 1, c1: figures(measured.c1), c32: figures(measured.c32) };
       log(`round ${r + 1}/${settings.rounds}, ${name} (${setting}=${settings.values[name]}): edge CPU µs/call c=1 ${run.c1.cpuUsPerCall}, c=32 ${run.c32.cpuUsPerCall}`);
       runs[name].push(run);
     }

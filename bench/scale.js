@@ -19,7 +19,7 @@ const { mkdtemp, mkdir, rm, writeFile } = require('node:fs/promises');
 const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
 const { Pool } = require('undici');
-const { measure, round } = require('./lib/load');
+const { measure, measureAtBothConcurrencies, round } = require('./lib/load');
 const { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
 const { processCpuUs, sleep, startListeningScript, treeCpuUs, waitForQuiet } = require('./lib/processes');
 const { startGateway, admin, registerHeaderServer, grantUse, fullAuthSupport } = require('./lib/gateway');
@@ -219,16 +219,8 @@ async function prepare(gateway, { upstreamUrl, upstreamKey, sessionsUrl, session
 
 /** One measurement (c=1, then c=32) of one target, CPU read quiet to quiet. */
 async function measureOnce(target, cpu, settle) {
-  const result = { loadAverageBefore: loadAverage() };
-  for (const [key, concurrency, warmup, calls] of [
-    ['c1', 1, settings.warmupC1, settings.callsC1],
-    ['c32', 32, settings.warmupC32, settings.callsC32],
-  ]) {
-    result[key] = await measure({ ...target, concurrency, calls, warmup, cpu, settle });
-    delete result[key].drainWindow;
-    if (result[key].errors > 0) throw new Error(`${result[key].errors} of ${calls} calls failed; first: ${result[key].firstError}`);
-  }
-  return result;
+  const loadAverageBefore = loadAverage();
+  return { loadAverageBefore, ...(await measureAtBothConcurrencies(target, { cpu, settle, counts: settings })) };
 }
 
 /**

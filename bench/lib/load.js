@@ -170,10 +170,27 @@ async function measure({ origin, path, headers, concurrency, calls, warmup, cpu 
   }
 }
 
+/**
+ * One row measured at c=1, then at c=32 (`counts`: { warmupC1, callsC1, warmupC32, callsC32 }); throws when any
+ * measured call failed. Returns { c1, c32 } as `measure` gives them, without the profile's drain window.
+ */
+async function measureAtBothConcurrencies(target, { cpu, settle, counts }) {
+  const result = {};
+  for (const [key, concurrency, warmup, calls] of [
+    ['c1', 1, counts.warmupC1, counts.callsC1],
+    ['c32', 32, counts.warmupC32, counts.callsC32],
+  ]) {
+    result[key] = await measure({ ...target, concurrency, calls, warmup, cpu, settle });
+    delete result[key].drainWindow;
+    if (result[key].errors > 0) throw new Error(`${result[key].errors} of ${calls} calls to ${target.origin}${target.path} failed; first: ${result[key].firstError}`);
+  }
+  return result;
+}
+
 function round(value, digits) {
   if (!Number.isFinite(value)) return null;
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
 
-module.exports = { measure, openSession, mcpHeaders, toolCallBody, checkAnswer, round, PROTOCOL_VERSION };
+module.exports = { measure, measureAtBothConcurrencies, openSession, mcpHeaders, toolCallBody, checkAnswer, round, PROTOCOL_VERSION };

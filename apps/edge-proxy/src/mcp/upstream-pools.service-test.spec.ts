@@ -1,6 +1,7 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { MetricsRegistry } from '@portcullis/telemetry';
+import { LoopbackHttpServer, serveOnLoopback } from '@portcullis/testing';
 import type { EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { target } from '../../test/edge-harness';
 import { UpstreamClient } from './upstream.client';
@@ -11,13 +12,13 @@ import { UpstreamClient } from './upstream.client';
  * calls sharing a pool with many open streams would step over each of them.
  */
 describe(`${UpstreamClient.name} pools`, () => {
-  let server: Server;
+  let upstream: LoopbackHttpServer;
   let url: string;
   const openStreams: ServerResponse[] = [];
   const sockets = new Set<Socket>();
 
   beforeAll(async () => {
-    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    upstream = await serveOnLoopback(async (req: IncomingMessage, res: ServerResponse) => {
       if (req.method === 'GET') {
         // An event stream that stays open until the test ends.
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -25,20 +26,16 @@ describe(`${UpstreamClient.name} pools`, () => {
         openStreams.push(res);
         return;
       }
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"jsonrpc":"2.0","id":1,"result":{}}');
-      });
+      for await (const chunk of req) void chunk;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"jsonrpc":"2.0","id":1,"result":{}}');
     });
-    server.on('connection', (socket: Socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+    upstream.server.on('connection', (socket: Socket) => sockets.add(socket));
+    url = `${upstream.origin}/mcp`;
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await upstream.close();
   });
 
   it('keeps open event streams out of the pool calls are sent through, and reports both pools as a metric', async () => {
