@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 'use strict';
 // `npm run bench -- --compare NAME=A,B`: what one edge setting changes. Two distributed gateways run side by side,
-// the same build, differing only in the edge-proxy's environment variable NAME (A on one, B on the other). The API key +
-// header row is measured on both, alternating which goes first round by round, so that this machine's swings
-// (10–35 % between two runs of one tree) fall on both alike; reported: the edge process's CPU per call and the
+// the same build, differing only in the edge-proxy's environment variable NAME (A on one, B on the other).
+// `npm run bench -- --baseline REF`: what a change of code does. A is the commit REF, checked out in a temporary
+// worktree and built there (bench/lib/baseline.js), B this tree as it is.
+// The API key + header row is measured on both, alternating which goes first round by round, so that this machine's
+// swings (10–35 % between two runs of one tree) fall on both alike; reported: the edge process's CPU per call and the
 // latency on each, and B ÷ A round by round with its median. Writes bench/results/latest-compare.json.
 //
 //   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100            # 6 rounds, about 8 minutes here
 //   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100 --rounds 4 --calls-c1 2000 --calls-c32 4000 --no-build
+//   npm run bench -- --baseline HEAD --rounds 4                        # uncommitted changes against the last commit
 const { randomBytes } = require('node:crypto');
 const { mkdir, writeFile } = require('node:fs/promises');
 const { join, relative } = require('node:path');
@@ -16,14 +19,15 @@ const { log, commandLine, callCounts, buildDist, machine, gitCommit, gitDirty, r
 const { startListeningScript, waitForQuiet } = require('./lib/processes');
 const { registerHeaderServer, createAgentKey, grantUse } = require('./lib/gateway');
 const { startDistributedGateway } = require('./lib/distributed');
+const { prepareBaseline } = require('./lib/baseline');
+const { repoRoot } = require('./lib/gateway');
 
 const { flag, option } = commandLine();
-const comparison = /^([A-Z][A-Z0-9_]*)=([^,]*),([^,]*)$/.exec(option('--compare', ''));
-if (!comparison) throw new Error('--compare takes NAME=A,B: an edge-proxy environment variable and its two values');
-const [, setting, valueA, valueB] = comparison;
+const baselineRef = option('--baseline', null);
+const comparison = baselineRef === null ? /^([A-Z][A-Z0-9_]*)=([^,]*),([^,]*)$/.exec(option('--compare', '')) : null;
+if (baselineRef === null && !comparison) throw new Error('--compare takes NAME=A,B: an edge-proxy environment variable and its two values');
 const settings = {
-  setting,
-  values: { A: valueA, B: valueB },
+  ...(comparison ? { setting: comparison[1], values: { A: comparison[2], B: comparison[3] } } : { baseline: baselineRef }),
   rounds: Number(option('--rounds', 6)),
   ...callCounts(option, { prewarm: 1500, warmupC1: 300, callsC1: 2000, warmupC32: 500, callsC32: 4000 }),
   build: !flag('--no-build'),
@@ -38,10 +42,18 @@ async function main() {
   const upstreamKey = `bench-upstream-${randomBytes(16).toString('hex')}`;
   const upstream = await startListeningScript('upstream', join(__dirname, 'upstream.js'), { UPSTREAM_API_KEY: upstreamKey, UPSTREAM_MODE: 'stateless' });
   stoppers.push(() => upstream.stop('SIGTERM', 5000));
+  const roots = { A: repoRoot, B: repoRoot };
+  if (baselineRef !== null) {
+    const baseline = prepareBaseline(baselineRef);
+    stoppers.push(baseline.remove);
+    roots.A = baseline.root;
+    settings.baselineCommit = baseline.commit;
+  }
   const gateways = {};
   for (const name of ['A', 'B']) {
-    log(`starting gateway ${name} (distributed), ${setting}=${settings.values[name]} on its edge`);
-    const gateway = await startDistributedGateway({ envFor: (app) => (app === 'edge-proxy' ? { [setting]: settings.values[name] } : {}) });
+    log(`starting gateway ${name} (distributed), ${describe(name)}`);
+    const env = comparison ? { [settings.setting]: settings.values[name] } : {};
+    const gateway = await startDistributedGateway({ root: roots[name], envFor: (app) => (app === 'edge-proxy' ? env : {}) });
     stoppers.push(() => gateway.stop());
     await registerHeaderServer(gateway, 'bench-echo', `http://127.0.0.1:${upstream.port}/mcp`, upstreamKey);
     gateway.headers = { authorization: `Bearer ${await createAgentKey(gateway)}` };
@@ -60,7 +72,7 @@ async function main() {
       const measured = await measureAtBothConcurrencies({ origin: gateway.edgeUrl, path: ROW_PATH, headers: gateway.headers }, { cpu, settle, counts: settings });
       const figures = (result) => ({ cpuUsPerCall: result.cpuUsPerCall.proxy, callsPerSecond: result.callsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms });
       const run = { round: r + 1, c1: figures(measured.c1), c32: figures(measured.c32) };
-      log(`round ${r + 1}/${settings.rounds}, ${name} (${setting}=${settings.values[name]}): edge CPU µs/call c=1 ${run.c1.cpuUsPerCall}, c=32 ${run.c32.cpuUsPerCall}`);
+      log(`round ${r + 1}/${settings.rounds}, ${name} (${describe(name)}): edge CPU µs/call c=1 ${run.c1.cpuUsPerCall}, c=32 ${run.c32.cpuUsPerCall}`);
       runs[name].push(run);
     }
   }
@@ -91,9 +103,17 @@ function summarize(runs) {
   );
 }
 
+/** What gateway A or B is: its edge's setting, or its build. */
+function describe(name) {
+  if (comparison) return `${settings.setting}=${settings.values[name]} on its edge`;
+  return name === 'A' ? `the build of ${settings.baseline}` : `this tree${gitDirty() ? ' (with uncommitted changes)' : ''}`;
+}
+
 function print(report) {
-  const { setting: name, values } = report.settings;
-  const out = ['', `edge setting ${name}: A=${values.A}, B=${values.B} — API key + header row, ${report.settings.rounds} rounds, commit ${report.commit}`, ''];
+  const what = comparison
+    ? `edge setting ${settings.setting}: A=${settings.values.A}, B=${settings.values.B}`
+    : `A = ${settings.baseline} (${settings.baselineCommit.slice(0, 12)}), B = this tree${report.dirty ? ' with uncommitted changes' : ''}`;
+  const out = ['', `${what} — API key + header row, ${report.settings.rounds} rounds, commit ${report.commit}`, ''];
   out.push(`${'figure'.padEnd(26)}${'A'.padStart(10)}${'B'.padStart(10)}   B ÷ A (median; by round)`);
   for (const [figure, s] of Object.entries(report.summary)) {
     out.push(`${figure.padEnd(26)}${String(s.A).padStart(10)}${String(s.B).padStart(10)}   ${s.medianRatio.toFixed(3)}; ${s.ratiosByRound.map((x) => x.toFixed(2)).join(' ')}`);

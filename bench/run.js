@@ -15,6 +15,7 @@
 //   npm run bench -- --upstream stateful  # upstream keeps MCP sessions (one per load worker) instead of stateless
 //   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100  # two distributed gateways differing in one edge setting,
 //                                  # alternating rounds (bench/compare.js, latest-compare.json; about 8 minutes)
+//   npm run bench -- --baseline HEAD # the same, this tree against another commit's build (in a temporary worktree)
 //   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
 //                                  # PostgreSQL; the edge process's CPU reported apart from the others'
 //                                  # (writes bench/results/latest-distributed.json)
@@ -37,7 +38,7 @@ const { flag, option } = commandLine();
 // `--scale`: the scale runs (10,000 users' credentials, 1,000 servers, 1,000 open sessions) are their own script.
 if (flag('--scale')) return void require('./scale.js');
 // `--compare NAME=A,B`: two gateways side by side that differ in one edge setting (bench/compare.js).
-if (option('--compare', null)) return void require('./compare.js');
+if (option('--compare', null) || option('--baseline', null)) return void require('./compare.js');
 
 const quick = flag('--quick');
 const settings = {

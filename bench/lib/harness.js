@@ -36,10 +36,11 @@ function callCounts(option, defaults) {
 }
 
 /** `tsc -b tsconfig.build.json`, so the figures are of the tree as it is. */
-function buildDist() {
-  log('building (tsc -b tsconfig.build.json)');
+/** `tsc -b tsconfig.build.json` in `root` (this checkout unless told otherwise), with this checkout's TypeScript. */
+function buildDist(root = repoRoot) {
+  log(`building (tsc -b tsconfig.build.json)${root === repoRoot ? '' : ` in ${root}`}`);
   const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });
-  const build = spawnSync(process.execPath, [tsc, '-b', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit', cwd: repoRoot });
+  const build = spawnSync(process.execPath, [tsc, '-b', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
   if (build.status !== 0) throw new Error('the build failed; see above (or pass --no-build to bench the dist/ there is)');
 }
 
