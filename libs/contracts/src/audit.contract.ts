@@ -41,6 +41,36 @@ export const AuditEventSchema = z.strictObject({
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 
+/**
+ * A copy of `event` with the schema's fields and nothing else, for a producer
+ * that writes an event down before it is validated (the edge's journal): a
+ * field the schema does not have never reaches the disk. It checks no value;
+ * AuditEventSchema does that.
+ */
+export function auditEventFields(event: AuditEvent): AuditEvent {
+  return {
+    id: event.id,
+    ts: event.ts,
+    traceId: event.traceId,
+    principal: auditPartyFields(event.principal),
+    actor: auditPartyFields(event.actor),
+    action: event.action,
+    method: event.method,
+    server: event.server,
+    tool: event.tool,
+    credentialKind: event.credentialKind,
+    credentialId: event.credentialId,
+    outcome: event.outcome,
+    reason: event.reason,
+    latencyMs: event.latencyMs,
+  };
+}
+
+function auditPartyFields(party: AuditEvent['principal']): AuditEvent['principal'] {
+  if (party === null) return null;
+  return party.email === undefined ? { id: party.id, kind: party.kind } : { id: party.id, kind: party.kind, email: party.email };
+}
+
 /** Subject an event is published on: `audit.<action>`. */
 export function auditSubjectOf(action: AuditAction): string {
   return `audit.${action}`;
