@@ -6,7 +6,7 @@ import { auditEvent as baseAuditEvent } from '@portcullis/testing';
 import { checkAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 import { InProcessBus } from './in-process.bus';
-import { SpoolingAuditPublisher } from './spooling-audit-publisher';
+import { AuditEventSink, SpoolingAuditPublisher } from './spooling-audit-publisher';
 
 function auditEvent(n: number): AuditEvent {
   return baseAuditEvent({ tool: `tool-${n}`, latencyMs: n });
@@ -17,12 +17,23 @@ class FlakyBus {
   up = true;
   readonly acknowledged: AuditEvent[] = [];
 
-  async publishAudit(event: AuditEvent): Promise<void> {
-    checkAuditEvent(event);
-    await Promise.resolve();
-    if (!this.up) throw new BusError('UNAVAILABLE', 'the bus is down');
-    this.acknowledged.push(event);
+  sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void {
+    try {
+      checkAuditEvent(event);
+    } catch (error) {
+      return settled(error);
+    }
+    queueMicrotask(() => {
+      if (!this.up) return settled(new BusError('UNAVAILABLE', 'the bus is down'));
+      this.acknowledged.push(event);
+      settled();
+    });
   }
+}
+
+/** A bus as the publisher's sink, event by event (the edge puts its batcher there instead). */
+function sinkOf(bus: InProcessBus): AuditEventSink {
+  return { sendAudit: (event, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
 }
 
 describe(SpoolingAuditPublisher.name, () => {
@@ -95,9 +106,25 @@ describe(SpoolingAuditPublisher.name, () => {
       await publisher.stop();
     });
 
+    it('tells a caller of record() of an event it could neither publish nor spool, and of no other', async () => {
+      const bus = new FlakyBus();
+      const lost: unknown[] = [];
+      const publisher = new SpoolingAuditPublisher(bus, { directory });
+      publisher.record(auditEvent(1), (error) => lost.push(error));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(bus.acknowledged).toHaveLength(1);
+      bus.up = false;
+      rmSync(directory, { recursive: true, force: true }); // the spool's disk is gone too
+      publisher.record(auditEvent(2), (error) => lost.push(error));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(bus.acknowledged).toHaveLength(1);
+      expect(lost).toEqual([expect.objectContaining({ code: 'ENOENT' })]);
+      await publisher.stop();
+    });
+
     it('journals the schema\'s fields only: a field an event should not have never reaches the disk', async () => {
       // The sink validates later (as the edge's batcher does, a batch at a time) and has not answered yet.
-      const waiting = { publishAudit: () => new Promise<void>(() => undefined) };
+      const waiting = { sendAudit: () => undefined };
       const publisher = new SpoolingAuditPublisher(waiting, { directory });
       const event = auditEvent(1);
       void publisher.publish({ ...event, token: 'pcl_secret' } as unknown as AuditEvent);
@@ -111,7 +138,7 @@ describe(SpoolingAuditPublisher.name, () => {
   describe('journal', () => {
     it('keeps the events a killed process held unacknowledged, and the next process on the folder replays them', async () => {
       // The bus took the events but never acknowledged them: a process that dies now has them only in memory and journal.
-      const hanging = { publishAudit: () => new Promise<void>(() => undefined) };
+      const hanging = { sendAudit: () => undefined };
       const killed = new SpoolingAuditPublisher(hanging, { directory });
       const held = Array.from({ length: 3 }, (_, n) => auditEvent(n));
       for (const event of held) void killed.publish(event);
@@ -165,7 +192,7 @@ describe(SpoolingAuditPublisher.name, () => {
     it('spools when the in-process bus is closed, and replays onto a new bus', async () => {
       const closed = new InProcessBus();
       await closed.close();
-      const publisher = new SpoolingAuditPublisher(closed, { directory });
+      const publisher = new SpoolingAuditPublisher(sinkOf(closed), { directory });
       const event = auditEvent(1);
       await expect(publisher.publish(event)).resolves.toBe('spooled');
       await publisher.stop();
@@ -173,7 +200,7 @@ describe(SpoolingAuditPublisher.name, () => {
       const bus = new InProcessBus();
       const received: string[] = [];
       await bus.consumeAudit(async (e) => void received.push(e.id));
-      const next = new SpoolingAuditPublisher(bus, { directory });
+      const next = new SpoolingAuditPublisher(sinkOf(bus), { directory });
       await next.replay();
       await new Promise((r) => setTimeout(r, 20));
       expect(received).toEqual([event.id]);

@@ -12,9 +12,22 @@ import { BusError } from './bus.errors';
  * schema with BusError `INVALID_REQUEST`.
  */
 export interface AuditEventSink {
-  /** Resolves once the audit stream stored the event. */
-  publishAudit(event: AuditEvent): Promise<void>;
+  /**
+   * Hands `event` on and calls `settled` once: with no error when the audit
+   * stream stored it, with the error when it did not. A callback rather than a
+   * promise: this runs on every proxied request, and a promise chain per event
+   * (each promise seen by async-local-storage's hook) is work the answer never
+   * waits for.
+   */
+  sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void;
 }
+
+/** How one event ended: on the stream, or on disk to be replayed; else (null) the error, and the event is not kept. */
+interface Outcome {
+  stored: 'published' | 'spooled' | null;
+  error?: unknown;
+}
+type Published = (stored: Outcome['stored'], error?: unknown) => void;
 
 export interface SpoolingAuditPublisherOptions {
   /** Folder of the spool files; created (mode 0700) when missing. One publisher per folder. */
@@ -98,30 +111,59 @@ export class SpoolingAuditPublisher {
 
   /**
    * Resolves once the event is acknowledged by the bus or safely spooled.
-   * Rejects only for an event that can never be valid (it is not spooled).
+   * Rejects for an event that can never be valid (it is not spooled), or one
+   * that could be neither published nor written to disk.
    */
-  async publish(event: AuditEvent): Promise<'published' | 'spooled'> {
+  publish(event: AuditEvent): Promise<'published' | 'spooled'> {
+    return new Promise((resolve, reject) => this.handle(event, (stored, error) => (stored === null ? reject(error) : resolve(stored))));
+  }
+
+  /** {@link publish} for a caller that does not wait: only an event that was lost is told to `lost`. */
+  record(event: AuditEvent, lost: (error: unknown) => void): void {
+    this.handle(event, (stored, error) => {
+      if (stored === null) lost(error);
+    });
+  }
+
+  private handle(event: AuditEvent, done: Published): void {
     if (this.spooledEvents > 0) {
-      this.append(this.check(event));
-      return 'spooled';
+      const spooled = this.spoolChecked(event);
+      return done(spooled.stored, spooled.error);
     }
-    // Validated by the sink: the edge's batcher checks a whole batch in one go, where checking each event on its
-    // own, on the request's path, was a tenth of the edge's CPU per call (docs/performance.md).
-    const segment = this.journal.write(`${JSON.stringify(auditEventFields(event))}\n`);
+    let segment: number;
     try {
-      await this.sink.publishAudit(event);
-      return 'published';
+      // Validated by the sink: the edge's batcher checks a whole batch in one go, where checking each event on its
+      // own, on the request's path, was a tenth of the edge's CPU per call (docs/performance.md).
+      segment = this.journal.write(`${JSON.stringify(auditEventFields(event))}\n`);
     } catch (error) {
-      if (error instanceof BusError && error.code === 'INVALID_REQUEST') {
-        this.options.onError?.('dropped_invalid', error);
-        throw error;
-      }
-      this.options.onError?.('spooled', error);
-      this.append(this.check(event));
-      return 'spooled';
-    } finally {
+      return done(null, error);
+    }
+    this.sink.sendAudit(event, (error) => {
+      const outcome = this.afterPublish(event, error);
       // Only once it is stored or spooled: a crash before this leaves it in the journal.
       this.journal.settle(segment);
+      done(outcome.stored, outcome.error);
+    });
+  }
+
+  /** What becomes of an event the sink answered for: stored, else spooled, else (invalid, or no disk) not kept. */
+  private afterPublish(event: AuditEvent, error: unknown): Outcome {
+    if (error === undefined) return { stored: 'published' };
+    if (error instanceof BusError && error.code === 'INVALID_REQUEST') {
+      this.options.onError?.('dropped_invalid', error);
+      return { stored: null, error };
+    }
+    this.options.onError?.('spooled', error);
+    return this.spoolChecked(event);
+  }
+
+  /** Appends the event to the spool, unless it breaks the schema (reported, and refused) or the disk fails. */
+  private spoolChecked(event: AuditEvent): Outcome {
+    try {
+      this.append(this.check(event));
+      return { stored: 'spooled' };
+    } catch (error) {
+      return { stored: null, error };
     }
   }
 
@@ -164,7 +206,9 @@ export class SpoolingAuditPublisher {
     // Handed over together, in order: a batching bus (the edge's) sends them as one message at once. One at a time,
     // each would wait out the batch linger alone, and a spool filling faster than that would never drain under load.
     for (let first = 0; first < events.length; first += AUDIT_BATCH_MAX_EVENTS) {
-      const outcomes = await Promise.allSettled(events.slice(first, first + AUDIT_BATCH_MAX_EVENTS).map((event) => this.sink.publishAudit(event)));
+      const outcomes = await Promise.allSettled(
+        events.slice(first, first + AUDIT_BATCH_MAX_EVENTS).map((event) => new Promise<void>((stored, failed) => this.sink.sendAudit(event, (error) => (error === undefined ? stored() : failed(error))))),
+      );
       const failed = outcomes.find((outcome) => outcome.status === 'rejected');
       if (failed) {
         // The whole file is offered again later; what reached the stream meanwhile is stored once.

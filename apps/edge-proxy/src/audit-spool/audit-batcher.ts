@@ -21,8 +21,7 @@ export interface AuditBatcherOptions {
 
 interface Waiting {
   event: AuditEvent;
-  published: () => void;
-  failed: (error: unknown) => void;
+  settled: (error?: unknown) => void;
 }
 
 /**
@@ -33,8 +32,8 @@ interface Waiting {
  * once when they reach `maxEvents`, and never while another batch awaits its
  * acknowledgement (they go right after it when their time is up by then).
  *
- * Each event's promise settles with its batch: resolved once the stream
- * stored it, rejected when it did not (the spool then keeps it on disk).
+ * Each event is settled with its batch: told nothing once the stream stored
+ * it, the error when it did not (the spool then keeps it on disk).
  *
  * Events are validated (AuditEventSchema) when their batch goes, all in one
  * loop, not one by one as they are recorded: on the request's path the schema's
@@ -59,13 +58,11 @@ export class AuditBatcher implements AuditEventSink {
     this.lingerMs = options.lingerMs ?? AUDIT_BATCH_LINGER_MS;
   }
 
-  /** What SpoolingAuditPublisher calls: resolves once the stream acknowledged the message carrying `event`. */
-  publishAudit(event: AuditEvent): Promise<void> {
-    return new Promise((published, failed) => {
-      this.waiting.push({ event, published, failed });
-      if (this.waiting.length >= this.maxEvents) this.send();
-      else if (this.waiting.length === 1) this.startLinger();
-    });
+  /** What SpoolingAuditPublisher calls: `settled` once the stream acknowledged the message carrying `event`, or did not. */
+  sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void {
+    this.waiting.push({ event, settled });
+    if (this.waiting.length >= this.maxEvents) this.send();
+    else if (this.waiting.length === 1) this.startLinger();
   }
 
   /** Events recorded but not acknowledged yet (waiting or in flight). */
@@ -114,15 +111,16 @@ export class AuditBatcher implements AuditEventSink {
     try {
       if (batch.length === 1) await this.bus.publishCheckedAudit(batch[0].event);
       else await this.bus.publishCheckedAuditBatch(randomUUID(), batch.map((w) => w.event));
-      for (const w of batch) w.published();
     } catch (error) {
       // Not expected (each event was checked before it got here), but one bad event must not take the others with it.
       if (batch.length > 1 && error instanceof BusError && error.code === 'INVALID_REQUEST') {
-        await Promise.all(batch.map((w) => this.bus.publishCheckedAudit(w.event).then(w.published, w.failed)));
+        await Promise.all(batch.map((w) => this.bus.publishCheckedAudit(w.event).then(() => w.settled(), w.settled)));
         return;
       }
-      for (const w of batch) w.failed(error);
+      for (const w of batch) w.settled(error);
+      return;
     }
+    for (const w of batch) w.settled();
   }
 }
 
@@ -137,7 +135,7 @@ function checked(waiting: Waiting[]): CheckedWaiting[] {
     try {
       valid.push({ ...w, event: checkAuditEvent(w.event) });
     } catch (error) {
-      w.failed(error);
+      w.settled(error);
     }
   }
   return valid;

@@ -65,6 +65,11 @@ export class AuditSpool implements OnApplicationBootstrap, OnModuleDestroy, OnAp
     return this.publisher.publish(event);
   }
 
+  /** {@link publish} without waiting (the proxy's way): `lost` hears of an event that reached neither. */
+  record(event: AuditEvent, lost: (error: unknown) => void): void {
+    this.publisher.record(event, lost);
+  }
+
   spooled(): number {
     return this.publisher.spooled();
   }

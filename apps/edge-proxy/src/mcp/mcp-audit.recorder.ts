@@ -108,7 +108,7 @@ export class McpAuditRecorder {
   }
 
   private publish(event: AuditEvent): void {
-    this.spool.publish(event).catch((error: unknown) => {
+    this.spool.record(event, (error) => {
       this.logger.error({ err: error, auditEventId: event.id, action: event.action, server: event.server }, 'audit event could not be published');
     });
   }
