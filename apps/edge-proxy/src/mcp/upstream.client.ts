@@ -46,6 +46,16 @@ export interface GuardedFetch {
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
 
+/** The edge's error for a failed upstream request. */
+function upstreamFailure(target: ServerTarget, request: UpstreamRequest, error: unknown): Error {
+  if (request.signal.aborted) return new ClientDisconnectedError({ cause: error });
+  const code = (error as { code?: unknown }).code;
+  if (isPrivateAddressRefusal(error)) return new UpstreamAddressRefusedError(target.slug, { cause: error });
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(target.slug, target.timeoutMs, { cause: error });
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError(target.slug, UPSTREAM_CONNECT_TIMEOUT_MS, { cause: error });
+  return new UpstreamUnreachableError(target.slug, { cause: error });
+}
+
 /** What a request needs from a target's URL, parsed once. */
 interface ParsedTarget {
   url: string;
@@ -122,13 +132,18 @@ export class UpstreamClient implements OnModuleDestroy {
    * body is then a stream the caller must consume or destroy.
    * @throws UpstreamUnreachableError, UpstreamTimeoutError, ClientDisconnectedError
    */
-  async send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
+  send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
+    // Not an async function: on the hot path the promise is undici's own (each extra one costs the edge; docs/performance.md).
     const url = parseTarget(target);
     if (!trace.getActiveSpan()?.isRecording()) {
       // A trace nobody records gets no child span (it would record nothing either): the upstream continues the request's.
       propagation.inject(context.active(), request.headers);
       return this.dispatch(target, url, request);
     }
+    return this.sendTraced(target, url, request);
+  }
+
+  private async sendTraced(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     // A child of the request's span, open until the answer's body ends; origin only (a path or query may hold a secret).
     const span = tracer.startSpan(`upstream ${request.method}`, {
       kind: SpanKind.CLIENT,
@@ -176,10 +191,11 @@ export class UpstreamClient implements OnModuleDestroy {
     if (!this.allowPrivate && isIP(host) && isPrivateAddress(host)) throw new UpstreamAddressRefusedError(target.slug, { cause: privateAddressError() });
   }
 
-  private async dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
+  /** @throws (synchronously) UpstreamAddressRefusedError for a private address literal; the promise rejects with the others. */
+  private dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     this.refuseAddressLiteral(target, url.host);
-    try {
-      return await (request.method === 'GET' ? this.streams : this.calls).request({
+    return (request.method === 'GET' ? this.streams : this.calls)
+      .request({
         origin: url.origin,
         path: request.path ?? url.path,
         method: request.method,
@@ -189,15 +205,10 @@ export class UpstreamClient implements OnModuleDestroy {
         headersTimeout: target.timeoutMs,
         // Event streams may stay quiet for as long as a tool runs or a session lives; the client's disconnect ends them.
         bodyTimeout: 0,
+      })
+      .catch((error: unknown) => {
+        throw upstreamFailure(target, request, error);
       });
-    } catch (error) {
-      if (request.signal.aborted) throw new ClientDisconnectedError({ cause: error });
-      const code = (error as { code?: unknown }).code;
-      if (isPrivateAddressRefusal(error)) throw new UpstreamAddressRefusedError(target.slug, { cause: error });
-      if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new UpstreamTimeoutError(target.slug, target.timeoutMs, { cause: error });
-      if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new UpstreamTimeoutError(target.slug, UPSTREAM_CONNECT_TIMEOUT_MS, { cause: error });
-      throw new UpstreamUnreachableError(target.slug, { cause: error });
-    }
   }
 
   /** Ends open upstream streams too, so event streams do not hold the HTTP server open at shutdown. */
