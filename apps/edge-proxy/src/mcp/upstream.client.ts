@@ -129,8 +129,9 @@ export class UpstreamClient implements OnModuleDestroy {
 
   /**
    * Resolves once the upstream has answered with its status and headers; the
-   * body is then a stream the caller must consume or destroy.
-   * @throws UpstreamUnreachableError, UpstreamTimeoutError, ClientDisconnectedError
+   * body is then a stream the caller must consume or destroy. Rejects with
+   * UpstreamUnreachableError, UpstreamTimeoutError or ClientDisconnectedError.
+   * @throws UpstreamAddressRefusedError (synchronously) for a private address literal
    */
   send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     // Not an async function: on the hot path the promise is undici's own (each extra one costs the edge; docs/performance.md).
