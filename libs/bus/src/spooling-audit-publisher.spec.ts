@@ -6,7 +6,7 @@ import { auditEvent as baseAuditEvent } from '@portcullis/testing';
 import { checkAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 import { InProcessBus } from './in-process.bus';
-import { AuditEventSink, SpoolingAuditPublisher } from './spooling-audit-publisher';
+import { busAuditSink, SpoolingAuditPublisher } from './spooling-audit-publisher';
 
 function auditEvent(n: number): AuditEvent {
   return baseAuditEvent({ tool: `tool-${n}`, latencyMs: n });
@@ -29,11 +29,6 @@ class FlakyBus {
       settled();
     });
   }
-}
-
-/** A bus as the publisher's sink, event by event (the edge puts its batcher there instead). */
-function sinkOf(bus: InProcessBus): AuditEventSink {
-  return { sendAudit: (event, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
 }
 
 describe(SpoolingAuditPublisher.name, () => {
@@ -192,7 +187,7 @@ describe(SpoolingAuditPublisher.name, () => {
     it('spools when the in-process bus is closed, and replays onto a new bus', async () => {
       const closed = new InProcessBus();
       await closed.close();
-      const publisher = new SpoolingAuditPublisher(sinkOf(closed), { directory });
+      const publisher = new SpoolingAuditPublisher(busAuditSink(closed), { directory });
       const event = auditEvent(1);
       await expect(publisher.publish(event)).resolves.toBe('spooled');
       await publisher.stop();
@@ -200,7 +195,7 @@ describe(SpoolingAuditPublisher.name, () => {
       const bus = new InProcessBus();
       const received: string[] = [];
       await bus.consumeAudit(async (e) => void received.push(e.id));
-      const next = new SpoolingAuditPublisher(sinkOf(bus), { directory });
+      const next = new SpoolingAuditPublisher(busAuditSink(bus), { directory });
       await next.replay();
       await new Promise((r) => setTimeout(r, 20));
       expect(received).toEqual([event.id]);

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { AUDIT_BATCH_MAX_EVENTS, type AuditEvent, auditEventFields } from '@portcullis/contracts';
 import { AuditJournal } from './audit-journal';
-import { checkAuditEvent } from './bus';
+import { type Bus, checkAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 
 /**
@@ -20,6 +20,11 @@ export interface AuditEventSink {
    * waits for.
    */
   sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void;
+}
+
+/** A bus as the publisher's sink, one stream message per event (`publishAudit` validates each); the edge puts its batcher there instead. */
+export function busAuditSink(bus: Pick<Bus, 'publishAudit'>): AuditEventSink {
+  return { sendAudit: (event, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
 }
 
 /** How one event ended: on the stream, or on disk to be replayed; else (null) the error, and the event is not kept. */

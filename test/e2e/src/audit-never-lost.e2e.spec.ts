@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NatsBus, SpoolingAuditPublisher } from '@portcullis/bus';
+import { busAuditSink, NatsBus, SpoolingAuditPublisher } from '@portcullis/bus';
 import type { AuditEvent } from '@portcullis/contracts';
 import { createTestDatabase, freePort, OwnNatsServer, ServiceProcess, sleep, TestDatabase, uniqueSubjectPrefix, waitForReady } from '@portcullis/testing';
 import { Client } from 'pg';
@@ -62,7 +62,7 @@ describe('audit trail: never lost', () => {
     await sql.connect();
     // Publishes as the edge does: another process's connection, a disk spool behind it.
     publisherBus = await NatsBus.connect({ servers: nats.url, name: 'publisher-e2e', subjectPrefix, defaultTimeoutMs: 2000 });
-    publisher = new SpoolingAuditPublisher(publisherBus, { directory: spoolDir, replayIntervalMs: 250 });
+    publisher = new SpoolingAuditPublisher(busAuditSink(publisherBus), { directory: spoolDir, replayIntervalMs: 250 });
     publisher.start();
   });
 
