@@ -6,10 +6,10 @@ import { type Bus, checkAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 
 /**
- * Where the publisher hands its events on: a {@link Bus} itself, or something
- * in front of one (the edge's batcher). It validates each event, at once or
- * together with others before they are sent, and rejects one that breaks the
- * schema with BusError `INVALID_REQUEST`.
+ * Where the publisher hands its events on: a bus ({@link busAuditSink}), or
+ * something in front of one (the edge's batcher). It validates each event, at
+ * once or together with others before they are sent, and settles one that
+ * breaks the schema with BusError `INVALID_REQUEST`.
  */
 export interface AuditEventSink {
   /**
