@@ -37,7 +37,7 @@ const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 const { flag, option } = commandLine();
 // `--scale`: the scale runs (10,000 users' credentials, 1,000 servers, 1,000 open sessions) are their own script.
 if (flag('--scale')) return void require('./scale.js');
-// `--compare NAME=A,B`: two gateways side by side that differ in one edge setting (bench/compare.js).
+// `--compare NAME=A,B` / `--baseline REF`: two gateways side by side that differ in one edge setting, or in their build (bench/compare.js).
 if (option('--compare', null) || option('--baseline', null)) return void require('./compare.js');
 
 const quick = flag('--quick');

@@ -35,8 +35,7 @@ function callCounts(option, defaults) {
   };
 }
 
-/** `tsc -b tsconfig.build.json`, so the figures are of the tree as it is. */
-/** `tsc -b tsconfig.build.json` in `root` (this checkout unless told otherwise), with this checkout's TypeScript. */
+/** `tsc -b tsconfig.build.json` in `root` (this checkout unless told otherwise), so the figures are of that tree as it is. */
 function buildDist(root = repoRoot) {
   log(`building (tsc -b tsconfig.build.json)${root === repoRoot ? '' : ` in ${root}`}`);
   const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });

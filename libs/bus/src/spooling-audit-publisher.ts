@@ -27,6 +27,11 @@ export function busAuditSink(bus: Pick<Bus, 'publishAudit'>): AuditEventSink {
   return { sendAudit: (event, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
 }
 
+/** Resolves once `sink` settled `event` as stored; rejects with the error it settled it with otherwise. */
+export function sentTo(sink: AuditEventSink, event: AuditEvent): Promise<void> {
+  return new Promise((stored, failed) => sink.sendAudit(event, (error) => (error === undefined ? stored() : failed(error))));
+}
+
 /** How one event ended: on the stream, or on disk to be replayed; else (null) the error, and the event is not kept. */
 interface Outcome {
   stored: 'published' | 'spooled' | null;
@@ -211,9 +216,7 @@ export class SpoolingAuditPublisher {
     // Handed over together, in order: a batching bus (the edge's) sends them as one message at once. One at a time,
     // each would wait out the batch linger alone, and a spool filling faster than that would never drain under load.
     for (let first = 0; first < events.length; first += AUDIT_BATCH_MAX_EVENTS) {
-      const outcomes = await Promise.allSettled(
-        events.slice(first, first + AUDIT_BATCH_MAX_EVENTS).map((event) => new Promise<void>((stored, failed) => this.sink.sendAudit(event, (error) => (error === undefined ? stored() : failed(error))))),
-      );
+      const outcomes = await Promise.allSettled(events.slice(first, first + AUDIT_BATCH_MAX_EVENTS).map((event) => sentTo(this.sink, event)));
       const failed = outcomes.find((outcome) => outcome.status === 'rejected');
       if (failed) {
         // The whole file is offered again later; what reached the stream meanwhile is stored once.

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkAuditEvent, Headers, InProcessBus, SpoolingAuditPublisher } from '@portcullis/bus';
+import { checkAuditEvent, Headers, InProcessBus, sentTo, SpoolingAuditPublisher } from '@portcullis/bus';
 import { AUDIT_BATCH_MAX_EVENTS, AuditEvent } from '@portcullis/contracts';
 import { auditEvent } from '@portcullis/testing';
 import { AUDIT_BATCH_LINGER_MS, AuditBatcher } from './audit-batcher';
@@ -29,11 +29,6 @@ class MessageCountingBus extends InProcessBus {
   }
 }
 
-/** Resolves once the batcher's message carrying `event` was acknowledged; rejects when it was not. */
-function stored(batcher: AuditBatcher, event: AuditEvent): Promise<void> {
-  return new Promise((acknowledged, failed) => batcher.sendAudit(event, (error) => (error === undefined ? acknowledged() : failed(error))));
-}
-
 describe(AuditBatcher.name, () => {
   let bus: MessageCountingBus;
   let received: AuditEvent[];
@@ -54,7 +49,7 @@ describe(AuditBatcher.name, () => {
     it('sends events recorded together as one stream message, and acknowledges each', async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       const events = Array.from({ length: 30 }, () => auditEvent());
-      await Promise.all(events.map((event) => stored(batcher, event)));
+      await Promise.all(events.map((event) => sentTo(batcher, event)));
       expect(bus.messages).toEqual([30]);
       await settle();
       expect(received.map((e) => e.id)).toEqual(events.map((e) => e.id));
@@ -65,7 +60,7 @@ describe(AuditBatcher.name, () => {
       const started = performance.now();
       const published: Promise<void>[] = [];
       for (let n = 0; n < 4; n++) {
-        published.push(stored(batcher, auditEvent()));
+        published.push(sentTo(batcher, auditEvent()));
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
       expect(bus.messages).toEqual([]); // nothing sent before the first event's wait is over
@@ -77,13 +72,13 @@ describe(AuditBatcher.name, () => {
     it('holds events gathered while a batch is in flight for their own linger, not just until the acknowledgement', async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 80 });
       bus.holdAcknowledgements();
-      const first = stored(batcher, auditEvent());
+      const first = sentTo(batcher, auditEvent());
       await new Promise((resolve) => setTimeout(resolve, 100)); // the first event's linger is over: it is in flight
       expect(bus.messages).toEqual([1]);
-      const later = [stored(batcher, auditEvent())];
+      const later = [sentTo(batcher, auditEvent())];
       bus.releaseAcknowledgements();
       await first;
-      later.push(stored(batcher, auditEvent()));
+      later.push(sentTo(batcher, auditEvent()));
       await settle();
       expect(bus.messages).toEqual([1]); // acknowledged, but the next event's 80 ms are not up
       await Promise.all(later);
@@ -92,23 +87,23 @@ describe(AuditBatcher.name, () => {
 
     it('sends a full batch without waiting for the linger to end', async () => {
       const batcher = new AuditBatcher(bus, { maxEvents: 5, lingerMs: 60_000 });
-      await Promise.all(Array.from({ length: 5 }, () => stored(batcher, auditEvent())));
+      await Promise.all(Array.from({ length: 5 }, () => sentTo(batcher, auditEvent())));
       expect(bus.messages).toEqual([5]);
     });
 
     it('with no linger, sends a lone event at once, as a plain event message', async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
-      await stored(batcher, auditEvent());
-      await stored(batcher, auditEvent());
+      await sentTo(batcher, auditEvent());
+      await sentTo(batcher, auditEvent());
       expect(bus.messages).toEqual([1, 1]);
     });
 
     it('gathers the events recorded while a message awaits its acknowledgement into the next one', async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       bus.holdAcknowledgements();
-      const first = stored(batcher, auditEvent());
+      const first = sentTo(batcher, auditEvent());
       await settle();
-      const later = Array.from({ length: 12 }, () => stored(batcher, auditEvent()));
+      const later = Array.from({ length: 12 }, () => sentTo(batcher, auditEvent()));
       await settle();
       expect(bus.messages).toEqual([1]); // the twelve wait for the first acknowledgement
       bus.releaseAcknowledgements();
@@ -120,7 +115,7 @@ describe(AuditBatcher.name, () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       const good = [auditEvent(), auditEvent()];
       const bad = { ...auditEvent(), latencyMs: -1 };
-      const outcomes = await Promise.allSettled([stored(batcher, good[0]), stored(batcher, bad), stored(batcher, good[1])]);
+      const outcomes = await Promise.allSettled([sentTo(batcher, good[0]), sentTo(batcher, bad), sentTo(batcher, good[1])]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INVALID_REQUEST' });
       expect(bus.messages).toEqual([2]);
@@ -130,7 +125,7 @@ describe(AuditBatcher.name, () => {
 
     it(`never puts more than ${AUDIT_BATCH_MAX_EVENTS} events in one message`, async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
-      await Promise.all(Array.from({ length: 2 * AUDIT_BATCH_MAX_EVENTS + 7 }, () => stored(batcher, auditEvent())));
+      await Promise.all(Array.from({ length: 2 * AUDIT_BATCH_MAX_EVENTS + 7 }, () => sentTo(batcher, auditEvent())));
       expect(bus.messages).toEqual([AUDIT_BATCH_MAX_EVENTS, AUDIT_BATCH_MAX_EVENTS, 7]);
     });
 
@@ -175,9 +170,9 @@ describe(AuditBatcher.name, () => {
     it('resolves only once the events waiting and in flight are acknowledged (a SIGTERM loses nothing)', async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       bus.holdAcknowledgements();
-      const published = Array.from({ length: 3 }, () => stored(batcher, auditEvent()));
+      const published = Array.from({ length: 3 }, () => sentTo(batcher, auditEvent()));
       await settle();
-      published.push(stored(batcher, auditEvent()));
+      published.push(sentTo(batcher, auditEvent()));
       let flushed = false;
       const flushing = batcher.flush().then(() => (flushed = true));
       await settle();
@@ -196,9 +191,9 @@ describe(AuditBatcher.name, () => {
     it('has the message in flight and the events gathered behind it acknowledged before the bus closes', async () => {
       const batcher = new AuditBatcher(bus, { lingerMs: 0 });
       bus.holdAcknowledgements();
-      const published = [stored(batcher, auditEvent())];
+      const published = [sentTo(batcher, auditEvent())];
       await settle();
-      for (let n = 0; n < 5; n++) published.push(stored(batcher, auditEvent()));
+      for (let n = 0; n < 5; n++) published.push(sentTo(batcher, auditEvent()));
       const closing = bus.close(); // SIGTERM: the process drains its bus after the last request finished
       await settle();
       bus.releaseAcknowledgements();
