@@ -11,6 +11,7 @@
 //   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100            # 6 rounds, about 8 minutes here
 //   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100 --rounds 4 --calls-c1 2000 --calls-c32 4000 --no-build
 //   npm run bench -- --baseline HEAD --rounds 4                        # uncommitted changes against the last commit
+// Both edges run with V8's memory reducer off (see main), unless `--memory-reducer` is given.
 const { randomBytes } = require('node:crypto');
 const { mkdir, writeFile } = require('node:fs/promises');
 const { join, relative } = require('node:path');
@@ -31,6 +32,7 @@ const settings = {
   rounds: Number(option('--rounds', 6)),
   ...callCounts(option, { prewarm: 1500, warmupC1: 300, callsC1: 2000, warmupC32: 500, callsC32: 4000 }),
   build: !flag('--no-build'),
+  memoryReducer: flag('--memory-reducer'),
   deadlineSeconds: Number(option('--deadline', 1800)),
 };
 const outFile = option('--out', join(__dirname, 'results', 'latest-compare.json'));
@@ -53,7 +55,11 @@ async function main() {
   for (const name of ['A', 'B']) {
     log(`starting gateway ${name} (distributed), ${describe(name)}`);
     const env = comparison ? { [settings.setting]: settings.values[name] } : {};
-    const gateway = await startDistributedGateway({ root: roots[name], envFor: (app) => (app === 'edge-proxy' ? env : {}) });
+    // Each edge idles while the other is measured, and V8's memory reducer then shrinks its heap: the next measurement
+    // paid for regrowing it (a dear round every few; docs/performance.md, "Comparing two builds"). A gateway under
+    // steady load never idles so, so the comparison switches the reducer off on both edges alike.
+    const nodeArgsFor = (app) => (app === 'edge-proxy' && settings.memoryReducer === false ? ['--no-memory-reducer'] : []);
+    const gateway = await startDistributedGateway({ root: roots[name], nodeArgsFor, envFor: (app) => (app === 'edge-proxy' ? env : {}) });
     stoppers.push(() => gateway.stop());
     await registerHeaderServer(gateway, 'bench-echo', `http://127.0.0.1:${upstream.port}/mcp`, upstreamKey);
     gateway.headers = { authorization: `Bearer ${await createAgentKey(gateway)}` };

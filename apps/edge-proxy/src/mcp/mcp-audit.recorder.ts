@@ -38,7 +38,9 @@ export class McpAuditRecorder {
   ) {}
 
   record(exchange: ForwardedExchange): void {
-    annotateExchangeSpan(trace.getActiveSpan(), {
+    // The facts are gathered only for a span that records them (most are not: nothing is exported by default).
+    const span = trace.getActiveSpan();
+    if (span?.isRecording()) annotateExchangeSpan(span, {
       principalId: exchange.principal.id,
       actorId: exchange.principal.actor?.id,
       server: exchange.server,
@@ -71,7 +73,8 @@ export class McpAuditRecorder {
   }
 
   recordDenials(denied: DeniedRequests): void {
-    annotateExchangeSpan(trace.getActiveSpan(), {
+    const span = trace.getActiveSpan();
+    if (span?.isRecording()) annotateExchangeSpan(span, {
       principalId: denied.principal.id,
       actorId: denied.principal.actor?.id,
       server: denied.server,

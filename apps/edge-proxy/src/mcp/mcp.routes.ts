@@ -49,7 +49,7 @@ export class McpRoutes implements OnModuleInit {
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       const slug = this.slugOf(request);
       if (slug === null) fastifyRouting(request, response);
-      else this.handle(request, response, slug).catch(() => response.destroy());
+      else void this.handle(request, response, slug); // never rejects: no `catch` promise per call
     });
   }
 
@@ -86,7 +86,11 @@ export class McpRoutes implements OnModuleInit {
       }
       await this.proxy.handle(request, reply, slug);
     } catch (error) {
-      this.errors.answer(error, request, slug, reply);
+      try {
+        this.errors.answer(error, request, slug, reply);
+      } catch {
+        response.destroy(); // the answer could not be written either
+      }
     }
   }
 }
