@@ -1,4 +1,3 @@
-import type { Readable, Writable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { isSpanContextValid, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AccessDecision, Principal, ReadyCredential, ServerTarget } from '@portcullis/contracts';
@@ -21,7 +20,7 @@ import { LegacySseUpstream } from './legacy-sse-upstream';
 import { AuditOutcome, McpAuditRecorder } from './mcp-audit.recorder';
 import { McpMetrics } from './mcp.metrics';
 import { needsToolFiltering, RefusedCall, refusalBody, refusedToolCalls, ToolsListFilter } from './tool-access';
-import { ClientGone, UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream.client';
+import { ClientGone, ForwardedRequest, UpstreamAnswer, UpstreamClient } from './upstream.client';
 import { VirtualServerProxy } from '../virtual/virtual-server.proxy';
 
 const tracer = trace.getTracer('@portcullis/edge-proxy');
@@ -131,7 +130,7 @@ export class McpProxyService {
       let upstream = await this.send(request, exchange, clientGone);
       if (upstream.statusCode === 401) {
         // The vault's token was refused (revoked, or expired early): it is renewed once and the request sent once more.
-        upstream.body.dump().catch(() => undefined);
+        upstream.body.dump();
         let renewed: ReadyCredential | null;
         try {
           renewed = await this.credentials.renew(principal, target, token, exchange.credential);
@@ -151,7 +150,7 @@ export class McpProxyService {
       const status = upstream.statusCode;
       if (status === 401 || status === 403 || status < 200 || (status >= 300 && status < 400)) {
         // Read off (bounded) so the connection can be reused; a failure here only costs that connection.
-        upstream.body.dump().catch(() => undefined);
+        upstream.body.dump();
         this.finish(exchange, 'error', `upstream answered HTTP ${status}`);
         // A refused credential is not served from cache again: the next call asks the vault, which may have refreshed it.
         if (status === 401 || status === 403) this.credentials.forgetServer(target.id, principal.id);
@@ -199,13 +198,13 @@ export class McpProxyService {
     }
   }
 
-  private send(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): Promise<UpstreamResponse> {
+  private send(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): Promise<UpstreamAnswer> {
     const failed = (error: unknown): never => {
       this.finish(exchange, 'error', error instanceof EdgeError ? error.code : 'upstream_error');
       throw error;
     };
     try {
-      return this.upstream.send(exchange.target, this.upstreamRequest(request, exchange, signal)).catch(failed);
+      return this.upstream.forward(exchange.target, this.upstreamRequest(request, exchange, signal)).catch(failed);
     } catch (error) {
       return failed(error); // a refused address literal, thrown before any request
     }
@@ -238,11 +237,11 @@ export class McpProxyService {
    * it sent while the upstream keeps its session, else (at `initialize`) a
    * new one sealed around the upstream's id.
    */
-  private sessionIdForClient(upstream: UpstreamResponse, exchange: Exchange): string | undefined {
+  private sessionIdForClient(upstream: UpstreamAnswer, exchange: Exchange): string | undefined {
     const given = upstream.headers[SESSION_HEADER];
     if (given === undefined) return undefined;
     if (!isUpstreamSessionId(given)) {
-      upstream.body.dump().catch(() => undefined);
+      upstream.body.dump();
       this.finish(exchange, 'error', 'upstream session id refused');
       throw new UpstreamProtocolError(exchange.slug, 'an Mcp-Session-Id that is not 1-512 visible ASCII characters');
     }
@@ -257,11 +256,11 @@ export class McpProxyService {
     });
   }
 
-  private upstreamRequest(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): UpstreamRequest {
+  private upstreamRequest(request: McpHttpRequest, exchange: Exchange, signal: ClientGone): ForwardedRequest {
     const { headers, refused } = upstreamRequestHeaders(request.headers, exchange.credential.headers, exchange.session?.upstreamSessionId);
     if (refused.length > 0) this.logger.warn({ server: exchange.slug, refused }, 'unsafe injected headers were not sent upstream');
     // UpstreamClient adds the trace context (its own span's when the trace is recorded).
-    const method = request.method as UpstreamRequest['method'];
+    const method = request.method as ForwardedRequest['method'];
     return { method, headers, body: method === 'POST' ? (request.body as string) : undefined, signal };
   }
 
@@ -270,7 +269,7 @@ export class McpProxyService {
    * by chunk, never buffering it whole; resolves once the answer ended, well
    * or not, and audits it exactly once.
    */
-  private stream(upstream: UpstreamResponse, reply: McpHttpReply, exchange: Exchange, sessionId: string | undefined): Promise<void> {
+  private stream(upstream: UpstreamAnswer, reply: McpHttpReply, exchange: Exchange, sessionId: string | undefined): Promise<void> {
     const filter = this.toolsListFilter(upstream, exchange);
     reply.hijack();
     const response = reply.raw;
@@ -301,7 +300,7 @@ export class McpProxyService {
         response.destroy();
         settle('error', 'response stream interrupted');
       };
-      // Neither `pipe` nor forward() passes errors on: each side's failure ends the others.
+      // Neither `pipe` nor forwardTo() passes errors on: each side's failure ends the others.
       body.once('error', interrupted);
       filter?.once('error', interrupted);
       response.once('error', interrupted);
@@ -311,8 +310,8 @@ export class McpProxyService {
         const ok = upstream.statusCode < 300;
         settle(ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);
       });
-      if (filter) body.pipe(filter).pipe(response);
-      else forward(body, response);
+      if (filter) body.toReadable().pipe(filter).pipe(response);
+      else body.forwardTo(response);
     });
   }
 
@@ -321,7 +320,7 @@ export class McpProxyService {
    * streams untouched), hiding tools the decision does not show and applying
    * description overrides. An answer it cannot read is refused, never passed unfiltered.
    */
-  private toolsListFilter(upstream: UpstreamResponse, exchange: Exchange): ToolsListFilter | null {
+  private toolsListFilter(upstream: UpstreamAnswer, exchange: Exchange): ToolsListFilter | null {
     // Most answers are to a tools/call: they are told apart without building anything.
     if (!exchange.calls.some((call) => call.method === 'tools/list') || upstream.statusCode !== 200 || !needsToolFiltering(exchange.decision)) return null;
     const listIds = new Set(exchange.calls.filter((call) => call.method === 'tools/list').map((call) => call.id));
@@ -329,7 +328,7 @@ export class McpProxyService {
     const encoding = String(upstream.headers['content-encoding'] ?? 'identity').toLowerCase();
     const mode = type.startsWith('text/event-stream') ? 'sse' : type.startsWith('application/json') ? 'json' : null;
     if (mode === null || encoding !== 'identity') {
-      upstream.body.dump().catch(() => undefined);
+      upstream.body.dump();
       this.finish(exchange, 'error', 'tools/list answer could not be filtered');
       throw new UpstreamProtocolError(exchange.slug, `tools/list answered as ${type || 'no content type'}${encoding === 'identity' ? '' : `, ${encoding}`}`);
     }
@@ -363,20 +362,4 @@ export class McpProxyService {
       traceId: exchange.traceId,
     });
   }
-}
-
-/**
- * `source.pipe(target)` with only what a proxied answer needs: each chunk
- * written as it comes, the source paused while the client is not taking more,
- * the answer ended with the source. Two listeners instead of pipe's ten-odd
- * per call; errors and early closes are handled by the caller, as with pipe.
- */
-function forward(source: Readable, target: Writable): void {
-  const resume = (): void => void source.resume();
-  source.on('data', (chunk: Buffer) => {
-    if (target.write(chunk)) return;
-    source.pause();
-    target.once('drain', resume);
-  });
-  source.once('end', () => target.end());
 }

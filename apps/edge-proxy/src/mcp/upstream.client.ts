@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isPrivateAddress, isPrivateAddressRefusal, privateAddressError, privateAddressRefusingLookup, type ServerTarget } from '@portcullis/contracts';
 import { MetricsRegistry } from '@portcullis/telemetry';
-import { Agent, Dispatcher, fetch as undiciFetch } from 'undici';
+import { Agent, Dispatcher, errors as undiciErrors, fetch as undiciFetch } from 'undici';
 import { EDGE_PROXY_OPTIONS, type EdgeProxyModuleOptions } from '../edge-proxy.options';
 import { ClientDisconnectedError, UpstreamAddressRefusedError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors';
+import { UpstreamBody } from './upstream-body';
 
 /** How long opening a connection to an upstream may take. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 5000;
@@ -22,6 +24,18 @@ export interface UpstreamRequest {
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
+
+/** An upstream's answer to {@link UpstreamClient.forward}: its head, and its body as undici hands it over. */
+export interface UpstreamAnswer {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: UpstreamBody;
+}
+
+/** A request for {@link UpstreamClient.forward}: its client's disconnect cancels it. */
+export interface ForwardedRequest extends UpstreamRequest {
+  signal: ClientGone;
+}
 
 /**
  * Cancels an upstream request when its client goes away. undici takes an
@@ -134,17 +148,43 @@ export class UpstreamClient implements OnModuleDestroy {
    * @throws UpstreamAddressRefusedError (synchronously) for a private address literal
    */
   send(target: ServerTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
-    // Not an async function: on the hot path the promise is undici's own (each extra one costs the edge; docs/performance.md).
+    return this.traced(target, request, (url) => this.dispatch(target, url, request));
+  }
+
+  /**
+   * {@link send} for the proxy's own requests: the answer's body is an
+   * {@link UpstreamBody} fed straight from undici's parser rather than a
+   * Readable, which is cheaper for every call (docs/performance.md). The
+   * caller must consume (`forwardTo`, `toReadable`, `dump`) or `destroy` it.
+   * @throws UpstreamAddressRefusedError (synchronously) for a private address literal
+   */
+  forward(target: ServerTarget, request: ForwardedRequest): Promise<UpstreamAnswer> {
+    return this.traced(target, request, (url) => {
+      this.refuseAddressLiteral(target, url.host);
+      return new Promise<UpstreamAnswer>((answered, failed) => {
+        const handler = new ForwardHandler(request.signal, answered, (error) => failed(upstreamFailure(target, request, error)));
+        this.poolFor(request).dispatch(this.dispatchOptions(target, url, request), handler);
+      });
+    });
+  }
+
+  /** Not an async function: on the hot path the promise is the request's own (each extra one costs the edge; docs/performance.md). */
+  private traced<T extends { statusCode: number; body: EventEmitter }>(target: ServerTarget, request: UpstreamRequest, start: (url: ParsedTarget) => Promise<T>): Promise<T> {
     const url = parseTarget(target);
     if (!trace.getActiveSpan()?.isRecording()) {
       // A trace nobody records gets no child span (it would record nothing either): the upstream continues the request's.
       propagation.inject(context.active(), request.headers);
-      return this.dispatch(target, url, request);
+      return start(url);
     }
-    return this.sendTraced(target, url, request);
+    return this.startTraced(target, url, request, start);
   }
 
-  private async sendTraced(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
+  private async startTraced<T extends { statusCode: number; body: EventEmitter }>(
+    target: ServerTarget,
+    url: ParsedTarget,
+    request: UpstreamRequest,
+    start: (url: ParsedTarget) => Promise<T>,
+  ): Promise<T> {
     // A child of the request's span, open until the answer's body ends; origin only (a path or query may hold a secret).
     const span = tracer.startSpan(`upstream ${request.method}`, {
       kind: SpanKind.CLIENT,
@@ -153,7 +193,7 @@ export class UpstreamClient implements OnModuleDestroy {
     // The upstream continues the trace from this span, not from the edge's.
     propagation.inject(trace.setSpan(context.active(), span), request.headers);
     try {
-      const response = await this.dispatch(target, url, request);
+      const response = await start(url);
       span.setAttribute('http.response.status_code', response.statusCode);
       if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.statusCode}` });
       response.body.once('close', () => span.end());
@@ -195,25 +235,76 @@ export class UpstreamClient implements OnModuleDestroy {
   /** @throws (synchronously) UpstreamAddressRefusedError for a private address literal; the promise rejects with the others. */
   private dispatch(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Promise<UpstreamResponse> {
     this.refuseAddressLiteral(target, url.host);
-    return (request.method === 'GET' ? this.streams : this.calls)
-      .request({
-        origin: url.origin,
-        path: request.path ?? url.path,
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal: request.signal,
-        headersTimeout: target.timeoutMs,
-        // Event streams may stay quiet for as long as a tool runs or a session lives; the client's disconnect ends them.
-        bodyTimeout: 0,
-      })
+    return this.poolFor(request)
+      .request({ ...this.dispatchOptions(target, url, request), signal: request.signal })
       .catch((error: unknown) => {
         throw upstreamFailure(target, request, error);
       });
   }
 
+  private poolFor(request: UpstreamRequest): Agent {
+    return request.method === 'GET' ? this.streams : this.calls;
+  }
+
+  private dispatchOptions(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Dispatcher.DispatchOptions {
+    return {
+      origin: url.origin,
+      path: request.path ?? url.path,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      headersTimeout: target.timeoutMs,
+      // Event streams may stay quiet for as long as a tool runs or a session lives; the client's disconnect ends them.
+      bodyTimeout: 0,
+    };
+  }
+
   /** Ends open upstream streams too, so event streams do not hold the HTTP server open at shutdown. */
   async onModuleDestroy(): Promise<void> {
     await Promise.all([this.calls.destroy(), this.streams.destroy()]);
+  }
+}
+
+/**
+ * undici's dispatch handler behind {@link UpstreamClient.forward}: the
+ * answer's head settles the promise, its body goes to an UpstreamBody, and
+ * the client's disconnect aborts the request.
+ */
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private body: UpstreamBody | null = null;
+  private readonly clientGone = (): void => this.controller?.abort(new undiciErrors.RequestAbortedError());
+
+  constructor(
+    private readonly signal: ClientGone,
+    private readonly answered: (answer: UpstreamAnswer) => void,
+    private readonly failed: (error: unknown) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.controller === null) this.signal.once('abort', this.clientGone);
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // an informational answer: the real one follows
+    this.body = new UpstreamBody(controller);
+    this.answered({ statusCode, headers, body: this.body });
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.body?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.signal.removeListener('abort', this.clientGone);
+    this.body?.finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.signal.removeListener('abort', this.clientGone);
+    if (this.body === null) this.failed(error);
+    else this.body.fail(error);
   }
 }
