@@ -16,6 +16,8 @@
 //   npm run bench -- --compare AUDIT_BATCH_LINGER_MS=20,100  # two distributed gateways differing in one edge setting,
 //                                  # alternating rounds (bench/compare.js, latest-compare.json; about 8 minutes)
 //   npm run bench -- --baseline HEAD # the same, this tree against another commit's build (in a temporary worktree)
+//   npm run bench -- --instructions --baseline HEAD  # the edge's instructions per call, counted by callgrind
+//                                  # (bench/instructions.js, latest-instructions.json; about 4 minutes)
 //   npm run bench -- --topology distributed  # the five services as separate processes over the machine's NATS and
 //                                  # PostgreSQL; the edge process's CPU reported apart from the others'
 //                                  # (writes bench/results/latest-distributed.json)
@@ -37,6 +39,8 @@ const { printReport, ratiosOf, targetsOf } = require('./lib/report');
 const { flag, option } = commandLine();
 // `--scale`: the scale runs (10,000 users' credentials, 1,000 servers, 1,000 open sessions) are their own script.
 if (flag('--scale')) return void require('./scale.js');
+// `--instructions [--baseline REF]`: the edge's instructions per call under valgrind's callgrind (bench/instructions.js).
+if (flag('--instructions')) return void require('./instructions.js');
 // `--compare NAME=A,B` / `--baseline REF`: two gateways side by side that differ in one edge setting, or in their build (bench/compare.js).
 if (option('--compare', null) || option('--baseline', null)) return void require('./compare.js');
 

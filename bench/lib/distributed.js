@@ -38,11 +38,12 @@ async function waitForReady(url, child, timeoutMs = 90_000) {
 
 /**
  * Starts identity, token-vault, registry, audit and edge-proxy. `nodeArgsFor(app)` gives each its node flags
- * (e.g. `--cpu-prof` for the edge only), `envFor(app)` settings of its own (e.g. `AUDIT_BATCH_LINGER_MS`); `root` the
+ * (e.g. `--cpu-prof` for the edge only), `launcherFor(app)` a command line to run node under (e.g. valgrind for the
+ * edge in bench/instructions.js; the pid stays the service's), `envFor(app)` settings of its own (e.g. `AUDIT_BATCH_LINGER_MS`); `root` the
  * checkout whose dist/ runs (this one unless told otherwise: `--baseline` runs another commit's build). Returns the same shape as `startGateway` (pid = the edge's), plus
  * `services` ({ app, pid, child }) and `postgresBackends` (CPU of this database's backends).
  */
-async function startDistributedGateway({ nodeArgsFor = () => [], envFor = () => ({}), logLevel = 'warn', root = repoRoot }) {
+async function startDistributedGateway({ nodeArgsFor = () => [], launcherFor = () => [], envFor = () => ({}), logLevel = 'warn', root = repoRoot }) {
   const testing = testingKit();
   if (!testing?.createTestDatabase) throw new Error('dist/libs/testing is missing: run `npx tsc -b tsconfig.build.json` first');
   for (const app of ['edge-proxy', ...OTHER_SERVICES]) {
@@ -67,7 +68,8 @@ async function startDistributedGateway({ nodeArgsFor = () => [], envFor = () => 
     { app: 'edge-proxy', env: { EDGE_PORT: String(edgePort), PUBLIC_URL: edgeUrl, SESSION_KEYS: testing.generateVaultKeys(), OUTBOUND_ALLOW_PRIVATE: 'true', AUDIT_SPOOL_DIR: spoolDir }, port: edgePort },
   ];
   const services = specs.map((spec) => {
-    const child = new Child(spec.app, process.execPath, [...nodeArgsFor(spec.app), join(root, 'dist', 'apps', spec.app, 'main.js')], { ...common, ...spec.env, ...envFor(spec.app) }, { cwd: root });
+    const [command, ...args] = [...launcherFor(spec.app), process.execPath, ...nodeArgsFor(spec.app), join(root, 'dist', 'apps', spec.app, 'main.js')];
+    const child = new Child(spec.app, command, args, { ...common, ...spec.env, ...envFor(spec.app) }, { cwd: root });
     return { app: spec.app, pid: child.pid, child, port: spec.port };
   });
   const postgresBackends = new PostgresBackends(database.name);
