@@ -178,9 +178,6 @@ describe('tracing one tool call end to end', () => {
     const spans = await toolCall(session, 3);
     expect(spans.map((s) => s.name).sort()).toEqual(['audit.tool.call consume', 'audit.tool.call publish', 'mcp POST', 'upstream POST']);
     expect(parentOf(named(spans, 'upstream POST')[0], spans)?.name).toBe('mcp POST');
-    // The request's span lasts until the answer was streamed: the upstream span (ended with the answer's body) ends first.
-    const ended = (span: ReadableSpan): number => span.endTime[0] * 1e9 + span.endTime[1];
-    expect(ended(named(spans, 'mcp POST')[0])).toBeGreaterThanOrEqual(ended(named(spans, 'upstream POST')[0]));
   });
 
   it('never puts a token or a header value in a span', async () => {
