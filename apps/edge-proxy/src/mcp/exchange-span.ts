@@ -1,4 +1,4 @@
-import type { Span } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 
 /** What a trace records about one exchange: who, where, which tool, which kind of credential, how it ended. Never a token or a header value. */
 export interface ExchangeFacts {
@@ -10,9 +10,16 @@ export interface ExchangeFacts {
   outcome: string;
 }
 
-/** Sets the exchange's facts on its span (the same facts its audit events carry), so traces and the audit trail can be joined by trace id. */
-export function annotateExchangeSpan(span: Span | undefined, facts: ExchangeFacts): void {
+/**
+ * Sets the exchange's facts on its (active) span, the same facts its audit
+ * events carry, so traces and the audit trail can be joined by trace id. The
+ * facts are gathered only for a span that records them: most do not (nothing
+ * is exported by default), and this runs on every call.
+ */
+export function annotateExchangeSpan(gather: () => ExchangeFacts): void {
+  const span = trace.getActiveSpan();
   if (!span?.isRecording()) return;
+  const facts = gather();
   const tools = facts.tools.filter((tool): tool is string => tool !== null);
   span.setAttributes({
     'portcullis.principal.id': facts.principalId,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { trace } from '@opentelemetry/api';
 import { AuditEvent, Principal, PrincipalRef, ReadyCredential } from '@portcullis/contracts';
 import { LOGGER, Logger } from '@portcullis/telemetry';
 import { AuditSpool } from '../audit-spool/audit-spool.service';
@@ -38,16 +37,14 @@ export class McpAuditRecorder {
   ) {}
 
   record(exchange: ForwardedExchange): void {
-    // The facts are gathered only for a span that records them (most are not: nothing is exported by default).
-    const span = trace.getActiveSpan();
-    if (span?.isRecording()) annotateExchangeSpan(span, {
+    annotateExchangeSpan(() => ({
       principalId: exchange.principal.id,
       actorId: exchange.principal.actor?.id,
       server: exchange.server,
       tools: exchange.calls.map((call) => call.tool),
       credentialKind: exchange.credential.credentialKind,
       outcome: exchange.outcome,
-    });
+    }));
     const ts = this.clock.now().toISOString();
     const { principal, actor } = parties(exchange.principal);
     for (const call of exchange.calls) {
@@ -73,15 +70,14 @@ export class McpAuditRecorder {
   }
 
   recordDenials(denied: DeniedRequests): void {
-    const span = trace.getActiveSpan();
-    if (span?.isRecording()) annotateExchangeSpan(span, {
+    annotateExchangeSpan(() => ({
       principalId: denied.principal.id,
       actorId: denied.principal.actor?.id,
       server: denied.server,
       tools: denied.calls.map((call) => call.tool),
       credentialKind: null,
       outcome: 'denied',
-    });
+    }));
     for (const event of denialEvents(denied, this.clock.now().toISOString())) this.publish(event);
   }
 
