@@ -32,6 +32,8 @@ const { prepareBaseline } = require('./lib/baseline');
 const { flag, option } = commandLine();
 const settings = {
   baseline: option('--baseline', null),
+  // Node flags for B's edge only; A is then this tree without them (e.g. `--edge-flags --min-semi-space-size=16`).
+  edgeFlags: option('--edge-flags', null),
   rounds: Number(option('--rounds', 5)),
   calls: Number(option('--calls', 2000)),
   prewarm: Number(option('--prewarm', 1500)),
@@ -62,12 +64,15 @@ async function main() {
   stoppers.push(() => upstream.stop('SIGTERM', 5000));
   const dumps = mkdtempSync(join(tmpdir(), 'portcullis-callgrind-'));
   stoppers.push(async () => rmSync(dumps, { recursive: true, force: true }));
-  const builds = [{ name: 'B', root: repoRoot, what: `this tree${gitDirty() ? ' (with uncommitted changes)' : ''}` }];
+  const tree = `this tree${gitDirty() ? ' (with uncommitted changes)' : ''}`;
+  const builds = [{ name: 'B', root: repoRoot, what: settings.edgeFlags === null ? tree : `${tree}, its edge with ${settings.edgeFlags}`, edgeFlags: settings.edgeFlags?.split(/\s+/) ?? [] }];
+  if (settings.edgeFlags !== null && settings.baseline !== null) throw new Error('--edge-flags compares this tree with itself: no --baseline with it');
+  if (settings.edgeFlags !== null) builds.unshift({ name: 'A', root: repoRoot, what: tree, edgeFlags: [] });
   if (settings.baseline !== null) {
     const baseline = prepareBaseline(settings.baseline);
     stoppers.push(baseline.remove);
     settings.baselineCommit = baseline.commit;
-    builds.unshift({ name: 'A', root: baseline.root, what: `the build of ${settings.baseline}` });
+    builds.unshift({ name: 'A', root: baseline.root, what: `the build of ${settings.baseline}`, edgeFlags: [] });
   }
   const gateways = await Promise.all(builds.map((build) => startEdgeUnderCallgrind(build, upstream.port, upstreamKey, dumps)));
   const runs = Object.fromEntries(builds.map((build) => [build.name, []]));
@@ -90,7 +95,7 @@ async function startEdgeUnderCallgrind(build, upstreamPort, upstreamKey, dumps) 
   const gateway = await startDistributedGateway({
     root: build.root,
     launcherFor: (app) => (app === 'edge-proxy' ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dumps, `${build.name}.%p`)}`] : []),
-    nodeArgsFor: (app) => (app === 'edge-proxy' ? ['--single-threaded'] : []),
+    nodeArgsFor: (app) => (app === 'edge-proxy' ? ['--single-threaded', ...build.edgeFlags] : []),
   });
   stoppers.push(() => gateway.stop());
   await registerHeaderServer(gateway, 'bench-echo', `http://127.0.0.1:${upstreamPort}/mcp`, upstreamKey);

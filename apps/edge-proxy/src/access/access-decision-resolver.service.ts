@@ -5,6 +5,7 @@ import { TtlCache } from '../cache/ttl-cache';
 import { Clock } from '../clock';
 import { UnknownServerError } from '../errors';
 import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
+import { PairKeys } from './pair-keys';
 
 /** Longest a decision is served from cache; `events.registry.changed` drops them all sooner. */
 export const DECISION_CACHE_TTL_MS = 60_000;
@@ -33,12 +34,12 @@ export class AccessDecisionResolver {
 
   /** The decision for `principal` on `target` when it is cached, else undefined (then {@link decide}). */
   cached(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): AccessDecision | undefined {
-    return this.cache.hit(decisionKey(principal, target))?.decision;
+    return this.cache.hit(decisionKeys.of(principal, target))?.decision;
   }
 
   /** @throws UnknownServerError when the registry no longer knows the target; DependencyUnavailableError when it is down. */
   async decide(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): Promise<AccessDecision> {
-    const key = decisionKey(principal, target);
+    const key = decisionKeys.of(principal, target);
     try {
       const cached = await this.cache.getOrLoad(key, async () => {
         // `list` is the weakest action: the answer's role then tells the edge what else is allowed.
@@ -69,15 +70,7 @@ export class AccessDecisionResolver {
   }
 }
 
-// Per principal object: PrincipalResolver serves the same object for as long as it is cached, so its part is built once.
-const principalKeys = new WeakMap<Principal, string>();
-
 /** What a decision depends on: who asks (and for whom, in which teams, admin or not) and which server. */
-function decisionKey(principal: Principal, target: Pick<ServerTarget, 'id' | 'slug'>): string {
-  let who = principalKeys.get(principal);
-  if (who === undefined) {
-    who = JSON.stringify([principal.id, principal.actor?.id ?? null, [...principal.teams].sort(), principal.isAdmin]);
-    principalKeys.set(principal, who);
-  }
-  return `${who}${JSON.stringify([target.id, target.slug])}`;
-}
+const decisionKeys = new PairKeys<Pick<ServerTarget, 'id' | 'slug'>>((principal, target) =>
+  JSON.stringify([principal.id, principal.actor?.id ?? null, [...principal.teams].sort(), principal.isAdmin, target.id, target.slug]),
+);

@@ -7,6 +7,7 @@ import { ConsentRequiredError, CredentialUnavailableError, PassthroughRefusedErr
 import { checkInjectedHeaders } from '../mcp/forwarded-headers';
 import { PublicUrls } from '../public-urls';
 import { isServiceFailure, requestIdempotent, serviceUnavailable } from './bus-failures';
+import { PairKeys } from './pair-keys';
 
 type RejectedCredential = NonNullable<RequestOf<typeof RequestSubjects.vaultCredentialResolve>['rejected']>;
 
@@ -64,7 +65,7 @@ export class CredentialResolver {
   /** The credential for `principal` on `target` when a ready one is cached (never for passthrough), else undefined (then {@link resolve}). */
   cached(principal: Principal, target: ServerTarget): ReadyCredential | undefined {
     if (target.authType === 'passthrough') return undefined;
-    const entry = this.cache.hit(credentialKey(principal, target), (cached) => cached.credential.status === 'ready');
+    const entry = this.cache.hit(credentialKeys.of(principal, target), (cached) => cached.credential.status === 'ready');
     return entry?.credential as ReadyCredential | undefined;
   }
 
@@ -87,7 +88,7 @@ export class CredentialResolver {
   private async resolveFromVault(principal: Principal, target: ServerTarget, callerToken: string | null, rejected: RejectedCredential | null): Promise<ReadyCredential> {
     let credential: ResolvedCredential;
     try {
-      const cached = await this.cache.getOrLoad(credentialKey(principal, target), () => this.load(principal, target, callerToken, rejected));
+      const cached = await this.cache.getOrLoad(credentialKeys.of(principal, target), () => this.load(principal, target, callerToken, rejected));
       credential = cached.credential;
     } catch (error) {
       if (isServiceFailure(error)) throw serviceUnavailable('token-vault', error);
@@ -144,6 +145,4 @@ export class CredentialResolver {
   }
 }
 
-function credentialKey(principal: Principal, target: ServerTarget): string {
-  return `${principal.id}\n${target.id}`;
-}
+const credentialKeys = new PairKeys((principal, target) => `${principal.id}\n${target.id}`);

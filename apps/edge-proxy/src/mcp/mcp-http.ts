@@ -91,26 +91,27 @@ export function readRequestBody(request: IncomingMessage, limitBytes: number): P
     if (expected !== null && expected > limitBytes) return reject(new PayloadTooLargeError(limitBytes));
     const chunks: Buffer[] = [];
     let received = 0;
-    // The rest is left unread: the answer to a refused body closes its connection (as Fastify does), since the client may send more.
+    let settled = false;
+    // Listeners stay on (the request is dropped with them) and settle once: no `once` wrappers, no removals per call.
+    // The rest of a refused body is left unread: its answer closes the connection (as Fastify does), since the client may send more.
     const fail = (error: Error): void => {
-      request.removeListener('data', onData);
-      request.removeListener('end', onEnd);
+      if (settled) return;
+      settled = true;
       reject(error);
     };
-    const onData = (chunk: Buffer): void => {
+    request.on('data', (chunk: Buffer) => {
+      if (settled) return;
       received += chunk.length;
       if (received > limitBytes) return fail(new PayloadTooLargeError(limitBytes));
       chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      request.removeListener('error', onError);
-      if (expected !== null && received !== expected) return reject(unreadable());
+    });
+    request.on('end', () => {
+      if (settled) return;
+      if (expected !== null && received !== expected) return fail(unreadable());
+      settled = true;
       resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
-    };
-    const onError = (error: Error): void => fail(unreadable(error));
-    request.on('data', onData);
-    request.once('end', onEnd);
-    request.once('error', onError);
+    });
+    request.on('error', (error: Error) => fail(unreadable(error)));
   });
 }
 

@@ -122,7 +122,7 @@ export class McpProxyService {
       const exchange: Exchange = { slug, startedAt, principal, target, credential, calls, traceId, decision, body, session };
       // 'close' before the response finished means the client went away: stop the upstream request or stream too.
       const clientGone = target.transport === 'sse' ? new AbortController() : new ClientGone();
-      reply.raw.once('close', () => {
+      reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) clientGone.abort();
       });
       if (clientGone instanceof AbortController) return await this.forwardLegacy(request, reply, exchange, { token, signal: clientGone.signal, consentAnswer });
@@ -300,12 +300,13 @@ export class McpProxyService {
         response.destroy();
         settle('error', 'response stream interrupted');
       };
-      // Neither `pipe` nor forwardTo() passes errors on: each side's failure ends the others.
-      body.once('error', interrupted);
-      filter?.once('error', interrupted);
-      response.once('error', interrupted);
+      // Neither `pipe` nor forwardTo() passes errors on: each side's failure ends the others. `on`, not `once` (which wraps
+      // each listener): a response closes once, and `interrupted` acts once.
+      body.on('error', interrupted);
+      filter?.on('error', interrupted);
+      response.on('error', interrupted);
       // A response emits 'close' once, finished or cut: one listener instead of stream.finished's set of them.
-      response.once('close', () => {
+      response.on('close', () => {
         if (!response.writableFinished) return interrupted(new Error('the connection closed before the answer ended'));
         const ok = upstream.statusCode < 300;
         settle(ok ? 'success' : 'error', ok ? null : `upstream answered HTTP ${upstream.statusCode}`);

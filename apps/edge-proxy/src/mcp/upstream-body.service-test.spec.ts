@@ -55,7 +55,7 @@ describe('UpstreamClient.forward', () => {
     return Object.assign(writable, { received, ended: once(writable, 'finish') });
   }
 
-  it('hands on an answer that arrived whole with its head, then ends the consumer and closes', async () => {
+  it('hands on an answer that arrived whole with its head in the consumer\'s end, then closes', async () => {
     handle = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":1,"result":{}}');
     const answer = await forward();
     // The parser has long handed over the whole answer; nobody consumed it yet.
@@ -64,10 +64,15 @@ describe('UpstreamClient.forward', () => {
     expect(answer.headers['content-type']).toBe('application/json');
     const closed = once(answer.body, 'close');
     const out = sink();
+    // A held last chunk goes with end(): a response's separate write() would cork its socket until the next tick.
+    const write = jest.spyOn(out, 'write');
+    const end = jest.spyOn(out, 'end');
     answer.body.forwardTo(out);
     await out.ended;
     await closed;
     expect(Buffer.concat(out.received).toString()).toBe('{"jsonrpc":"2.0","id":1,"result":{}}');
+    expect(write).not.toHaveBeenCalled();
+    expect(end).toHaveBeenCalledTimes(1);
     expect(answer.body.done).toBe(true);
   });
 

@@ -24,7 +24,8 @@ export class UpstreamBody extends EventEmitter {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private deliver: ((chunk: Buffer) => void) | null = null;
-  private deliverEnd: (() => void) | null = null;
+  /** Ends the consumer, with the answer's last chunk when it is still held (a response then sends it in its `end`). */
+  private deliverEnd: ((last: Buffer | undefined) => void) | null = null;
   /** The consumer takes no more for now (a full socket, a full Readable). */
   private paused = false;
   /** undici's parser was told to stop reading the answer. */
@@ -53,7 +54,8 @@ export class UpstreamBody extends EventEmitter {
         this.paused = true;
         target.once('drain', resume);
       },
-      () => target.end(),
+      // end(last) rather than write(last) and end(): a response's write() corks its socket until the next tick.
+      (last) => (last === undefined ? target.end() : target.end(last)),
     );
   }
 
@@ -70,7 +72,10 @@ export class UpstreamBody extends EventEmitter {
       (chunk) => {
         if (!readable.push(chunk)) this.paused = true;
       },
-      () => readable.push(null),
+      (last) => {
+        if (last !== undefined) readable.push(last);
+        readable.push(null);
+      },
     );
     return readable;
   }
@@ -126,7 +131,7 @@ export class UpstreamBody extends EventEmitter {
     this.close();
   }
 
-  private attach(deliver: (chunk: Buffer) => void, deliverEnd: () => void): void {
+  private attach(deliver: (chunk: Buffer) => void, deliverEnd: (last: Buffer | undefined) => void): void {
     if (this.deliver !== null) throw new Error('an upstream answer has one consumer');
     this.deliver = deliver;
     this.deliverEnd = deliverEnd;
@@ -141,10 +146,11 @@ export class UpstreamBody extends EventEmitter {
     this.flush();
   }
 
-  /** Hands on what is held while the consumer takes it, then the end, then lets the upstream go on. */
+  /** Hands on what is held while the consumer takes it, then the end (with the last chunk), then lets the upstream go on. */
   private flush(): void {
     if (this.deliver === null || this.closed) return;
-    while (this.held.length > 0 && !this.paused) {
+    // Once the answer ended, its last held chunk goes with the end.
+    while (this.held.length > (this.ended ? 1 : 0) && !this.paused) {
       const chunk = this.held.shift()!;
       this.heldBytes -= chunk.length;
       this.deliver(chunk);
@@ -152,7 +158,10 @@ export class UpstreamBody extends EventEmitter {
     }
     if (this.paused) return;
     if (this.ended) {
-      this.deliverEnd!();
+      const last = this.held.pop();
+      this.held = [];
+      this.heldBytes = 0;
+      this.deliverEnd!(last);
       this.close();
       return;
     }

@@ -38,17 +38,31 @@ export interface ForwardedRequest extends UpstreamRequest {
 }
 
 /**
- * Cancels an upstream request when its client goes away. undici takes an
- * EventEmitter as a request's signal: far cheaper to make on every call than
- * an AbortController (an EventTarget), which cost about 3 % of the edge's CPU.
+ * Cancels an upstream request when its client goes away: one listener at a
+ * time (the request in flight; a renewed credential's retry follows the
+ * first). Not an AbortController (an EventTarget) nor an EventEmitter: this is
+ * made on every call, and either cost more than the flag and the slot
+ * (docs/performance.md).
  */
-export class ClientGone extends EventEmitter {
+export class ClientGone {
   aborted = false;
+  private listener: (() => void) | null = null;
 
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.emit('abort');
+    const listener = this.listener;
+    this.listener = null;
+    listener?.();
+  }
+
+  /** `listener` runs once, at the abort; a later `listen` takes its place. */
+  listen(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  unlisten(listener: () => void): void {
+    if (this.listener === listener) this.listener = null;
   }
 }
 
@@ -282,7 +296,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.controller === null) this.signal.once('abort', this.clientGone);
+    if (this.controller === null) this.signal.listen(this.clientGone);
     this.controller = controller;
     if (this.signal.aborted) controller.abort(new undiciErrors.RequestAbortedError());
   }
@@ -298,12 +312,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.signal.removeListener('abort', this.clientGone);
+    this.signal.unlisten(this.clientGone);
     this.body?.finish();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.signal.removeListener('abort', this.clientGone);
+    this.signal.unlisten(this.clientGone);
     if (this.body === null) this.failed(error);
     else this.body.fail(error);
   }
