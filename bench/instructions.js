@@ -12,6 +12,8 @@
 //
 //   npm run bench -- --instructions --baseline HEAD          # about 4 minutes here
 //   npm run bench -- --instructions --rounds 8 --calls 3000
+//   npm run bench -- --instructions --floor                   # and the plain Node pipe: the edge as a multiple of it
+//   npm run bench -- --instructions --edge-flags --min-semi-space-size=16   # this tree against itself with node flags
 //
 // Needs valgrind (callgrind_control, callgrind_annotate); node runs with --single-threaded under it, so that work V8
 // would do on helper threads is counted the same way each time. Instructions are not time: a syscall's kernel work
@@ -24,7 +26,7 @@ const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
 const { measure, round } = require('./lib/load');
 const { log, commandLine, buildDist, machine, gitCommit, gitDirty, runToEnd } = require('./lib/harness');
-const { startListeningScript } = require('./lib/processes');
+const { Child, startListeningScript } = require('./lib/processes');
 const { registerHeaderServer, createAgentKey, grantUse, repoRoot } = require('./lib/gateway');
 const { startDistributedGateway } = require('./lib/distributed');
 const { prepareBaseline } = require('./lib/baseline');
@@ -34,6 +36,8 @@ const settings = {
   baseline: option('--baseline', null),
   // Node flags for B's edge only; A is then this tree without them (e.g. `--edge-flags --min-semi-space-size=16`).
   edgeFlags: option('--edge-flags', null),
+  // Also count the floor (bench/pipe-proxy.js, a plain Node http hop) in the same rounds: the edge as a multiple of it.
+  floor: flag('--floor'),
   rounds: Number(option('--rounds', 5)),
   calls: Number(option('--calls', 2000)),
   prewarm: Number(option('--prewarm', 1500)),
@@ -75,6 +79,11 @@ async function main() {
     builds.unshift({ name: 'A', root: baseline.root, what: `the build of ${settings.baseline}`, edgeFlags: [] });
   }
   const gateways = await Promise.all(builds.map((build) => startEdgeUnderCallgrind(build, upstream.port, upstreamKey, dumps)));
+  if (settings.floor) {
+    const floor = { name: 'F', what: 'the floor: a plain Node http pipe (bench/pipe-proxy.js)' };
+    builds.push(floor);
+    gateways.push(await startFloorUnderCallgrind(floor, upstream.port, upstreamKey, dumps));
+  }
   const runs = Object.fromEntries(builds.map((build) => [build.name, []]));
   for (let r = 1; r <= settings.rounds; r++) {
     const counted = await Promise.all(gateways.map((gateway) => countRound(gateway, r, dumps)));
@@ -90,11 +99,16 @@ async function main() {
   log(`wrote ${relative(process.cwd(), outFile) || outFile}`);
 }
 
+/** valgrind's command line for a process counted as `name` (instrumentation off until a round switches it on). */
+function callgrind(name, dumps) {
+  return ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dumps, `${name}.%p`)}`];
+}
+
 async function startEdgeUnderCallgrind(build, upstreamPort, upstreamKey, dumps) {
   log(`starting gateway ${build.name} (distributed, its edge under callgrind), ${build.what}`);
   const gateway = await startDistributedGateway({
     root: build.root,
-    launcherFor: (app) => (app === 'edge-proxy' ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dumps, `${build.name}.%p`)}`] : []),
+    launcherFor: (app) => (app === 'edge-proxy' ? callgrind(build.name, dumps) : []),
     nodeArgsFor: (app) => (app === 'edge-proxy' ? ['--single-threaded', ...build.edgeFlags] : []),
   });
   stoppers.push(() => gateway.stop());
@@ -107,12 +121,25 @@ async function startEdgeUnderCallgrind(build, upstreamPort, upstreamKey, dumps) 
   return gateway;
 }
 
+/** The Node pipe under callgrind in front of the same upstream; its caller sends the upstream's key itself. */
+async function startFloorUnderCallgrind(build, upstreamPort, upstreamKey, dumps) {
+  log(`starting ${build.what} under callgrind`);
+  const [command, ...args] = [...callgrind(build.name, dumps), process.execPath, '--single-threaded', join(__dirname, 'pipe-proxy.js')];
+  const child = new Child('node-pipe-proxy', command, args, { ...CONTROL_ENV, UPSTREAM: `http://127.0.0.1:${upstreamPort}` });
+  stoppers.push(() => child.stop('SIGTERM', 10_000));
+  const [, port] = await child.waitFor(/listening (\d+)/, 120_000);
+  const floor = { pid: child.pid, edgeUrl: `http://127.0.0.1:${port}`, path: '/mcp', headers: { 'x-api-key': upstreamKey }, build };
+  log(`floor: pre-warming with ${settings.prewarm} calls at concurrency 8 (not counted)`);
+  await measure({ origin: floor.edgeUrl, path: floor.path, headers: floor.headers, concurrency: 8, calls: settings.prewarm, warmup: 0 });
+  return floor;
+}
+
 /** One round: counters zeroed, instrumentation on for the calls, the counts dumped and split. */
 async function countRound(gateway, r, dumps) {
   const control = (...args) => execFileSync('callgrind_control', [...args, String(gateway.pid)], { env: CONTROL_ENV, stdio: 'ignore' });
   control('--zero');
   control('--instr=on');
-  await measure({ origin: gateway.edgeUrl, path: ROW_PATH, headers: gateway.headers, concurrency: settings.concurrency, calls: settings.calls, warmup: 0 });
+  await measure({ origin: gateway.edgeUrl, path: gateway.path ?? ROW_PATH, headers: gateway.headers, concurrency: settings.concurrency, calls: settings.calls, warmup: 0 });
   control(`--dump=round${r}`);
   control('--instr=off');
   const prefix = `${gateway.build.name}.${gateway.pid}.`;
@@ -168,6 +195,10 @@ function summarize(runs) {
       }),
     );
   }
+  if (summary.F) {
+    // What the edge (B) executes per call as a multiple of what one plain hop does: the same on any host.
+    summary.overFloor = Object.fromEntries(parts.map((part) => [part, { lowest: round(summary.B[part].lowest / summary.F[part].lowest, 3), median: round(summary.B[part].median / summary.F[part].median, 3) }]));
+  }
   return summary;
 }
 
@@ -182,6 +213,10 @@ function print(report) {
   if (report.summary.ratio) {
     out.push('', 'B ÷ A: lowest round against lowest round; median of the rounds (2 on); round by round:');
     for (const [part, ratio] of Object.entries(report.summary.ratio)) out.push(`  ${part.padEnd(6)} ${ratio.lowest.toFixed(3)}; ${ratio.median.toFixed(3)}; ${ratio.byRound.map((x) => x.toFixed(2)).join(' ')}`);
+  }
+  if (report.summary.overFloor) {
+    out.push('', 'B ÷ the floor (F): lowest against lowest; median against median:');
+    for (const [part, ratio] of Object.entries(report.summary.overFloor)) out.push(`  ${part.padEnd(6)} ${ratio.lowest.toFixed(3)}; ${ratio.median.toFixed(3)}`);
   }
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
