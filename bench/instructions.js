@@ -14,6 +14,7 @@
 //   npm run bench -- --instructions --rounds 8 --calls 3000
 //   npm run bench -- --instructions --floor                   # and the plain Node pipe: the edge as a multiple of it
 //   npm run bench -- --instructions --edge-flags --min-semi-space-size=16   # this tree against itself with node flags
+//   npm run bench -- --instructions --edge-env AUDIT_BATCH_LINGER_MS=1000   # settings for every counted edge
 //
 // Needs valgrind (callgrind_control, callgrind_annotate); node runs with --single-threaded under it, so that work V8
 // would do on helper threads is counted the same way each time. Instructions are not time: a syscall's kernel work
@@ -38,6 +39,9 @@ const settings = {
   edgeFlags: option('--edge-flags', null),
   // Also count the floor (bench/pipe-proxy.js, a plain Node http hop) in the same rounds: the edge as a multiple of it.
   floor: flag('--floor'),
+  // Settings for every counted edge, NAME=VALUE[,NAME=VALUE]: e.g. AUDIT_BATCH_LINGER_MS=1000 (its most), so that audit batches
+  // under valgrind's slowdown carry nearer as many events as at native speed (see docs/performance.md).
+  edgeEnv: option('--edge-env', null),
   rounds: Number(option('--rounds', 5)),
   calls: Number(option('--calls', 2000)),
   prewarm: Number(option('--prewarm', 1500)),
@@ -99,6 +103,11 @@ async function main() {
   log(`wrote ${relative(process.cwd(), outFile) || outFile}`);
 }
 
+function edgeEnv() {
+  if (settings.edgeEnv === null) return {};
+  return Object.fromEntries(settings.edgeEnv.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
 /** valgrind's command line for a process counted as `name` (instrumentation off until a round switches it on). */
 function callgrind(name, dumps) {
   return ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dumps, `${name}.%p`)}`];
@@ -110,6 +119,7 @@ async function startEdgeUnderCallgrind(build, upstreamPort, upstreamKey, dumps) 
     root: build.root,
     launcherFor: (app) => (app === 'edge-proxy' ? callgrind(build.name, dumps) : []),
     nodeArgsFor: (app) => (app === 'edge-proxy' ? ['--single-threaded', ...build.edgeFlags] : []),
+    envFor: (app) => (app === 'edge-proxy' ? edgeEnv() : {}),
   });
   stoppers.push(() => gateway.stop());
   await registerHeaderServer(gateway, 'bench-echo', `http://127.0.0.1:${upstreamPort}/mcp`, upstreamKey);
