@@ -20,7 +20,7 @@ export interface UpstreamRequest {
   /** Path and query on the target's origin, when not the target URL's own (a legacy SSE server's message endpoint). */
   path?: string;
   /** Aborted when the client goes away, which cancels the upstream request. */
-  signal: AbortSignal | ClientGone;
+  signal: AbortSignal;
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -32,8 +32,11 @@ export interface UpstreamAnswer {
   body: UpstreamBody;
 }
 
+/** What every upstream request is, whichever way its client's disconnect cancels it. */
+type OutgoingRequest = Omit<UpstreamRequest, 'signal'>;
+
 /** A request for {@link UpstreamClient.forward}: its client's disconnect cancels it. */
-export interface ForwardedRequest extends UpstreamRequest {
+export interface ForwardedRequest extends OutgoingRequest {
   signal: ClientGone;
 }
 
@@ -75,7 +78,7 @@ export interface GuardedFetch {
 const tracer = trace.getTracer('@portcullis/edge-proxy');
 
 /** The edge's error for a failed upstream request. */
-function upstreamFailure(target: ServerTarget, request: UpstreamRequest, error: unknown): Error {
+function upstreamFailure(target: ServerTarget, request: UpstreamRequest | ForwardedRequest, error: unknown): Error {
   if (request.signal.aborted) return new ClientDisconnectedError({ cause: error });
   const code = (error as { code?: unknown }).code;
   if (isPrivateAddressRefusal(error)) return new UpstreamAddressRefusedError(target.slug, { cause: error });
@@ -183,7 +186,7 @@ export class UpstreamClient implements OnModuleDestroy {
   }
 
   /** Not an async function: on the hot path the promise is the request's own (each extra one costs the edge; docs/performance.md). */
-  private traced<T extends { statusCode: number; body: EventEmitter }>(target: ServerTarget, request: UpstreamRequest, start: (url: ParsedTarget) => Promise<T>): Promise<T> {
+  private traced<T extends { statusCode: number; body: EventEmitter }>(target: ServerTarget, request: OutgoingRequest, start: (url: ParsedTarget) => Promise<T>): Promise<T> {
     const url = parseTarget(target);
     if (!trace.getActiveSpan()?.isRecording()) {
       // A trace nobody records gets no child span (it would record nothing either): the upstream continues the request's.
@@ -196,7 +199,7 @@ export class UpstreamClient implements OnModuleDestroy {
   private async startTraced<T extends { statusCode: number; body: EventEmitter }>(
     target: ServerTarget,
     url: ParsedTarget,
-    request: UpstreamRequest,
+    request: OutgoingRequest,
     start: (url: ParsedTarget) => Promise<T>,
   ): Promise<T> {
     // A child of the request's span, open until the answer's body ends; origin only (a path or query may hold a secret).
@@ -256,11 +259,11 @@ export class UpstreamClient implements OnModuleDestroy {
       });
   }
 
-  private poolFor(request: UpstreamRequest): Agent {
+  private poolFor(request: OutgoingRequest): Agent {
     return request.method === 'GET' ? this.streams : this.calls;
   }
 
-  private dispatchOptions(target: ServerTarget, url: ParsedTarget, request: UpstreamRequest): Dispatcher.DispatchOptions {
+  private dispatchOptions(target: ServerTarget, url: ParsedTarget, request: OutgoingRequest): Dispatcher.DispatchOptions {
     return {
       origin: url.origin,
       path: request.path ?? url.path,
