@@ -49,6 +49,13 @@ const settings = {
   build: !flag('--no-build'),
   deadlineSeconds: Number(option('--deadline', 1800)),
 };
+const EDGE_ENV = Object.fromEntries(
+  (settings.edgeEnv?.split(',') ?? []).map((pair) => {
+    const equals = pair.indexOf('=');
+    if (equals < 1) throw new Error(`--edge-env takes NAME=VALUE[,NAME=VALUE], not ${pair}`);
+    return [pair.slice(0, equals), pair.slice(equals + 1)];
+  }),
+);
 const outFile = option('--out', join(__dirname, 'results', 'latest-instructions.json'));
 const ROW_PATH = '/mcp/bench-echo';
 const stoppers = [];
@@ -103,11 +110,6 @@ async function main() {
   log(`wrote ${relative(process.cwd(), outFile) || outFile}`);
 }
 
-function edgeEnv() {
-  if (settings.edgeEnv === null) return {};
-  return Object.fromEntries(settings.edgeEnv.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-}
-
 /** valgrind's command line for a process counted as `name` (instrumentation off until a round switches it on). */
 function callgrind(name, dumps) {
   return ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dumps, `${name}.%p`)}`];
@@ -119,7 +121,7 @@ async function startEdgeUnderCallgrind(build, upstreamPort, upstreamKey, dumps) 
     root: build.root,
     launcherFor: (app) => (app === 'edge-proxy' ? callgrind(build.name, dumps) : []),
     nodeArgsFor: (app) => (app === 'edge-proxy' ? ['--single-threaded', ...build.edgeFlags] : []),
-    envFor: (app) => (app === 'edge-proxy' ? edgeEnv() : {}),
+    envFor: (app) => (app === 'edge-proxy' ? EDGE_ENV : {}),
   });
   stoppers.push(() => gateway.stop());
   await registerHeaderServer(gateway, 'bench-echo', `http://127.0.0.1:${upstreamPort}/mcp`, upstreamKey);

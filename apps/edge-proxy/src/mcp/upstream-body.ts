@@ -125,8 +125,6 @@ export class UpstreamBody extends EventEmitter {
   fail(error: Error): void {
     if (this.closed) return;
     this.failure = error;
-    this.held = [];
-    this.heldBytes = 0;
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this.close();
   }
@@ -158,10 +156,7 @@ export class UpstreamBody extends EventEmitter {
     }
     if (this.paused) return;
     if (this.ended) {
-      const last = this.held.pop();
-      this.held = [];
-      this.heldBytes = 0;
-      this.deliverEnd!(last);
+      this.deliverEnd!(this.held.pop());
       this.close();
       return;
     }
