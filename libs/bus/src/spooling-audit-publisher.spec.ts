@@ -17,7 +17,7 @@ class FlakyBus {
   up = true;
   readonly acknowledged: AuditEvent[] = [];
 
-  sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void {
+  sendAudit(event: AuditEvent, _json: string, settled: (error?: unknown) => void): void {
     try {
       checkAuditEvent(event);
     } catch (error) {

@@ -1,8 +1,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDIT_BATCH_MAX_EVENTS, type AuditEvent, auditEventFields } from '@portcullis/contracts';
+import { AUDIT_BATCH_MAX_EVENTS, type AuditEvent } from '@portcullis/contracts';
 import { AuditJournal } from './audit-journal';
-import { type Bus, checkAuditEvent } from './bus';
+import { auditEventJson, type Bus, checkAuditEvent } from './bus';
 import { BusError } from './bus.errors';
 
 /**
@@ -14,22 +14,24 @@ import { BusError } from './bus.errors';
 export interface AuditEventSink {
   /**
    * Hands `event` on and calls `settled` once: with no error when the audit
-   * stream stored it, with the error when it did not. A callback rather than a
+   * stream stored it, with the error when it did not. `json` is the event's
+   * {@link auditEventJson}, already written for the journal: what goes to the
+   * stream once the event is checked, not serialized again. A callback rather than a
    * promise: this runs on every proxied request, and a promise chain per event
    * (each promise seen by async-local-storage's hook) is work the answer never
    * waits for.
    */
-  sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void;
+  sendAudit(event: AuditEvent, json: string, settled: (error?: unknown) => void): void;
 }
 
 /** A bus as the publisher's sink, one stream message per event (`publishAudit` validates each); the edge puts its batcher there instead. */
 export function busAuditSink(bus: Pick<Bus, 'publishAudit'>): AuditEventSink {
-  return { sendAudit: (event, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
+  return { sendAudit: (event, _json, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
 }
 
 /** Resolves once `sink` settled `event` as stored; rejects with the error it settled it with otherwise. */
 export function sentTo(sink: AuditEventSink, event: AuditEvent): Promise<void> {
-  return new Promise((stored, failed) => sink.sendAudit(event, (error) => (error === undefined ? stored() : failed(error))));
+  return new Promise((stored, failed) => sink.sendAudit(event, auditEventJson(event), (error) => (error === undefined ? stored() : failed(error))));
 }
 
 /** How one event ended: on the stream, or on disk to be replayed; else (null) the error, and the event is not kept. */
@@ -141,14 +143,16 @@ export class SpoolingAuditPublisher {
       return done(spooled.stored, spooled.error);
     }
     let segment: number;
+    let json: string;
     try {
       // Validated by the sink: the edge's batcher checks a whole batch in one go, where checking each event on its
       // own, on the request's path, was a tenth of the edge's CPU per call (docs/performance.md).
-      segment = this.journal.write(`${JSON.stringify(auditEventFields(event))}\n`);
+      json = auditEventJson(event);
+      segment = this.journal.write(`${json}\n`);
     } catch (error) {
       return done(null, error);
     }
-    this.sink.sendAudit(event, (error) => {
+    this.sink.sendAudit(event, json, (error) => {
       const outcome = this.afterPublish(event, error);
       // Only once it is stored or spooled: a crash before this leaves it in the journal.
       this.journal.settle(segment);

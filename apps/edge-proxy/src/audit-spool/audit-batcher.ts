@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AuditEventSink, Bus, BusError, checkAuditEvent, CheckedAuditEvent } from '@portcullis/bus';
+import { AuditEventSink, Bus, BusError, checkAuditRecord, CheckedAuditRecord } from '@portcullis/bus';
 import { AUDIT_BATCH_MAX_EVENTS, AuditEvent } from '@portcullis/contracts';
 
 /**
@@ -21,6 +21,8 @@ export interface AuditBatcherOptions {
 
 interface Waiting {
   event: AuditEvent;
+  /** The event's text, as the journal wrote it: the batch message is put together from these. */
+  json: string;
   settled: (error?: unknown) => void;
 }
 
@@ -59,8 +61,8 @@ export class AuditBatcher implements AuditEventSink {
   }
 
   /** What SpoolingAuditPublisher calls: `settled` once the stream acknowledged the message carrying `event`, or did not. */
-  sendAudit(event: AuditEvent, settled: (error?: unknown) => void): void {
-    this.waiting.push({ event, settled });
+  sendAudit(event: AuditEvent, json: string, settled: (error?: unknown) => void): void {
+    this.waiting.push({ event, json, settled });
     if (this.waiting.length >= this.maxEvents) this.send();
     else if (this.waiting.length === 1) this.startLinger();
   }
@@ -109,12 +111,12 @@ export class AuditBatcher implements AuditEventSink {
 
   private async deliver(batch: CheckedWaiting[]): Promise<void> {
     try {
-      if (batch.length === 1) await this.bus.publishCheckedAudit(batch[0].event);
-      else await this.bus.publishCheckedAuditBatch(randomUUID(), batch.map((w) => w.event));
+      if (batch.length === 1) await this.bus.publishCheckedAudit(batch[0].record);
+      else await this.bus.publishCheckedAuditBatch(randomUUID(), batch.map((w) => w.record));
     } catch (error) {
       // Not expected (each event was checked before it got here), but one bad event must not take the others with it.
       if (batch.length > 1 && error instanceof BusError && error.code === 'INVALID_REQUEST') {
-        await Promise.all(batch.map((w) => this.bus.publishCheckedAudit(w.event).then(() => w.settled(), w.settled)));
+        await Promise.all(batch.map((w) => this.bus.publishCheckedAudit(w.record).then(() => w.settled(), w.settled)));
         return;
       }
       for (const w of batch) w.settled(error);
@@ -124,8 +126,9 @@ export class AuditBatcher implements AuditEventSink {
   }
 }
 
-interface CheckedWaiting extends Waiting {
-  event: CheckedAuditEvent;
+interface CheckedWaiting {
+  record: CheckedAuditRecord;
+  settled: Waiting['settled'];
 }
 
 /** The events that pass the schema, as checked; each one that does not is rejected on its own. */
@@ -133,7 +136,7 @@ function checked(waiting: Waiting[]): CheckedWaiting[] {
   const valid: CheckedWaiting[] = [];
   for (const w of waiting) {
     try {
-      valid.push({ ...w, event: checkAuditEvent(w.event) });
+      valid.push({ record: checkAuditRecord(w.event, w.json), settled: w.settled });
     } catch (error) {
       w.settled(error);
     }

@@ -34,12 +34,12 @@ describe(AuditSpool.name, () => {
     const realPublishBatch = edge.bus.publishCheckedAuditBatch.bind(edge.bus);
     const refused: AuditEvent[] = [];
     // The transport is unreachable: every publish fails as NatsBus fails when NATS is down.
-    edge.bus.publishCheckedAudit = async (event) => {
+    edge.bus.publishCheckedAudit = async ({ event }) => {
       refused.push(event);
       throw new BusError('UNAVAILABLE', 'cannot reach NATS');
     };
-    edge.bus.publishCheckedAuditBatch = async (_id, events) => {
-      refused.push(...events);
+    edge.bus.publishCheckedAuditBatch = async (_id, records) => {
+      refused.push(...records.map((record) => record.event));
       throw new BusError('UNAVAILABLE', 'cannot reach NATS');
     };
     const before = edge.audit.length;
