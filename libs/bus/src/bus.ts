@@ -87,7 +87,7 @@ export interface CheckedAuditRecord {
 /**
  * {@link checkAuditEvent}, keeping the text `auditEventJson(event)` gave. The
  * schema only checks (no defaults, no transforms), so a valid event's checked
- * form has the same fields and values as that text (bus.contract.spec.ts).
+ * form has the same fields and values as that text (audit-event-json.spec.ts).
  * @throws BusError `INVALID_REQUEST` when the event is not valid
  */
 export function checkAuditRecord(event: AuditEvent, json: string): CheckedAuditRecord {
