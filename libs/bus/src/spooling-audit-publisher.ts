@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { AUDIT_BATCH_MAX_EVENTS, type AuditEvent } from '@portcullis/contracts';
 import { AuditJournal } from './audit-journal';
-import { auditEventJson, type Bus, checkAuditEvent } from './bus';
+import { auditEventJson, type Bus, checkAuditEvent, checkAuditRecord, type CheckedAuditRecord } from './bus';
 import { BusError } from './bus.errors';
 
 /**
@@ -24,9 +24,19 @@ export interface AuditEventSink {
   sendAudit(event: AuditEvent, json: string, settled: (error?: unknown) => void): void;
 }
 
-/** A bus as the publisher's sink, one stream message per event (`publishAudit` validates each); the edge puts its batcher there instead. */
-export function busAuditSink(bus: Pick<Bus, 'publishAudit'>): AuditEventSink {
-  return { sendAudit: (event, _json, settled) => void bus.publishAudit(event).then(() => settled(), settled) };
+/** A bus as the publisher's sink, one stream message per event, each checked as it comes; the edge puts its batcher there instead. */
+export function busAuditSink(bus: Pick<Bus, 'publishCheckedAudit'>): AuditEventSink {
+  return {
+    sendAudit: (event, json, settled) => {
+      let record: CheckedAuditRecord;
+      try {
+        record = checkAuditRecord(event, json);
+      } catch (error) {
+        return settled(error);
+      }
+      void bus.publishCheckedAudit(record).then(() => settled(), settled);
+    },
+  };
 }
 
 /** Resolves once `sink` settled `event` as stored; rejects with the error it settled it with otherwise. */
